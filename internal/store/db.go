@@ -1,11 +1,18 @@
 package store
 
-// This file is the contract other packages code against. Bodies that panic are being written.
-
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	_ "modernc.org/sqlite"             // driver "sqlite"
 )
 
 // Options tune Open.
@@ -17,223 +24,182 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// DB is the hub's database: SQLite (sqlite:///path, sqlite:///:memory:) or PostgreSQL
-// (postgresql://... or postgres://...). It is safe for concurrent use. Every method is one
-// transaction: it changes everything it says or nothing.
-type DB struct{}
-
-// Open connects to url, creates the schema on an empty database, and refuses a database whose
-// schema is newer than this binary (ErrTooNew).
-func Open(ctx context.Context, url string, opts Options) (*DB, error) { panic("unimplemented") }
-
-// Close releases the connections.
-func (db *DB) Close() error { panic("unimplemented") }
-
-// Dialect is "sqlite" or "postgres".
-func (db *DB) Dialect() string { panic("unimplemented") }
-
-// Users.
-
-// UserUpdate lists the fields UpdateUser changes; nil fields are left as they are.
-type UserUpdate struct {
-	Name               *string
-	Admin              *bool
-	EncryptedAuthState *[]byte // pointer to nil clears it
-	UserInfo           *[]byte
-}
-
-func (db *DB) CreateUser(ctx context.Context, name string, admin bool) (*User, error) {
-	panic("unimplemented")
-}
-
-// CreateUsers creates the named users that do not exist yet, in one transaction, and returns
-// those it created in the order given.
-func (db *DB) CreateUsers(ctx context.Context, names []string, admin bool) ([]*User, error) {
-	panic("unimplemented")
-}
-func (db *DB) GetUser(ctx context.Context, name string) (*User, error)  { panic("unimplemented") }
-func (db *DB) GetUserByID(ctx context.Context, id int64) (*User, error) { panic("unimplemented") }
-func (db *DB) GetUserByCookieID(ctx context.Context, cookieID string) (*User, error) {
-	panic("unimplemented")
-}
-
-// ListUsers returns one page of users (with groups, roles and spawners) and the total number
-// of users matching the query before paging.
-func (db *DB) ListUsers(ctx context.Context, q UserQuery) ([]*User, int, error) {
-	panic("unimplemented")
-}
-func (db *DB) UpdateUser(ctx context.Context, id int64, u UserUpdate) (*User, error) {
-	panic("unimplemented")
-}
-func (db *DB) DeleteUser(ctx context.Context, name string) error { panic("unimplemented") }
-
-// RotateCookieID gives the user a new cookie_id, logging out every browser session.
-func (db *DB) RotateCookieID(ctx context.Context, userID int64) (string, error) {
-	panic("unimplemented")
-}
-
-// TouchUser sets last_activity to t if t is later than the stored value.
-func (db *DB) TouchUser(ctx context.Context, userID int64, t time.Time) error {
-	panic("unimplemented")
-}
-
-// Groups.
-
-// CreateGroups creates every named group with the given members, or none: ErrExists if any
-// group exists, ErrNotFound (wrapped, naming the user) if a member does not exist.
-func (db *DB) CreateGroups(ctx context.Context, names []string, members []string) ([]*Group, error) {
-	panic("unimplemented")
-}
-func (db *DB) GetGroup(ctx context.Context, name string) (*Group, error) { panic("unimplemented") }
-func (db *DB) ListGroups(ctx context.Context, q GroupQuery) ([]*Group, int, error) {
-	panic("unimplemented")
-}
-func (db *DB) DeleteGroup(ctx context.Context, name string) error { panic("unimplemented") }
-func (db *DB) AddGroupMembers(ctx context.Context, group string, users []string) (*Group, error) {
-	panic("unimplemented")
-}
-func (db *DB) RemoveGroupMembers(ctx context.Context, group string, users []string) (*Group, error) {
-	panic("unimplemented")
-}
-func (db *DB) SetGroupProperties(ctx context.Context, group string, props map[string]any) (*Group, error) {
-	panic("unimplemented")
-}
-
-// Roles.
-
-// UpsertRole creates or updates a role's description, scopes and managed flag by name; its
-// members are not touched.
-func (db *DB) UpsertRole(ctx context.Context, r Role) (*Role, error)   { panic("unimplemented") }
-func (db *DB) GetRole(ctx context.Context, name string) (*Role, error) { panic("unimplemented") }
-func (db *DB) ListRoles(ctx context.Context) ([]*Role, error)          { panic("unimplemented") }
-func (db *DB) DeleteRole(ctx context.Context, name string) error       { panic("unimplemented") }
-
-// SetRoleMembers replaces the role's members exactly; a missing user, group or service is
-// ErrNotFound and nothing changes.
-func (db *DB) SetRoleMembers(ctx context.Context, role string, users, groups, services []string) error {
-	panic("unimplemented")
-}
-
-// Member kinds for GrantRole, RevokeRole and RolesOf.
+// Dialect names returned by DB.Dialect.
 const (
-	KindUser    = "user"
-	KindGroup   = "group"
-	KindService = "service"
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
 )
 
-// GrantRole binds role to the named member (a no-op if already bound).
-func (db *DB) GrantRole(ctx context.Context, role, kind, name string) error { panic("unimplemented") }
+// DB is the hub's database: SQLite (sqlite:///path, sqlite:///:memory:) or PostgreSQL
+// (postgresql://... or postgres://...). It is safe for concurrent use. Every method that writes
+// is one transaction: it changes everything it says or nothing. Reads run without a transaction
+// (a read of several queries may see a change committed between them).
+type DB struct {
+	sql     *sql.DB
+	dialect string
+	url     string
+	log     *slog.Logger
 
-// RevokeRole unbinds role from the named member (a no-op if not bound).
-func (db *DB) RevokeRole(ctx context.Context, role, kind, name string) error { panic("unimplemented") }
-
-// RolesOf returns the roles that give an owner its scopes: for a user its own roles and those
-// of its groups; for a service its own. Each role once, ordered by name.
-func (db *DB) RolesOf(ctx context.Context, kind string, id int64) ([]*Role, error) {
-	panic("unimplemented")
+	stmtMu sync.RWMutex
+	stmts  map[string]*sql.Stmt
 }
 
-// Services.
-
-func (db *DB) UpsertService(ctx context.Context, s Service) (*Service, error) {
-	panic("unimplemented")
-}
-func (db *DB) GetService(ctx context.Context, name string) (*Service, error) {
-	panic("unimplemented")
-}
-func (db *DB) GetServiceByID(ctx context.Context, id int64) (*Service, error) {
-	panic("unimplemented")
-}
-func (db *DB) ListServices(ctx context.Context) ([]*Service, error) { panic("unimplemented") }
-func (db *DB) DeleteService(ctx context.Context, name string) error { panic("unimplemented") }
-
-// Tokens.
-
-// CreateToken stores a token hashed (§6.3) and returns its row. ErrExists if the same token is
-// already stored.
-func (db *DB) CreateToken(ctx context.Context, t NewToken) (*Token, error) { panic("unimplemented") }
-
-// LookupToken finds the unexpired token whose plaintext is plain: candidates by 4-char prefix,
-// then a constant-time hash comparison. ErrNotFound otherwise.
-func (db *DB) LookupToken(ctx context.Context, plain string, now time.Time) (*Token, error) {
-	panic("unimplemented")
-}
-func (db *DB) GetToken(ctx context.Context, id int64) (*Token, error) { panic("unimplemented") }
-
-// ListTokens returns the tokens of a user (kind KindUser) or service (KindService), ordered by
-// last_activity then created.
-func (db *DB) ListTokens(ctx context.Context, kind string, ownerID int64) ([]*Token, error) {
-	panic("unimplemented")
-}
-func (db *DB) DeleteToken(ctx context.Context, id int64) error { panic("unimplemented") }
-
-// DeleteTokensOfClient deletes every token of the user issued to the OAuth client.
-func (db *DB) DeleteTokensOfClient(ctx context.Context, userID int64, clientID string) error {
-	panic("unimplemented")
+// Open connects to url, creates the schema on an empty database, and refuses a database whose
+// schema is newer than this binary (ErrTooNew) or older (ErrPending, unless opts.Upgrade).
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	driver, dsn, dialect, memory, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	sqldb, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	configurePool(sqldb, dialect, memory)
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{sql: sqldb, dialect: dialect, url: url, log: log, stmts: map[string]*sql.Stmt{}}
+	if err := db.init(ctx, opts); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
-// DeleteTokensOfSession deletes every token of the user that carries the session id (logout).
-func (db *DB) DeleteTokensOfSession(ctx context.Context, userID int64, sessionID string) error {
-	panic("unimplemented")
+func (db *DB) init(ctx context.Context, opts Options) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("connect to %s database: %w", db.dialect, err)
+	}
+	if err := db.migrate(ctx, opts.Upgrade); err != nil {
+		return err
+	}
+	// Startup invariant (spec §6.1): the hub's own OAuth client exists.
+	_, err := db.sql.ExecContext(ctx, `INSERT INTO oauth_clients
+		(identifier, description, secret, redirect_uri, allowed_scopes)
+		VALUES ('jupyterhub', 'JupyterHub', '', '', '[]')
+		ON CONFLICT (identifier) DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("ensure jupyterhub oauth client: %w", err)
+	}
+	return nil
 }
 
-// PurgeExpiredTokens deletes tokens that expired before now and returns how many.
-func (db *DB) PurgeExpiredTokens(ctx context.Context, now time.Time) (int, error) {
-	panic("unimplemented")
+// parseURL turns a JupyterHub db_url into a database/sql driver name and DSN.
+func parseURL(u string) (driver, dsn, dialect string, memory bool, err error) {
+	switch {
+	case strings.HasPrefix(u, "postgresql://"), strings.HasPrefix(u, "postgres://"):
+		return "pgx", u, DialectPostgres, false, nil
+	case strings.HasPrefix(u, "postgresql+psycopg2://"):
+		return "pgx", "postgresql://" + strings.TrimPrefix(u, "postgresql+psycopg2://"), DialectPostgres, false, nil
+	case u == "sqlite://" || u == "sqlite:///:memory:" || u == "sqlite://:memory:":
+		// One connection: every connection to ":memory:" would be its own empty database.
+		return "sqlite", "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate", DialectSQLite, true, nil
+	case strings.HasPrefix(u, "sqlite:///"):
+		path := strings.TrimPrefix(u, "sqlite:///")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i] // SQLAlchemy connect args are not ours to interpret
+		}
+		if path == "" {
+			return "", "", "", false, fmt.Errorf("db_url %q: no database path", u)
+		}
+		esc := (&url.URL{Path: path}).EscapedPath()
+		dsn = "file:" + esc + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		return "sqlite", dsn, DialectSQLite, false, nil
+	}
+	return "", "", "", false, fmt.Errorf("db_url %q: unsupported scheme (want sqlite:///path or postgresql://...)", u)
 }
 
-// TouchToken sets last_activity to t if later than the stored value.
-func (db *DB) TouchToken(ctx context.Context, id int64, t time.Time) error { panic("unimplemented") }
-
-// Spawners and servers.
-
-// EnsureSpawner returns the user's spawner row of that name, creating it if missing.
-func (db *DB) EnsureSpawner(ctx context.Context, userID int64, name string) (*Spawner, error) {
-	panic("unimplemented")
-}
-func (db *DB) GetSpawner(ctx context.Context, userID int64, name string) (*Spawner, error) {
-	panic("unimplemented")
-}
-
-// SaveSpawner writes state, started, last_activity, user_options, display_name and
-// oauth_client_id of an existing row.
-func (db *DB) SaveSpawner(ctx context.Context, sp *Spawner) error { panic("unimplemented") }
-
-// SetSpawnerServer records where the server listens (a new servers row), or with nil clears
-// it (deleting the servers row): non-nil server_id means active.
-func (db *DB) SetSpawnerServer(ctx context.Context, spawnerID int64, srv *Server) error {
-	panic("unimplemented")
-}
-func (db *DB) DeleteSpawner(ctx context.Context, id int64) error { panic("unimplemented") }
-
-// ActiveSpawners lists every spawner with a server row, with the owner's name, for startup
-// reconciliation.
-func (db *DB) ActiveSpawners(ctx context.Context) ([]ActiveSpawner, error) { panic("unimplemented") }
-
-// ActiveSpawner is a spawner with its owner's name.
-type ActiveSpawner struct {
-	UserName string
-	Spawner  *Spawner
+func configurePool(db *sql.DB, dialect string, memory bool) {
+	switch {
+	case memory:
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+	case dialect == DialectSQLite:
+		// Readers run in parallel under WAL; writers queue on the busy timeout.
+		n := max(4, 2*runtime.GOMAXPROCS(0))
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(0)
+	default:
+		n := max(8, 4*runtime.GOMAXPROCS(0))
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
 }
 
-// OAuth clients and codes.
-
-func (db *DB) UpsertOAuthClient(ctx context.Context, c OAuthClient) (*OAuthClient, error) {
-	panic("unimplemented")
-}
-func (db *DB) GetOAuthClient(ctx context.Context, identifier string) (*OAuthClient, error) {
-	panic("unimplemented")
-}
-
-// DeleteOAuthClient deletes the client with its codes and tokens.
-func (db *DB) DeleteOAuthClient(ctx context.Context, identifier string) error {
-	panic("unimplemented")
-}
-func (db *DB) CreateOAuthCode(ctx context.Context, c OAuthCode) (*OAuthCode, error) {
-	panic("unimplemented")
+// Close releases the connections.
+func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, s := range db.stmts {
+		s.Close()
+	}
+	db.stmts = map[string]*sql.Stmt{}
+	db.stmtMu.Unlock()
+	return db.sql.Close()
 }
 
-// TakeOAuthCode returns and deletes an unexpired code (single use): ErrNotFound otherwise.
-func (db *DB) TakeOAuthCode(ctx context.Context, code string, now time.Time) (*OAuthCode, error) {
-	panic("unimplemented")
+// Dialect is "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect }
+
+// URL returns the db_url the database was opened with. It may hold a password: never log it.
+func (db *DB) URL() string { return db.url }
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// stmt returns a prepared statement for a fixed query text, preparing it once. Hot read paths
+// use it so neither back end parses the SQL per call.
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.RLock()
+	s := db.stmts[query]
+	db.stmtMu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s := db.stmts[query]; s != nil {
+		return s, nil
+	}
+	s, err := db.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	db.stmts[query] = s
+	return s, nil
+}
+
+// queryStmt runs a cached prepared query outside any transaction.
+func (db *DB) queryStmt(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := db.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// tx runs fn in a transaction, committing if it returns nil and rolling back otherwise.
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapErr(err))
+	}
+	return nil
 }
