@@ -188,6 +188,19 @@ func (db *DB) queryStmt(ctx context.Context, query string, args ...any) (*sql.Ro
 	return s.QueryContext(ctx, args...)
 }
 
+// pointCtx returns the context for a short indexed read. On SQLite it drops cancellation: the
+// query finishes in microseconds, and a cancellable context costs the driver and database/sql a
+// watcher goroutine each per query. A context that is already done still fails at once.
+func (db *DB) pointCtx(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if db.dialect == DialectSQLite {
+		return context.WithoutCancel(ctx), nil
+	}
+	return ctx, nil
+}
+
 // tx runs fn in a transaction, committing if it returns nil and rolling back otherwise.
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.sql.BeginTx(ctx, nil)

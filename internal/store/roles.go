@@ -297,6 +297,10 @@ func (db *DB) RolesOf(ctx context.Context, kind string, id int64) ([]*Role, erro
 	default:
 		return nil, fmt.Errorf("roles of: unknown kind %q", kind)
 	}
+	ctx, err := db.pointCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := db.queryStmt(ctx, q, id)
 	if err != nil {
 		return nil, fmt.Errorf("roles of %s %d: %w", kind, id, err)

@@ -71,6 +71,10 @@ func (n *nullTime) Scan(v any) error {
 }
 
 func (n *nullTime) parse(s string) error {
+	if t, ok := parseSQLiteTime(s); ok {
+		n.Time, n.Valid = t, true
+		return nil
+	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
 			n.Time, n.Valid = t.UTC(), true
@@ -78,6 +82,38 @@ func (n *nullTime) parse(s string) error {
 		}
 	}
 	return fmt.Errorf("timestamp: cannot parse %q", s)
+}
+
+// parseSQLiteTime parses exactly the sqliteTime layout, without time.Parse's generality: it
+// runs for every timestamp read from SQLite.
+func parseSQLiteTime(s string) (time.Time, bool) {
+	if len(s) != len(sqliteTime) || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' ||
+		s[16] != ':' || s[19] != '.' {
+		return time.Time{}, false
+	}
+	num := func(from, to int) (int, bool) {
+		v := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	var f [7]int
+	for i, r := range [7][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}, {20, 26}} {
+		v, ok := num(r[0], r[1])
+		if !ok {
+			return time.Time{}, false
+		}
+		f[i] = v
+	}
+	if f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60 {
+		return time.Time{}, false
+	}
+	return time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], f[6]*1000, time.UTC), true
 }
 
 // ptr returns the time as a pointer, nil when NULL.

@@ -118,6 +118,10 @@ func (db *DB) LookupToken(ctx context.Context, plain string, now time.Time) (*To
 	if utf8.RuneCountInString(plain) < PrefixLength {
 		return nil, fmt.Errorf("token: %w", ErrNotFound)
 	}
+	ctx, err := db.pointCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := db.queryStmt(ctx, qTokenByPrefix, tokenPrefix(plain), db.ts(now))
 	if err != nil {
 		return nil, fmt.Errorf("look up token: %w", err)

@@ -212,6 +212,10 @@ func (db *DB) TouchUser(ctx context.Context, userID int64, t time.Time) error {
 
 // touch moves a row's last_activity forward (never back).
 func (db *DB) touch(ctx context.Context, table string, id int64, t time.Time) error {
+	ctx, err := db.pointCtx(ctx)
+	if err != nil {
+		return err
+	}
 	s, err := db.stmt(ctx, `UPDATE `+table+` SET last_activity = $1
 		WHERE id = $2 AND (last_activity IS NULL OR last_activity < $1)`)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -40,21 +41,42 @@ func (s *userScan) user() *User {
 	return &u
 }
 
-// Queries loading one user with its spawners (one row per spawner, or one row if none).
-var (
-	userWithSpawnersBy = func(col string) string {
-		return `SELECT ` + userCols + `, ` + spawnerCols + `
-			FROM users u LEFT JOIN spawners sp ON sp.user_id = u.id
-			LEFT JOIN servers sv ON sv.id = sp.server_id
-			WHERE u.` + col + ` = $1 ORDER BY sp.name`
+// userNamesCols are two columns holding the user's group and role names, each encoded as
+// "<bytes>:<name>" pieces (so any name survives); the same SQL runs on both back ends.
+const userNamesCols = `(SELECT string_agg(octet_length(g.name) || ':' || g.name, '')
+		FROM user_group_map gm JOIN groups g ON g.id = gm.group_id WHERE gm.user_id = u.id),
+	(SELECT string_agg(octet_length(r.name) || ':' || r.name, '')
+		FROM user_role_map rm JOIN roles r ON r.id = rm.role_id WHERE rm.user_id = u.id)`
+
+// userQuery loads one user with groups, roles and spawners in one round trip: one row per
+// spawner (or one row if none).
+func userQuery(col string) string {
+	return `SELECT ` + userCols + `, ` + userNamesCols + `, ` + spawnerCols + `
+		FROM users u LEFT JOIN spawners sp ON sp.user_id = u.id
+		LEFT JOIN servers sv ON sv.id = sp.server_id WHERE u.` + col + ` = $1`
+}
+
+// decodeNames splits a userNamesCols value into sorted names.
+func decodeNames(s sql.NullString) ([]string, error) {
+	out := []string{}
+	v := s.String
+	for v != "" {
+		i := strings.IndexByte(v, ':')
+		n, err := strconv.Atoi(v[:max(i, 0)])
+		if i < 0 || err != nil || n < 0 || n > len(v)-i-1 {
+			return nil, fmt.Errorf("bad name list %q", s.String)
+		}
+		out = append(out, v[i+1:i+1+n])
+		v = v[i+1+n:]
 	}
-	qUserByName   = userWithSpawnersBy("name")
-	qUserByID     = userWithSpawnersBy("id")
-	qUserByCookie = userWithSpawnersBy("cookie_id")
-	qUserNames    = `SELECT 'g', g.name FROM user_group_map m JOIN groups g ON g.id = m.group_id
-			WHERE m.user_id = $1
-		UNION ALL SELECT 'r', r.name FROM user_role_map m JOIN roles r ON r.id = m.role_id
-			WHERE m.user_id = $1`
+	sort.Strings(out)
+	return out, nil
+}
+
+var (
+	qUserByName   = userQuery("name")
+	qUserByID     = userQuery("id")
+	qUserByCookie = userQuery("cookie_id")
 )
 
 // GetUser returns the named user with groups, roles and spawners: ErrNotFound if none.
@@ -76,55 +98,56 @@ func (db *DB) GetUserByCookieID(ctx context.Context, cookieID string) (*User, er
 }
 
 func (db *DB) getUser(ctx context.Context, query string, key any) (*User, error) {
+	ctx, err := db.pointCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := db.queryStmt(ctx, query, key)
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
-	u, err := scanUserWithSpawners(rows)
+	u, err := scanUser(rows)
 	if err != nil {
 		return nil, fmt.Errorf("get user %v: %w", key, err)
-	}
-	rows, err = db.queryStmt(ctx, qUserNames, u.ID)
-	if err != nil {
-		return nil, fmt.Errorf("get user %q: groups and roles: %w", u.Name, err)
-	}
-	if err := scanUserNames(rows, u); err != nil {
-		return nil, fmt.Errorf("get user %q: groups and roles: %w", u.Name, err)
 	}
 	return u, nil
 }
 
-// loadUserTx is getUser inside a transaction (unprepared statements).
+// loadUserTx is getUser inside a transaction.
 func loadUserTx(ctx context.Context, tx querier, id int64) (*User, error) {
 	rows, err := tx.QueryContext(ctx, qUserByID, id)
 	if err != nil {
 		return nil, fmt.Errorf("load user: %w", err)
 	}
-	u, err := scanUserWithSpawners(rows)
+	u, err := scanUser(rows)
 	if err != nil {
 		return nil, fmt.Errorf("load user %d: %w", id, err)
-	}
-	rows, err = tx.QueryContext(ctx, qUserNames, u.ID)
-	if err != nil {
-		return nil, fmt.Errorf("load user %q: groups and roles: %w", u.Name, err)
-	}
-	if err := scanUserNames(rows, u); err != nil {
-		return nil, fmt.Errorf("load user %q: groups and roles: %w", u.Name, err)
 	}
 	return u, nil
 }
 
-func scanUserWithSpawners(rows *sql.Rows) (*User, error) {
+// scanUser reads the rows of userQuery.
+func scanUser(rows *sql.Rows) (*User, error) {
 	defer rows.Close()
 	var u *User
 	for rows.Next() {
 		var us userScan
 		var ss spawnerScan
-		if err := rows.Scan(append(us.dest(), ss.dest()...)...); err != nil {
+		var groups, roles sql.NullString
+		dest := make([]any, 0, 25)
+		dest = append(append(append(dest, us.dest()...), &groups, &roles), ss.dest()...)
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		if u == nil {
 			u = us.user()
+			var err error
+			if u.Groups, err = decodeNames(groups); err != nil {
+				return nil, err
+			}
+			if u.Roles, err = decodeNames(roles); err != nil {
+				return nil, err
+			}
 		}
 		if sp := ss.spawner(); sp != nil {
 			u.Spawners = append(u.Spawners, sp)
@@ -136,25 +159,8 @@ func scanUserWithSpawners(rows *sql.Rows) (*User, error) {
 	if u == nil {
 		return nil, ErrNotFound
 	}
+	sort.Slice(u.Spawners, func(i, j int) bool { return u.Spawners[i].Name < u.Spawners[j].Name })
 	return u, nil
-}
-
-func scanUserNames(rows *sql.Rows, u *User) error {
-	defer rows.Close()
-	for rows.Next() {
-		var kind, name string
-		if err := rows.Scan(&kind, &name); err != nil {
-			return err
-		}
-		if kind == "g" {
-			u.Groups = append(u.Groups, name)
-		} else {
-			u.Roles = append(u.Roles, name)
-		}
-	}
-	sort.Strings(u.Groups)
-	sort.Strings(u.Roles)
-	return rows.Err()
 }
 
 // userOrder maps UserQuery.Sort to ORDER BY clauses; NULL last_activity sorts last both ways.

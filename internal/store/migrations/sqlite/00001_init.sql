@@ -1,13 +1,15 @@
--- gohub schema, SQLite. Tables and columns follow JupyterHub's (spec §6.1); timestamps are
--- naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff', JSON columns are TEXT.
+-- gohub schema, SQLite. Tables and columns follow JupyterHub's (spec §6.1). Timestamps
+-- (created, last_activity, started, expires_at) are TEXT holding naive UTC
+-- 'YYYY-MM-DD HH:MM:SS.ffffff' (fixed width, so text order is time order; declared TEXT so the
+-- driver hands the text to the store's own parser). JSON columns are TEXT.
 
 -- +goose Up
 CREATE TABLE users (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     admin BOOLEAN NOT NULL DEFAULT FALSE,
-    created TIMESTAMP NOT NULL,
-    last_activity TIMESTAMP,
+    created TEXT NOT NULL,
+    last_activity TEXT,
     cookie_id TEXT NOT NULL UNIQUE,
     state TEXT,
     encrypted_auth_state BLOB,
@@ -40,8 +42,8 @@ CREATE TABLE spawners (
     state TEXT,
     name TEXT NOT NULL DEFAULT '',
     display_name TEXT NOT NULL DEFAULT '',
-    started TIMESTAMP,
-    last_activity TIMESTAMP,
+    started TEXT,
+    last_activity TEXT,
     user_options TEXT,
     oauth_client_id TEXT REFERENCES oauth_clients (identifier) ON DELETE SET NULL,
     UNIQUE (user_id, name)
@@ -76,9 +78,9 @@ CREATE TABLE api_tokens (
     service_id INTEGER REFERENCES services (id) ON DELETE CASCADE,
     client_id TEXT NOT NULL DEFAULT 'jupyterhub' REFERENCES oauth_clients (identifier) ON DELETE CASCADE,
     session_id TEXT NOT NULL DEFAULT '',
-    created TIMESTAMP NOT NULL,
-    expires_at TIMESTAMP,
-    last_activity TIMESTAMP,
+    created TEXT NOT NULL,
+    expires_at TEXT,
+    last_activity TEXT,
     note TEXT NOT NULL DEFAULT '',
     scopes TEXT NOT NULL DEFAULT '[]',
     CHECK ((user_id IS NULL) <> (service_id IS NULL))
