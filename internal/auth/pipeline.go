@@ -1,0 +1,219 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+)
+
+// Pipeline is the login pipeline shared by all authenticators (upstream's
+// get_authenticated_user): it applies the common configuration around one Authenticator. It is
+// immutable after NewPipeline and safe for concurrent use.
+type Pipeline struct {
+	cfg        Config // resolved: AllowAll and AllowExistingUsers are set
+	auth       Authenticator
+	userExists func(ctx context.Context, name string) (bool, error)
+	log        *slog.Logger
+	names      *usernames
+
+	allowAll, allowExisting bool
+	formless                bool
+}
+
+// NewPipeline checks cfg and builds the pipeline around a. userExists answers
+// allow_existing_users (nil: no user exists); log may be nil. It resolves the dynamic defaults
+// (the authenticator's first, see DefaultResolver), normalises and validates admin_users,
+// allowed_users and blocked_users, compiles username_pattern, and logs startup warnings.
+func NewPipeline(cfg Config, a Authenticator, userExists func(ctx context.Context, name string) (bool, error), log *slog.Logger) (*Pipeline, error) {
+	if a == nil {
+		return nil, errors.New("no authenticator")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if userExists == nil {
+		userExists = func(context.Context, string) (bool, error) { return false, nil }
+	}
+	if cfg.AuthRefreshAge < 0 {
+		return nil, fmt.Errorf("auth_refresh_age must not be negative, got %d", cfg.AuthRefreshAge)
+	}
+	cfg = cloneConfig(cfg)
+	if r, ok := a.(DefaultResolver); ok {
+		r.ResolveDefaults(&cfg)
+	}
+	cfg.AllowAll = Bool(boolOr(cfg.AllowAll, false))
+	cfg.AllowExistingUsers = Bool(boolOr(cfg.AllowExistingUsers, len(cfg.AllowedUsers) > 0))
+
+	names, err := newUsernames(cfg, a)
+	if err != nil {
+		return nil, err
+	}
+	_, formless := a.(FormlessAuthenticator)
+	p := &Pipeline{
+		cfg: cfg, auth: a, userExists: userExists, log: log, names: names,
+		allowAll: *cfg.AllowAll, allowExisting: *cfg.AllowExistingUsers, formless: formless,
+	}
+	p.warnings()
+	return p, nil
+}
+
+// warnings logs what upstream's check_allow_config warns about, plus the authenticator's own.
+func (p *Pipeline) warnings() {
+	if !p.allowAll && !p.allowExisting && len(p.names.allowed) == 0 && len(p.names.admins) == 0 {
+		if _, extra := p.auth.(AllowChecker); !extra && !p.formless {
+			p.log.Warn("no allow rule is configured: nobody can log in; set Authenticator.allow_all, allowed_users, admin_users or allow_existing_users")
+		}
+	}
+	if w, ok := p.auth.(ConfigWarner); ok {
+		for _, msg := range w.ConfigWarnings(p.Config()) {
+			p.log.Warn(msg)
+		}
+	}
+}
+
+// Config returns the resolved configuration: AllowAll and AllowExistingUsers are never nil. The
+// name lists are as configured; AdminUsers etc. give them normalised.
+func (p *Pipeline) Config() Config { return cloneConfig(p.cfg) }
+
+// Authenticator returns the authenticator, for the hub to look for optional capabilities.
+func (p *Pipeline) Authenticator() Authenticator { return p.auth }
+
+// LoginForm reports whether the login page shows a username/password form (false for
+// authenticators without one, such as null).
+func (p *Pipeline) LoginForm() bool { return !p.formless }
+
+// AutoLogin reports whether /hub/login should skip the login page (auto_login, always on for
+// authenticators without a login form, as upstream forces it for null).
+func (p *Pipeline) AutoLogin() bool { return p.cfg.AutoLogin || p.formless }
+
+// LoginService is the name on the "Sign in with …" button; empty means show the form.
+func (p *Pipeline) LoginService() string { return p.cfg.LoginService }
+
+// Login runs the whole pipeline for one attempt: strip and normalise the typed name, map it,
+// check it is valid and not blocked, authenticate, normalise and check the returned name again,
+// check it is allowed, and decide the admin flag. Every refusal is ErrRejected (or an
+// authenticator's *Rejection); the reason is logged at info with the username, never the
+// password. Other errors mean the attempt could not be decided.
+func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) {
+	c.Typed = strings.TrimSpace(c.Username)
+	c.Username, c.InAdminUsers = "", false
+	if c.Typed != "" {
+		name := p.names.normalize(c.Typed)
+		if err := p.names.check(name); err != nil {
+			return nil, p.refuse(c.Typed, err.Error())
+		}
+		if p.names.blocked[name] {
+			return nil, p.refuse(name, "user is in blocked_users")
+		}
+		c.Username, c.InAdminUsers = name, p.names.admins[name]
+	}
+
+	id, err := p.auth.Authenticate(ctx, c)
+	if err != nil {
+		who := c.Username
+		if who == "" {
+			who = c.Typed
+		}
+		if !errors.Is(err, ErrRejected) {
+			p.log.Error("login failed: authenticator error", "user", logName(who), "err", err)
+			return nil, fmt.Errorf("authenticate %q: %w", who, err)
+		}
+		var shown *Rejection
+		if errors.As(err, &shown) {
+			p.log.Info("login refused by the authenticator", "user", logName(who), "reason", err.Error())
+			return nil, shown
+		}
+		return nil, p.refuse(who, "authenticator: "+err.Error())
+	}
+	if id == nil {
+		return nil, p.refuse(c.Username, "authenticator returned no identity")
+	}
+
+	name := id.Name
+	if name != c.Username || c.Username == "" {
+		name = p.names.normalize(name)
+		if err := p.names.check(name); err != nil {
+			return nil, p.refuse(id.Name, "authenticated name: "+err.Error())
+		}
+		if p.names.blocked[name] {
+			return nil, p.refuse(name, "user is in blocked_users")
+		}
+	}
+	ok, rule, err := p.allowed(ctx, name, id)
+	if err != nil {
+		p.log.Error("login failed: allow check", "user", name, "err", err)
+		return nil, err
+	}
+	if !ok {
+		return nil, p.refuse(name, "user is not allowed (no allow rule matches)")
+	}
+
+	out := &Identity{Name: name, Admin: id.Admin}
+	if p.names.admins[name] {
+		out.Admin = Bool(true)
+	}
+	if p.cfg.ManageGroups && id.Groups != nil {
+		out.Groups = slices.Compact(slices.Sorted(slices.Values(id.Groups)))
+	}
+	if p.cfg.EnableAuthState {
+		out.AuthState = id.AuthState
+	}
+	p.log.Info("user authenticated", "user", name, "allowed_by", rule)
+	return out, nil
+}
+
+// refuse logs why a login was refused and returns ErrRejected.
+func (p *Pipeline) refuse(name, reason string) error {
+	p.log.Info("login refused", "user", logName(name), "reason", reason)
+	return ErrRejected
+}
+
+// logName shortens a long typed name before it is logged, as upstream does: people type their
+// password into the username field, and the log should not keep all of it.
+func logName(name string) string {
+	const max = 32
+	if len(name) <= max {
+		return name
+	}
+	return fmt.Sprintf("%s…(%d chars)", truncate(name, 16), len(name))
+}
+
+// truncate returns at most n bytes of s without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := 0
+	for i := range s {
+		if i > n {
+			break
+		}
+		cut = i
+	}
+	return s[:cut]
+}
+
+// cloneConfig copies cfg so later changes to the caller's slices and maps don't reach the
+// pipeline.
+func cloneConfig(cfg Config) Config {
+	cfg.AdminUsers = slices.Clone(cfg.AdminUsers)
+	cfg.AllowedUsers = slices.Clone(cfg.AllowedUsers)
+	cfg.BlockedUsers = slices.Clone(cfg.BlockedUsers)
+	if cfg.UsernameMap != nil {
+		m := make(map[string]string, len(cfg.UsernameMap))
+		for k, v := range cfg.UsernameMap {
+			m[k] = v
+		}
+		cfg.UsernameMap = m
+	}
+	if cfg.AllowAll != nil {
+		cfg.AllowAll = Bool(*cfg.AllowAll)
+	}
+	if cfg.AllowExistingUsers != nil {
+		cfg.AllowExistingUsers = Bool(*cfg.AllowExistingUsers)
+	}
+	return cfg
+}

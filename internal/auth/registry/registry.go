@@ -1,0 +1,100 @@
+// Package registry is the one table of gohub's authenticators: the names
+// `JupyterHub.authenticator_class` accepts, the config section of each, and how to build it.
+// Adding an authenticator is one line in Entries. The table lives here, not in package auth,
+// because auth cannot import its plug-ins without an import cycle.
+package registry
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"gohub/internal/auth"
+	"gohub/internal/auth/dummy"
+	"gohub/internal/auth/null"
+	"gohub/internal/auth/sharedpassword"
+)
+
+// Entry describes one authenticator class.
+type Entry struct {
+	// Names are what authenticator_class accepts for it: upstream's entry-point name first, then
+	// the class name and the Python import paths upstream configs use.
+	Names []string
+	// Class is the config section name, upstream's class name ("DummyAuthenticator").
+	Class string
+	// Parents are the config sections it inherits from, most general first (["Authenticator"]);
+	// the most specific section wins, as with traitlets.
+	Parents []string
+	// NewConfig returns a pointer to the class's config struct filled with its defaults.
+	NewConfig func() any
+	// New validates a config made by NewConfig (and filled from the file) and builds the
+	// authenticator; it also returns the common part of the config, for auth.NewPipeline.
+	New func(cfg any, log *slog.Logger) (auth.Authenticator, *auth.Config, error)
+}
+
+// Entries lists every authenticator, one line each.
+var Entries = []Entry{
+	entry([]string{"dummy", "DummyAuthenticator", "jupyterhub.auth.DummyAuthenticator", "dummyauthenticator.DummyAuthenticator"}, "DummyAuthenticator", dummy.DefaultConfig, dummy.New),
+	entry([]string{"null", "NullAuthenticator", "jupyterhub.auth.NullAuthenticator"}, "NullAuthenticator", null.DefaultConfig, null.New),
+	entry([]string{"shared-password", "SharedPasswordAuthenticator", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator"}, "SharedPasswordAuthenticator", sharedpassword.DefaultConfig, sharedpassword.New),
+}
+
+// Common is the base `Authenticator` class: its section applies to every authenticator. It has
+// no Names (it cannot be selected) and no New.
+var Common = Entry{
+	Class:     "Authenticator",
+	NewConfig: func() any { c := auth.DefaultConfig(); return &c },
+}
+
+// configPtr is what every authenticator's config pointer is: it embeds auth.Config, which gives
+// it the promoted Common method.
+type configPtr[C any] interface {
+	*C
+	Common() *auth.Config
+}
+
+// entry builds a table row for an authenticator whose parent is the base Authenticator, from its
+// package's DefaultConfig and New.
+func entry[C any, P configPtr[C], A auth.Authenticator](names []string, class string, defaults func() P, open func(P) (A, error)) Entry {
+	return Entry{
+		Names:     names,
+		Class:     class,
+		Parents:   []string{"Authenticator"},
+		NewConfig: func() any { return defaults() },
+		New: func(cfg any, _ *slog.Logger) (auth.Authenticator, *auth.Config, error) {
+			c, ok := cfg.(P)
+			if !ok || c == nil {
+				return nil, nil, fmt.Errorf("%s: config is %T, want %T", class, cfg, P(nil))
+			}
+			a, err := open(c)
+			if err != nil {
+				return nil, nil, err
+			}
+			return a, c.Common(), nil
+		},
+	}
+}
+
+// Lookup finds the entry for an authenticator_class value: an entry-point name, a class name or
+// an import path ("jupyterhub.auth:DummyAuthenticator" is read as "jupyterhub.auth.DummyAuthenticator").
+// Case does not matter.
+func Lookup(name string) (Entry, bool) {
+	name = strings.ReplaceAll(strings.TrimSpace(name), ":", ".")
+	for _, e := range Entries {
+		for _, n := range e.Names {
+			if strings.EqualFold(n, name) {
+				return e, true
+			}
+		}
+	}
+	return Entry{}, false
+}
+
+// Names lists the entry-point name of every authenticator, comma-separated, for error messages.
+func Names() string {
+	names := make([]string, 0, len(Entries))
+	for _, e := range Entries {
+		names = append(names, e.Names[0])
+	}
+	return strings.Join(names, ", ")
+}

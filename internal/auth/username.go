@@ -1,0 +1,178 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// usernames is the username policy: normalisation, validity and the three name lists, all
+// normalised once at startup.
+type usernames struct {
+	normalizer UsernameNormalizer // nil: lowercase
+	validator  UsernameValidator  // nil: base rules only
+	mapping    map[string]string  // keys normalised
+	pattern    *regexp.Regexp     // nil: no pattern
+	patternSrc string
+
+	admins, allowed, blocked map[string]bool
+}
+
+// newUsernames checks and normalises the name-related parts of cfg.
+func newUsernames(cfg Config, a Authenticator) (*usernames, error) {
+	u := &usernames{}
+	u.normalizer, _ = a.(UsernameNormalizer)
+	u.validator, _ = a.(UsernameValidator)
+	if cfg.UsernamePattern != "" {
+		re, err := regexp.Compile(`^(?:` + cfg.UsernamePattern + `)$`)
+		if err != nil {
+			return nil, fmt.Errorf("username_pattern %q: %w", cfg.UsernamePattern, err)
+		}
+		u.pattern, u.patternSrc = re, cfg.UsernamePattern
+	}
+	if len(cfg.UsernameMap) > 0 {
+		u.mapping = make(map[string]string, len(cfg.UsernameMap))
+		// Sorted, so a clash is reported the same way every time.
+		for _, k := range slices.Sorted(maps.Keys(cfg.UsernameMap)) {
+			nk := u.base(k)
+			if prev, dup := u.mapping[nk]; dup && prev != cfg.UsernameMap[k] {
+				return nil, fmt.Errorf("username_map: keys that normalise to %q map to different names", nk)
+			}
+			u.mapping[nk] = cfg.UsernameMap[k]
+		}
+	}
+	var err error
+	if u.admins, err = u.list("admin_users", cfg.AdminUsers); err != nil {
+		return nil, err
+	}
+	if u.allowed, err = u.list("allowed_users", cfg.AllowedUsers); err != nil {
+		return nil, err
+	}
+	if u.blocked, err = u.list("blocked_users", cfg.BlockedUsers); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// list normalises and validates the names of one config list.
+func (u *usernames) list(key string, names []string) (map[string]bool, error) {
+	set := make(map[string]bool, len(names))
+	for _, raw := range names {
+		n := u.normalize(raw)
+		if err := u.check(n); err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		set[n] = true
+	}
+	return set, nil
+}
+
+// base is the normalisation without username_map.
+func (u *usernames) base(name string) string {
+	if u.normalizer != nil {
+		return u.normalizer.NormalizeUsername(name)
+	}
+	return strings.ToLower(name)
+}
+
+// normalize lowercases (or applies the authenticator's normaliser), then username_map.
+func (u *usernames) normalize(name string) string {
+	n := u.base(name)
+	if m, ok := u.mapping[n]; ok {
+		return m
+	}
+	return n
+}
+
+// check applies the base username rules, username_pattern and the authenticator's own rules.
+func (u *usernames) check(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: the name is empty", ErrInvalidUsername)
+	case strings.Contains(name, "/"):
+		return fmt.Errorf("%w %q: a name cannot contain '/'", ErrInvalidUsername, name)
+	case strings.TrimFunc(name, unicode.IsSpace) != name:
+		return fmt.Errorf("%w %q: a name cannot start or end with a blank", ErrInvalidUsername, name)
+	case u.pattern != nil && !u.pattern.MatchString(name):
+		return fmt.Errorf("%w %q: it does not match username_pattern %q", ErrInvalidUsername, name, u.patternSrc)
+	}
+	if u.validator != nil {
+		if err := u.validator.ValidateUsername(name); err != nil {
+			return fmt.Errorf("%w %q: %w", ErrInvalidUsername, name, err)
+		}
+	}
+	return nil
+}
+
+// Normalize returns the hub username for name: lowercased (or normalised by the authenticator,
+// such as PAM's pam_normalize_username), then mapped through username_map. It does not strip
+// blanks; CheckUsername refuses them.
+func (p *Pipeline) Normalize(name string) string { return p.names.normalize(name) }
+
+// CheckUsername says why a normalised name is not a valid hub username: empty, containing '/',
+// leading or trailing blanks, not matching username_pattern in full, or refused by the
+// authenticator's own rules. The error wraps ErrInvalidUsername.
+func (p *Pipeline) CheckUsername(name string) error { return p.names.check(name) }
+
+// AdminUsers returns the normalised admin_users, sorted.
+func (p *Pipeline) AdminUsers() []string { return slices.Sorted(maps.Keys(p.names.admins)) }
+
+// AllowedUsers returns the normalised allowed_users, sorted.
+func (p *Pipeline) AllowedUsers() []string { return slices.Sorted(maps.Keys(p.names.allowed)) }
+
+// BlockedUsers returns the normalised blocked_users, sorted.
+func (p *Pipeline) BlockedUsers() []string { return slices.Sorted(maps.Keys(p.names.blocked)) }
+
+// IsAdminUser reports whether the normalised name is in admin_users.
+func (p *Pipeline) IsAdminUser(name string) bool { return p.names.admins[name] }
+
+// IsBlocked reports whether the normalised name is in blocked_users.
+func (p *Pipeline) IsBlocked(name string) bool { return p.names.blocked[name] }
+
+// IsAllowed reports whether the normalised name may log in: not blocked, and allowed by
+// allow_all, admin_users, allowed_users, allow_existing_users (an existing hub user) or the
+// authenticator's own rule. An error means the answer could not be found (database down).
+func (p *Pipeline) IsAllowed(ctx context.Context, name string) (bool, error) {
+	if p.names.blocked[name] {
+		return false, nil
+	}
+	ok, _, err := p.allowed(ctx, name, nil)
+	return ok, err
+}
+
+// allowed applies the allow rules in order and names the one that let the user in.
+func (p *Pipeline) allowed(ctx context.Context, name string, id *Identity) (bool, string, error) {
+	switch {
+	case p.allowAll:
+		return true, "allow_all", nil
+	// Upstream lets admins in only when allowed_users is non-empty (authenticators.md §4.14);
+	// gohub always does, as the documentation of admin_users suggests.
+	case p.names.admins[name]:
+		return true, "admin_users", nil
+	case p.names.allowed[name]:
+		return true, "allowed_users", nil
+	}
+	if p.allowExisting {
+		exists, err := p.userExists(ctx, name)
+		if err != nil {
+			return false, "", fmt.Errorf("allow_existing_users: look up user %q: %w", name, err)
+		}
+		if exists {
+			return true, "allow_existing_users", nil
+		}
+	}
+	if ac, ok := p.auth.(AllowChecker); ok {
+		ok, err := ac.CheckAllowed(ctx, name, id)
+		if err != nil {
+			return false, "", fmt.Errorf("authenticator allow rule for %q: %w", name, err)
+		}
+		if ok {
+			return true, "authenticator", nil
+		}
+	}
+	return false, "", nil
+}
