@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"gohub/internal/config"
+	"gohub/internal/hub"
+	"gohub/internal/store"
+)
+
+const defaultConfigFile = "gohub_config.yaml"
+
+type globals struct {
+	configPath string
+	debug      bool
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "gohub",
+		Short:         "JupyterHub, rebuilt in Go",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE:          func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), g) },
+	}
+	root.PersistentFlags().StringVarP(&g.configPath, "config", "f", defaultConfigFile, "config file (traitlets shape, YAML)")
+	root.PersistentFlags().BoolVar(&g.debug, "debug", false, "log at debug level")
+	root.AddCommand(
+		&cobra.Command{Use: "serve", Short: "Run the hub (the default command)", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), g) }},
+		generateConfigCmd(),
+		tokenCmd(g),
+		userCmd(g),
+		&cobra.Command{Use: "upgrade-db", Short: "Apply pending database migrations", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				ad, err := openAdmin(cmd.Context(), g, true)
+				if err != nil {
+					return err
+				}
+				defer ad.Close()
+				v, err := ad.DB.Version(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "database is at schema version %d\n", v)
+				return nil
+			}},
+		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+			Run: func(cmd *cobra.Command, args []string) {
+				fmt.Fprintf(cmd.OutOrStdout(), "gohub %s (JupyterHub %s protocol, database schema %d)\n",
+					hub.Version, hub.JupyterHubVersion, store.LatestVersion())
+			}},
+	)
+	return root
+}
+
+// loadFile reads the config: the default file may be absent (all defaults), a named one may not.
+func loadFile(g *globals) (*config.File, error) {
+	f, err := config.Load(g.configPath)
+	if err != nil && errors.Is(err, fs.ErrNotExist) && g.configPath == defaultConfigFile {
+		return config.Parse(defaultConfigFile, nil)
+	}
+	return f, err
+}
+
+func logger(g *globals) *slog.Logger {
+	lvl := slog.LevelInfo
+	if g.debug {
+		lvl = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+func serve(ctx context.Context, g *globals) error {
+	file, err := loadFile(g)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h, err := hub.New(ctx, file, hub.Options{Logger: logger(g)})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	ls, err := h.Listen()
+	if err != nil {
+		return err
+	}
+	return h.Serve(ctx, ls)
+}
+
+func openAdmin(ctx context.Context, g *globals, upgrade bool) (*hub.Admin, error) {
+	file, err := loadFile(g)
+	if err != nil {
+		return nil, err
+	}
+	return hub.OpenAdmin(ctx, file, upgrade)
+}
+
+func generateConfigCmd() *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "generate-config",
+		Short: "Print a config file with every key, its default and what it does",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w := cmd.OutOrStdout()
+			if out != "" && out != "-" {
+				f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			return config.Generate(w, hub.Schema())
+		},
+	}
+	c.Flags().StringVarP(&out, "output", "o", "-", "write to this file instead of standard output (never overwrites)")
+	return c
+}
+
+func tokenCmd(g *globals) *cobra.Command {
+	var req hub.TokenRequest
+	var scopes string
+	c := &cobra.Command{
+		Use:   "token <user>",
+		Short: "Mint an API token for a user and print it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ad, err := openAdmin(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer ad.Close()
+			req.User = args[0]
+			if scopes != "" {
+				for _, s := range strings.Split(scopes, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						req.Scopes = append(req.Scopes, s)
+					}
+				}
+			}
+			tok, err := ad.MintToken(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&req.Note, "note", "", "a note to remember the token by")
+	c.Flags().DurationVar(&req.ExpiresIn, "expires-in", 0, "lifetime, e.g. 24h (default: never expires)")
+	c.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes (default: all of the user's, \"inherit\")")
+	return c
+}
+
+func userCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "user", Short: "Add, list, delete users and set their admin flag"}
+	var admin bool
+	add := &cobra.Command{
+		Use: "add <name>...", Short: "Create users", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ad, err := openAdmin(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer ad.Close()
+			var names []string
+			for _, a := range args {
+				n, err := ad.UserName(a)
+				if err != nil {
+					return err
+				}
+				names = append(names, n)
+			}
+			created, err := ad.DB.CreateUsers(cmd.Context(), names, admin)
+			if err != nil {
+				return err
+			}
+			for _, u := range created {
+				fmt.Fprintf(cmd.OutOrStdout(), "created %s\n", u.Name)
+			}
+			if len(created) < len(names) {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d already existed\n", len(names)-len(created))
+			}
+			return nil
+		},
+	}
+	add.Flags().BoolVar(&admin, "admin", false, "make the new users admins")
+	list := &cobra.Command{
+		Use: "list", Short: "List users", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ad, err := openAdmin(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer ad.Close()
+			users, _, err := ad.DB.ListUsers(cmd.Context(), store.UserQuery{Sort: "name"})
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tADMIN\tGROUPS\tLAST ACTIVITY")
+			for _, u := range users {
+				last := "never"
+				if u.LastActivity != nil {
+					last = u.LastActivity.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%v\t%s\t%s\n", u.Name, u.Admin, strings.Join(u.Groups, ","), last)
+			}
+			return tw.Flush()
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete <name>...", Short: "Delete users (with their tokens and server records)", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ad, err := openAdmin(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer ad.Close()
+			for _, a := range args {
+				n, err := ad.UserName(a)
+				if err != nil {
+					return err
+				}
+				if err := ad.DB.DeleteUser(cmd.Context(), n); err != nil {
+					return fmt.Errorf("delete %s: %w", n, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", n)
+			}
+			return nil
+		},
+	}
+	setAdmin := &cobra.Command{
+		Use: "set-admin <name> true|false", Short: "Grant or remove admin rights", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var val bool
+			switch strings.ToLower(args[1]) {
+			case "true", "yes", "1":
+				val = true
+			case "false", "no", "0":
+			default:
+				return fmt.Errorf("set-admin: want true or false, got %q", args[1])
+			}
+			ad, err := openAdmin(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer ad.Close()
+			n, err := ad.UserName(args[0])
+			if err != nil {
+				return err
+			}
+			u, err := ad.DB.GetUser(cmd.Context(), n)
+			if err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
+			if _, err := ad.DB.UpdateUser(cmd.Context(), u.ID, store.UserUpdate{Admin: &val}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s admin=%v\n", n, val)
+			return nil
+		},
+	}
+	c.AddCommand(add, list, del, setAdmin)
+	return c
+}
