@@ -48,7 +48,7 @@ func testListUsers(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"last_activity nulls last", store.UserQuery{Sort: "last_activity"},
 			[]string{"alice", "dave", "carol", "Bob_1", "e%ve"}, 5},
 		{"-last_activity nulls last", store.UserQuery{Sort: "-last_activity"},
-			[]string{"carol", "dave", "alice", "Bob_1", "e%ve"}, 5},
+			[]string{"carol", "dave", "alice", "e%ve", "Bob_1"}, 5},
 		{"page", store.UserQuery{Offset: 1, Limit: 2}, []string{"alice", "Bob_1"}, 5},
 		{"page past end", store.UserQuery{Offset: 10, Limit: 2}, []string{}, 5},
 		{"filter case-insensitive", store.UserQuery{NameFilter: "BOB"}, []string{"Bob_1"}, 1},

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"OAuthClients", testOAuthClients},
 		{"OAuthCodes", testOAuthCodes},
 		{"Timestamps", testTimestamps},
+		{"Concurrent", testConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
