@@ -146,6 +146,16 @@ func (db *DB) SetSpawnerServer(ctx context.Context, spawnerID int64, srv *Server
 	})
 }
 
+// RenameSpawner gives a spawner row a new server name (6.0 PATCH of a stopped server):
+// ErrExists if the user already has a server of that name, ErrNotFound if the row is gone.
+func (db *DB) RenameSpawner(ctx context.Context, id int64, name string) error {
+	res, err := db.sql.ExecContext(ctx, `UPDATE spawners SET name = $1 WHERE id = $2`, name, id)
+	if err != nil {
+		return fmt.Errorf("rename spawner %d to %q: %w", id, name, mapErr(err))
+	}
+	return expectRow(res, "spawner", id)
+}
+
 // DeleteSpawner deletes a spawner row and its server row: ErrNotFound if none.
 func (db *DB) DeleteSpawner(ctx context.Context, id int64) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {

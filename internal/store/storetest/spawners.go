@@ -77,6 +77,13 @@ func testSpawners(t *testing.T, open func(t *testing.T) *store.DB) {
 	}
 	eq(t, "active after clear", len(must(db.ActiveSpawners(ctx))), 1)
 
+	wantErr(t, db.RenameSpawner(ctx, named.ID, ""), store.ErrExists)
+	ok(t, db.RenameSpawner(ctx, named.ID, "lab2"))
+	eq(t, "renamed", must(db.GetSpawner(ctx, u.ID, "lab2")).ID, named.ID)
+	_, err = db.GetSpawner(ctx, u.ID, "lab")
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, db.RenameSpawner(ctx, 987654, "x"), store.ErrNotFound)
+
 	ok(t, db.DeleteSpawner(ctx, named.ID))
 	wantErr(t, db.DeleteSpawner(ctx, named.ID), store.ErrNotFound)
 	eq(t, "spawners after delete", len(must(db.GetUser(ctx, "alice")).Spawners), 1)
