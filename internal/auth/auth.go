@@ -101,7 +101,8 @@ type UsernameNormalizer interface {
 }
 
 // UsernameValidator adds rules to the base username checks (FirstUse and Native forbid commas
-// and spaces). It gets the normalised name and returns a clear reason.
+// and spaces). It gets the normalised name and returns a clear reason, which should not repeat
+// the name (it is logged, and a name may be a password typed into the wrong field).
 type UsernameValidator interface {
 	ValidateUsername(name string) error
 }

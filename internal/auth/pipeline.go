@@ -102,8 +102,8 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 	c.Username, c.InAdminUsers = "", false
 	if c.Typed != "" {
 		name := p.names.normalize(c.Typed)
-		if err := p.names.check(name); err != nil {
-			return nil, p.refuse(c.Typed, err.Error())
+		if reason := p.names.problem(name); reason != "" {
+			return nil, p.refuse(c.Typed, "invalid username: "+reason)
 		}
 		if p.names.blocked[name] {
 			return nil, p.refuse(name, "user is in blocked_users")
@@ -119,7 +119,7 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 		}
 		if !errors.Is(err, ErrRejected) {
 			p.log.Error("login failed: authenticator error", "user", logName(who), "err", err)
-			return nil, fmt.Errorf("authenticate %q: %w", who, err)
+			return nil, fmt.Errorf("authenticate %q: %w", logName(who), err)
 		}
 		var shown *Rejection
 		if errors.As(err, &shown) {
@@ -135,8 +135,8 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 	name := id.Name
 	if name != c.Username || c.Username == "" {
 		name = p.names.normalize(name)
-		if err := p.names.check(name); err != nil {
-			return nil, p.refuse(id.Name, "authenticated name: "+err.Error())
+		if reason := p.names.problem(name); reason != "" {
+			return nil, p.refuse(id.Name, "invalid authenticated username: "+reason)
 		}
 		if p.names.blocked[name] {
 			return nil, p.refuse(name, "user is in blocked_users")

@@ -90,22 +90,34 @@ func (u *usernames) normalize(name string) string {
 
 // check applies the base username rules, username_pattern and the authenticator's own rules.
 func (u *usernames) check(name string) error {
+	if reason := u.problem(name); reason != "" {
+		if name == "" {
+			return fmt.Errorf("%w: %s", ErrInvalidUsername, reason)
+		}
+		return fmt.Errorf("%w %q: %s", ErrInvalidUsername, name, reason)
+	}
+	return nil
+}
+
+// problem says what is wrong with name without repeating it (the pipeline logs it, and a name may
+// be a password typed into the wrong field); "" means nothing is.
+func (u *usernames) problem(name string) string {
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: the name is empty", ErrInvalidUsername)
+		return "the name is empty"
 	case strings.Contains(name, "/"):
-		return fmt.Errorf("%w %q: a name cannot contain '/'", ErrInvalidUsername, name)
+		return "a name cannot contain '/'"
 	case strings.TrimFunc(name, unicode.IsSpace) != name:
-		return fmt.Errorf("%w %q: a name cannot start or end with a blank", ErrInvalidUsername, name)
+		return "a name cannot start or end with a blank"
 	case u.pattern != nil && !u.pattern.MatchString(name):
-		return fmt.Errorf("%w %q: it does not match username_pattern %q", ErrInvalidUsername, name, u.patternSrc)
+		return fmt.Sprintf("it does not match username_pattern %q", u.patternSrc)
 	}
 	if u.validator != nil {
 		if err := u.validator.ValidateUsername(name); err != nil {
-			return fmt.Errorf("%w %q: %w", ErrInvalidUsername, name, err)
+			return err.Error()
 		}
 	}
-	return nil
+	return ""
 }
 
 // Normalize returns the hub username for name: lowercased (or normalised by the authenticator,

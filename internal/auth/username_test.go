@@ -1,0 +1,224 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gohub/internal/auth"
+	"gohub/internal/auth/null"
+)
+
+// commaRule is an authenticator with its own username rule and normaliser, like FirstUse and PAM.
+type commaRule struct{ scripted }
+
+func (commaRule) ValidateUsername(name string) error {
+	if strings.Contains(name, ",") {
+		return errors.New("a name cannot contain a comma")
+	}
+	return nil
+}
+
+func (commaRule) NormalizeUsername(name string) string { return strings.TrimPrefix(name, "DOMAIN\\") }
+
+func TestNormalizeAndCheck(t *testing.T) {
+	cfg := auth.DefaultConfig()
+	cfg.UsernamePattern = `[a-zé][a-zé0-9._-]*`
+	cfg.UsernameMap = map[string]string{"root": "admin", "Bob.Smith": "bob"}
+	p, err := auth.NewPipeline(cfg, &scripted{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		in, norm string
+		bad      string // part of CheckUsername's error; "" means valid
+	}{
+		{in: "Alice", norm: "alice"},
+		{in: "ROOT", norm: "admin"},
+		{in: "bob.smith", norm: "bob"},
+		{in: "RENÉ", norm: "rené"},
+		{in: "", norm: "", bad: "empty"},
+		{in: "a/b", norm: "a/b", bad: "'/'"},
+		{in: " alice", norm: " alice", bad: "blank"},
+		{in: "alice\t", norm: "alice\t", bad: "blank"},
+		{in: "1alice", norm: "1alice", bad: "username_pattern"},
+		{in: "alice!", norm: "alice!", bad: "username_pattern"},
+	}
+	for _, tt := range tests {
+		got := p.Normalize(tt.in)
+		if got != tt.norm {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.norm)
+		}
+		err := p.CheckUsername(got)
+		switch {
+		case tt.bad == "" && err != nil:
+			t.Errorf("CheckUsername(%q) = %v, want nil", got, err)
+		case tt.bad != "" && (err == nil || !strings.Contains(err.Error(), tt.bad) || !errors.Is(err, auth.ErrInvalidUsername)):
+			t.Errorf("CheckUsername(%q) = %v, want an ErrInvalidUsername about %q", got, err, tt.bad)
+		}
+	}
+}
+
+func TestAuthenticatorUsernameRules(t *testing.T) {
+	p, err := auth.NewPipeline(auth.DefaultConfig(), &commaRule{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Normalize(`DOMAIN\Alice`); got != "Alice" {
+		t.Errorf("Normalize with the authenticator's normaliser = %q, want Alice (no lowercasing)", got)
+	}
+	if err := p.CheckUsername("a,b"); err == nil || !strings.Contains(err.Error(), "comma") {
+		t.Errorf("CheckUsername(a,b) = %v, want the authenticator's comma rule", err)
+	}
+}
+
+func TestNewPipelineRefusesBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  func(*auth.Config)
+		want string
+	}{
+		{"bad pattern", func(c *auth.Config) { c.UsernamePattern = "a(" }, "username_pattern"},
+		{"invalid admin", func(c *auth.Config) { c.AdminUsers = []string{"ok", "a/b"} }, "admin_users"},
+		{"invalid allowed", func(c *auth.Config) { c.AllowedUsers = []string{""} }, "allowed_users"},
+		{"invalid blocked", func(c *auth.Config) { c.BlockedUsers = []string{" x"} }, "blocked_users"},
+		{"admin against pattern", func(c *auth.Config) { c.UsernamePattern = "[a-z]+"; c.AdminUsers = []string{"admin1"} }, "admin_users"},
+		{"map clash", func(c *auth.Config) { c.UsernameMap = map[string]string{"Al": "x", "al": "y"} }, "username_map"},
+		{"negative refresh age", func(c *auth.Config) { c.AuthRefreshAge = -1 }, "auth_refresh_age"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := auth.DefaultConfig()
+			tt.cfg(&cfg)
+			_, err := auth.NewPipeline(cfg, &scripted{}, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("NewPipeline = %v, want an error about %s", err, tt.want)
+			}
+		})
+	}
+	if _, err := auth.NewPipeline(auth.DefaultConfig(), nil, nil, nil); err == nil {
+		t.Error("NewPipeline without an authenticator succeeded")
+	}
+}
+
+func TestListsAndDefaults(t *testing.T) {
+	cfg := auth.DefaultConfig()
+	cfg.AdminUsers = []string{"Zed", "amy", "AMY"}
+	cfg.AllowedUsers = []string{"Bob"}
+	cfg.BlockedUsers = []string{"Eve"}
+	p, err := auth.NewPipeline(cfg, &scripted{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AdminUsers[0] = "changed after NewPipeline"
+	if diff := cmp.Diff([]string{"amy", "zed"}, p.AdminUsers()); diff != "" {
+		t.Errorf("AdminUsers (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"bob"}, p.AllowedUsers()); diff != "" {
+		t.Errorf("AllowedUsers (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"eve"}, p.BlockedUsers()); diff != "" {
+		t.Errorf("BlockedUsers (-want +got):\n%s", diff)
+	}
+	if !p.IsAdminUser("amy") || p.IsAdminUser("bob") || !p.IsBlocked("eve") {
+		t.Error("IsAdminUser/IsBlocked disagree with the lists")
+	}
+	got := p.Config()
+	if got.AllowAll == nil || *got.AllowAll || got.AllowExistingUsers == nil || !*got.AllowExistingUsers {
+		t.Errorf("resolved allow_all=%v allow_existing_users=%v, want false and true (allowed_users is set)", got.AllowAll, got.AllowExistingUsers)
+	}
+	if got.AuthRefreshAge != 300 || got.OTPPrompt != "OTP:" {
+		t.Errorf("defaults: auth_refresh_age=%d otp_prompt=%q", got.AuthRefreshAge, got.OTPPrompt)
+	}
+}
+
+func TestIsAllowed(t *testing.T) {
+	cfg := auth.DefaultConfig()
+	cfg.AdminUsers = []string{"root"}
+	cfg.AllowedUsers = []string{"alice"}
+	cfg.BlockedUsers = []string{"eve"}
+	p, err := auth.NewPipeline(cfg, &scripted{}, existing("carol", "eve"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"root": true, "alice": true, "carol": true, "eve": false, "dave": false} {
+		got, err := p.IsAllowed(context.Background(), name)
+		if err != nil || got != want {
+			t.Errorf("IsAllowed(%s) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+}
+
+// allowGroup is an authenticator with its own allow rule (like LocalAuthenticator.allowed_groups).
+type allowGroup struct{ scripted }
+
+func (allowGroup) CheckAllowed(_ context.Context, name string, _ *auth.Identity) (bool, error) {
+	return name == "member", nil
+}
+
+func TestAuthenticatorAllowRule(t *testing.T) {
+	a := &allowGroup{scripted{id: &auth.Identity{Name: "member"}}}
+	p, err := auth.NewPipeline(auth.DefaultConfig(), a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Login(t.Context(), auth.Credentials{Username: "member"}); err != nil {
+		t.Errorf("member refused: %v", err)
+	}
+	a.id = &auth.Identity{Name: "other"}
+	if _, err := p.Login(t.Context(), auth.Credentials{Username: "other"}); err != auth.ErrRejected {
+		t.Errorf("non-member: %v, want ErrRejected", err)
+	}
+}
+
+func TestLoginFormAndAutoLogin(t *testing.T) {
+	n, err := null.New(null.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := auth.DefaultConfig()
+	tests := []struct {
+		name            string
+		a               auth.Authenticator
+		autoLogin       bool
+		wantForm, wantA bool
+	}{
+		{"dummy", dummyAuth(t, ""), false, true, false},
+		{"dummy auto_login", dummyAuth(t, ""), true, true, true},
+		{"null forces auto_login", n, false, false, true},
+	}
+	for _, tt := range tests {
+		cfg.AutoLogin = tt.autoLogin
+		p, err := auth.NewPipeline(cfg, tt.a, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.LoginForm() != tt.wantForm || p.AutoLogin() != tt.wantA {
+			t.Errorf("%s: LoginForm=%v AutoLogin=%v, want %v %v", tt.name, p.LoginForm(), p.AutoLogin(), tt.wantForm, tt.wantA)
+		}
+	}
+}
+
+func TestStartupWarning(t *testing.T) {
+	log, logs := newLogger(t)
+	if _, err := auth.NewPipeline(auth.DefaultConfig(), &scripted{}, nil, log); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "nobody can log in") {
+		t.Errorf("no warning about the missing allow rule:\n%s", logs)
+	}
+}
+
+func TestPasswordsEqual(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{{"secret", "secret", true}, {"secret", "secreT", false}, {"secret", "secret1", false}, {"", "", true}, {"", "x", false}} {
+		if got := auth.PasswordsEqual(tt.a, tt.b); got != tt.want {
+			t.Errorf("PasswordsEqual(%q, %q) = %v", tt.a, tt.b, got)
+		}
+	}
+}
