@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gohub/internal/store"
+	"gohub/internal/testutil"
 )
 
 // benchToken is the i-th benchmark token: 32 hex characters like a generated token, so
@@ -22,9 +23,13 @@ func benchToken(i int) string {
 // benchDB fills a SQLite file with n users, each in two of ten groups, bound to the user role,
 // with a running default server and one API token benchToken(i).
 func benchDB(b *testing.B, n int) *store.DB {
+	return benchDBAt(b, n, "sqlite:///"+filepath.Join(b.TempDir(), "bench.sqlite"))
+}
+
+func benchDBAt(b *testing.B, n int, url string) *store.DB {
 	b.Helper()
 	ctx := b.Context()
-	db, err := store.Open(ctx, "sqlite:///"+filepath.Join(b.TempDir(), "bench.sqlite"), store.Options{})
+	db, err := store.Open(ctx, url, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -76,8 +81,14 @@ func benchDB(b *testing.B, n int) *store.DB {
 	return db
 }
 
-func BenchmarkGetUser(b *testing.B) {
-	db := benchDB(b, 1000)
+func BenchmarkGetUser(b *testing.B) { benchGetUser(b, benchDB(b, 1000)) }
+
+// BenchmarkGetUserPostgres is BenchmarkGetUser against the test PostgreSQL cluster.
+func BenchmarkGetUserPostgres(b *testing.B) {
+	benchGetUser(b, benchDBAt(b, 1000, testutil.StartPostgres(b)))
+}
+
+func benchGetUser(b *testing.B, db *store.DB) {
 	ctx := b.Context()
 	b.Run("serial", func(b *testing.B) {
 		i := 0
