@@ -8,6 +8,9 @@ package auth
 //     them);
 //   - username_map keys are normalised like names, so `Alice: bob` works (upstream never matches
 //     a key with capitals);
+//   - the typed name is normalised and mapped before authentication, so the authenticator and
+//     the admin/blocked checks see the hub name (upstream maps only the authenticated name); a
+//     name the authenticator returns is normalised again. Credentials.Typed keeps the raw name;
 //   - post_auth_hook, custom_html and the deprecated whitelist/blacklist are not supported: gohub
 //     has no Python to run, and the aliases were removed.
 type Config struct {

@@ -53,20 +53,31 @@ type configPtr[C any] interface {
 	Common() *auth.Config
 }
 
-// entry builds a table row for an authenticator whose parent is the base Authenticator, from its
-// package's DefaultConfig and New.
-func entry[C any, P configPtr[C], A auth.Authenticator](names []string, class string, defaults func() P, open func(P) (A, error)) Entry {
+// entry builds a table row from an authenticator package's DefaultConfig and New. parents are
+// the config sections it inherits from, most general first; none means ["Authenticator"].
+func entry[C any, P configPtr[C], A auth.Authenticator](names []string, class string, defaults func() P, open func(P) (A, error), parents ...string) Entry {
+	return entryLog(names, class, defaults, func(c P, _ *slog.Logger) (A, error) { return open(c) }, parents...)
+}
+
+// entryLog is entry for an authenticator whose New also takes the hub's logger.
+func entryLog[C any, P configPtr[C], A auth.Authenticator](names []string, class string, defaults func() P, open func(P, *slog.Logger) (A, error), parents ...string) Entry {
+	if len(parents) == 0 {
+		parents = []string{Common.Class}
+	}
 	return Entry{
 		Names:     names,
 		Class:     class,
-		Parents:   []string{"Authenticator"},
+		Parents:   parents,
 		NewConfig: func() any { return defaults() },
-		New: func(cfg any, _ *slog.Logger) (auth.Authenticator, *auth.Config, error) {
+		New: func(cfg any, log *slog.Logger) (auth.Authenticator, *auth.Config, error) {
 			c, ok := cfg.(P)
 			if !ok || c == nil {
 				return nil, nil, fmt.Errorf("%s: config is %T, want %T", class, cfg, P(nil))
 			}
-			a, err := open(c)
+			if log == nil {
+				log = slog.New(slog.DiscardHandler)
+			}
+			a, err := open(c, log)
 			if err != nil {
 				return nil, nil, err
 			}
