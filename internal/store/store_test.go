@@ -45,6 +45,20 @@ func TestSQLite(t *testing.T) {
 	storetest.Run(t, openSQLite)
 }
 
+// TestSQLiteMemory runs the suite on sqlite:///:memory:, whose single connection also proves
+// no method queries outside its own transaction (that would deadlock).
+func TestSQLiteMemory(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) *store.DB {
+		db, err := store.Open(t.Context(), "sqlite:///:memory:", store.Options{Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
 func TestPostgres(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, openPostgres)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 
 	"gohub/internal/store"
@@ -27,6 +28,7 @@ func testSchema(t *testing.T, open func(t *testing.T) *store.DB) {
 func testReopen(t *testing.T, open func(t *testing.T) *store.DB) {
 	db := open(t)
 	ctx := t.Context()
+	skipInMemory(t, db)
 	u := must(db.CreateUser(ctx, "alice", false))
 	must(db.CreateGroups(ctx, []string{"g"}, []string{"alice"}))
 	must(db.CreateToken(ctx, store.NewToken{Plain: "reopen-token-1234", UserID: &u.ID}))
@@ -46,6 +48,7 @@ func testReopen(t *testing.T, open func(t *testing.T) *store.DB) {
 func testTooNew(t *testing.T, open func(t *testing.T) *store.DB) {
 	db := open(t)
 	ctx := t.Context()
+	skipInMemory(t, db)
 	must(db.CreateUser(ctx, "alice", false))
 	ok(t, db.MarkVersion(ctx, store.LatestVersion()+1))
 	ok(t, db.Close())
@@ -61,6 +64,7 @@ func testTooNew(t *testing.T, open func(t *testing.T) *store.DB) {
 func testPending(t *testing.T, open func(t *testing.T) *store.DB) {
 	db := open(t)
 	ctx := t.Context()
+	skipInMemory(t, db)
 	must(db.CreateUser(ctx, "alice", false))
 	ok(t, db.ForgetVersion(ctx, store.LatestVersion()))
 	ok(t, db.Close())
@@ -69,4 +73,11 @@ func testPending(t *testing.T, open func(t *testing.T) *store.DB) {
 		db2.Close()
 	}
 	wantErr(t, err, store.ErrPending)
+}
+
+// skipInMemory skips tests that reopen the database: an in-memory one is gone once closed.
+func skipInMemory(t *testing.T, db *store.DB) {
+	if u := db.URL(); u == "sqlite://" || strings.HasSuffix(u, ":memory:") {
+		t.Skip("an in-memory database cannot be reopened")
+	}
 }
