@@ -1,0 +1,42 @@
+# gohub: `make run` installs what is missing, builds and starts the hub; `make test` installs what
+# the tests need and runs them all. See README.md.
+
+GO ?= go
+BIN := bin/gohub
+
+# make run: where the hub listens and how people log in. One variable picks the authenticator;
+# scripts/run.sh prints the matching login instructions.
+RUN_AUTHENTICATOR ?= dummy
+RUN_URL ?= http://127.0.0.1:8000
+RUN_DIR ?= bin/run
+
+# make test: the per-step timeout and the packages run under the race detector (a regular
+# expression over import paths).
+TEST_TIMEOUT ?= 12m
+RACE_PKGS ?= ^gohub/internal/
+
+# make bench-api: flags for go run ./bench/api (see bench/README.md).
+BENCH_ARGS ?=
+
+.PHONY: all build run test bench-api clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/gohub
+
+run:
+	scripts/install-deps.sh run
+	$(MAKE) --no-print-directory build
+	scripts/run.sh $(BIN) $(RUN_DIR) $(RUN_URL) $(RUN_AUTHENTICATOR)
+
+test:
+	scripts/install-deps.sh test
+	TEST_TIMEOUT=$(TEST_TIMEOUT) RACE_PKGS='$(RACE_PKGS)' scripts/test.sh
+
+bench-api:
+	scripts/install-deps.sh bench
+	$(GO) run ./bench/api $(BENCH_ARGS)
+
+clean:
+	rm -rf bin
