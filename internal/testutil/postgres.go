@@ -163,7 +163,12 @@ func startCluster() (*pgCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "gohub-pg-")
+	// The cluster's user must reach the directory: under root, TMPDIR may be private to root.
+	base := ""
+	if cred != nil {
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "gohub-pg-")
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +203,7 @@ func startCluster() (*pgCluster, error) {
 		return nil, err
 	}
 	cmd := exec.Command("/bin/sh", "-c", supervisor, "sh", dir,
-		filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(c.port), "-k", dir,
+		filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(c.port), "-c", "unix_socket_directories=",
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=300")
 	cmd.Dir = dir
