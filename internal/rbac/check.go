@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -198,4 +199,17 @@ func NewSet(scopes ...string) Set {
 		out[k] = struct{}{}
 	}
 	return out
+}
+
+// String returns "Forbidden", "NotFound" or "Allowed".
+func (d Decision) String() string {
+	switch d {
+	case Forbidden:
+		return "Forbidden"
+	case NotFound:
+		return "NotFound"
+	case Allowed:
+		return "Allowed"
+	}
+	return "Decision(" + strconv.Itoa(int(d)) + ")"
 }
