@@ -19,7 +19,7 @@ cat > "$dir/gohub_config.yaml" <<YAML
 # Written by 'make run' (scripts/run.sh) on every run: edit the Makefile's RUN_* variables instead.
 JupyterHub:
   bind_url: $url
-  authenticator_class: $authenticator
+  authenticator_class: "$authenticator"
   db_url: sqlite:///jupyterhub.sqlite
 Authenticator:
   admin_users: [admin]
@@ -29,7 +29,7 @@ cat <<MSG
 
   gohub is starting at $url/
   To log in: $login.
-  The user "admin" is an administrator (admin panel at $url/hub/admin).
+  The user "admin" is an administrator.
   Config: $dir/gohub_config.yaml    Stop: Ctrl-C
 
 MSG
