@@ -151,12 +151,18 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 		return nil, p.refuse(name, "user is not allowed (no allow rule matches)")
 	}
 
-	out := &Identity{Name: name, Admin: id.Admin}
-	if p.names.admins[name] {
+	out := &Identity{Name: name}
+	switch {
+	case p.names.admins[name]:
 		out.Admin = Bool(true)
+	case id.Admin != nil:
+		out.Admin = Bool(*id.Admin)
 	}
+	// nil leaves the membership alone; an empty list (not nil) empties it.
 	if p.cfg.ManageGroups && id.Groups != nil {
-		out.Groups = slices.Compact(slices.Sorted(slices.Values(id.Groups)))
+		groups := append(make([]string, 0, len(id.Groups)), id.Groups...)
+		slices.Sort(groups)
+		out.Groups = slices.Compact(groups)
 	}
 	if p.cfg.EnableAuthState {
 		out.AuthState = id.AuthState

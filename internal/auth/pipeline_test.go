@@ -260,11 +260,13 @@ func TestLoginGroupsAndAuthState(t *testing.T) {
 	tests := []struct {
 		name          string
 		manage, state bool
+		empty         bool // the authenticator returns Groups: []string{}
 		wantGroups    []string
 		wantState     map[string]any
 	}{
 		{name: "both off"},
 		{name: "manage_groups", manage: true, wantGroups: []string{"a", "b"}},
+		{name: "manage_groups, empty list empties", manage: true, empty: true, wantGroups: []string{}},
 		{name: "enable_auth_state", state: true, wantState: map[string]any{"token": "t"}},
 	}
 	for _, tt := range tests {
@@ -272,7 +274,11 @@ func TestLoginGroupsAndAuthState(t *testing.T) {
 			cfg := auth.DefaultConfig()
 			cfg.AllowAll = auth.Bool(true)
 			cfg.ManageGroups, cfg.EnableAuthState = tt.manage, tt.state
-			p, err := auth.NewPipeline(cfg, &scripted{id: model}, nil, nil)
+			m := model
+			if tt.empty {
+				m = &auth.Identity{Name: "alice", Groups: []string{}}
+			}
+			p, err := auth.NewPipeline(cfg, &scripted{id: m}, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

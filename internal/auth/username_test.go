@@ -222,3 +222,25 @@ func TestPasswordsEqual(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNormalize checks that a hub name is a fixed point: normalising a name that is already
+// normalised (as the pipeline does with the name an authenticator returns) changes nothing, and
+// that a name CheckUsername accepts has no '/' or surrounding blanks.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"Alice", "İstanbul", "ǅemal", "ß", "K", " a", "a/b", "Ω", "ﬃ"} {
+		f.Add(s)
+	}
+	p, err := auth.NewPipeline(auth.DefaultConfig(), &scripted{}, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := p.Normalize(s)
+		if again := p.Normalize(n); again != n {
+			t.Errorf("Normalize(%q) = %q, but Normalize(%q) = %q", s, n, n, again)
+		}
+		if p.CheckUsername(n) == nil && (strings.Contains(n, "/") || strings.TrimSpace(n) != n || n == "") {
+			t.Errorf("CheckUsername accepted %q", n)
+		}
+	})
+}
