@@ -18,7 +18,7 @@
 // Where gohub's database differs from JupyterHub's:
 //   - timestamps are naive UTC; in SQLite they are TEXT 'YYYY-MM-DD HH:MM:SS.ffffff' (fixed
 //     width, microseconds always written), in PostgreSQL TIMESTAMP WITHOUT TIME ZONE;
-//   - text columns that JupyterHub leaves NULL (note, session_id, ...) are NOT NULL DEFAULT '';
+//   - text columns that JupyterHub leaves NULL (note, session_id, ...) are NOT NULL, defaulting to the empty string;
 //   - name columns use the "C" collation in PostgreSQL so both back ends sort names bytewise.
 //
 // Cost per call, whatever the data size: GetUser, GetUserByID and GetUserByCookieID are one
