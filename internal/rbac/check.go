@@ -31,6 +31,10 @@ func (t Target) kind() int {
 // the target names a resource and some required scope is held only with other filters;
 // Forbidden when none is held at all (or the target names no resource and only filtered ones
 // are held, as in JupyterHub). Check does not allocate.
+//
+// The target is one resource: Target.Server when set (its user is the part before "/"), else
+// Target.User, else Target.Group, else Target.Service; an empty Target means the request names
+// no resource, which only unfiltered scopes reach.
 func (s Set) Check(required []string, target Target) Decision {
 	best := Forbidden
 	for _, r := range required {

@@ -201,6 +201,7 @@ func (s Set) WithIdentify(owner Owner) (Set, []string) {
 // A requested scope held verbatim is allowed; otherwise it is expanded and intersected with the
 // expanded have: fully covered → allowed as requested; partly covered → the covered expanded
 // scopes are allowed and the requested one is still reported as disallowed. Both results are sorted.
+// "identify" is skipped; converting requested role names to their scopes is the caller's job.
 func (c *Catalog) ResolveRequested(requested, have []string, owner Owner, client Client, groupsOf func(string) []string) (allowed, disallowed []string) {
 	haveSet := make(Set, len(have))
 	for _, h := range have {
@@ -209,6 +210,9 @@ func (c *Catalog) ResolveRequested(requested, have []string, owner Owner, client
 	allow := Set{}
 	var deny []string
 	for _, r := range requested {
+		if r == "identify" {
+			continue // the OAuth "identify" word is implied by the identify scopes
+		}
 		if _, ok := haveSet[r]; ok {
 			allow[r] = struct{}{}
 		} else if !slices.Contains(deny, r) {

@@ -140,6 +140,7 @@ func TestResolveRequested(t *testing.T) {
 	}{
 		{"held verbatim", []string{"self", "read:users:name!user"}, []string{"read:users:name!user", "self"}, nil},
 		{"inherit", []string{"inherit"}, []string{"inherit"}, nil},
+		{"identify is ignored", []string{"identify", "read:users:name!user"}, []string{"read:users:name!user"}, nil},
 		{"narrower than held", []string{"servers!server=alice/gpu", "read:users!user=alice"}, []string{"read:users!user=alice", "servers!server=alice/gpu"}, nil},
 		{"not held", []string{"read:users!user=bob"}, nil, []string{"read:users!user=bob"}},
 		{"partly held", []string{"users!user=alice"},
