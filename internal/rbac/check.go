@@ -59,8 +59,9 @@ func (s Set) HasAny(scope string) bool {
 	if s.hasBaseAny(scope) {
 		return true
 	}
+	skipServer := strings.HasPrefix(scope, "read:user")
 	for _, a := range builtinAncestors[scope] {
-		if s.hasBaseAny(a) {
+		if _, ok := s[a]; ok || s.hasFilteredImplying(a, skipServer) {
 			return true
 		}
 	}
@@ -86,12 +87,28 @@ func (s Set) check(r string, t Target) Decision {
 	if s.hasFiltered(r) {
 		return NotFound
 	}
+	skipServer := strings.HasPrefix(r, "read:user")
 	for _, a := range anc {
-		if s.hasFiltered(a) {
+		if s.hasFilteredImplying(a, skipServer) {
 			return NotFound
 		}
 	}
 	return Forbidden
+}
+
+// hasFilteredImplying is hasFiltered for a superscope: with skipServer, "base!server=..." does
+// not count (it implies no read:user* scope).
+func (s Set) hasFilteredImplying(base string, skipServer bool) bool {
+	if !skipServer {
+		return s.hasFiltered(base)
+	}
+	for k := range s {
+		if len(k) > len(base) && k[len(base)] == '!' && k[:len(base)] == base &&
+			!strings.HasPrefix(k[len(base)+1:], kindServer+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // grants reports whether base is held unfiltered or with a filter covering t.

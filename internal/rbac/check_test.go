@@ -49,7 +49,8 @@ func TestCheck(t *testing.T) {
 		{"superscope unexpanded implies subscope", unexpanded, []string{"read:users:activity"}, Target{User: "zed"}, Allowed},
 		{"filtered superscope unexpanded", unexpanded, []string{"read:servers"}, Target{Server: "carol/"}, Allowed},
 		{"filtered superscope unexpanded: other 404", unexpanded, []string{"start:servers"}, Target{Server: "dave/"}, NotFound},
-		{"server-filtered read:servers implies no read:users:name", rawServerRead, []string{"read:users:name"}, Target{Server: "alice/"}, NotFound},
+		{"server-filtered read:servers implies no read:users:name", rawServerRead, []string{"read:users:name"}, Target{Server: "alice/"}, Forbidden},
+		{"server-filtered read:servers: read:users:name on a user is 403, as expanded", rawServerRead, []string{"read:users:name"}, Target{User: "bob"}, Forbidden},
 		{"empty set", Set{}, []string{"read:hub"}, Target{}, Forbidden},
 		{"nil set", nil, []string{"read:users"}, Target{User: "a"}, Forbidden},
 		{"no required scopes", admin, nil, Target{}, Forbidden},
@@ -158,4 +159,25 @@ func TestModelKeys(t *testing.T) {
 		[]string{"kind", "name", "admin", "roles", "url", "prefix", "command", "pid", "info", "display"})
 	wantSet(t, "service identify", keys(NewSet("read:services:name!service=s").ServiceModelKeys(Target{Service: "s"})), []string{"kind", "name", "admin"})
 	wantSet(t, "roles only", keys(NewSet("read:roles:services").ServiceModelKeys(Target{Service: "s"})), []string{"kind", "name", "admin", "roles"})
+}
+
+func TestHasAny(t *testing.T) {
+	cases := []struct {
+		set   Set
+		scope string
+		want  bool
+	}{
+		{NewSet("list:users!group=g"), "list:users", true},
+		{NewSet("list:users"), "list:users", true},
+		{NewSet("users!user=a"), "list:users", true},
+		{NewSet("read:users:name"), "list:users", false},
+		{NewSet("users!server=a/"), "read:users", false},
+		{NewSet("users!user=a"), "read:users", true},
+		{NewSet("list:groups"), "list:users", false},
+	}
+	for _, tc := range cases {
+		if got := tc.set.HasAny(tc.scope); got != tc.want {
+			t.Errorf("%v.HasAny(%s) = %v", tc.set.Sorted(), tc.scope, got)
+		}
+	}
 }
