@@ -103,7 +103,7 @@ func (a *Admin) MintToken(ctx context.Context, req TokenRequest) (string, error)
 		note = "Requested via gohub token command"
 	}
 	plain := NewTokenValue()
-	nt := store.NewToken{Plain: plain, Rounds: 1, UserID: &u.ID, Note: note, Scopes: scopes}
+	nt := store.NewToken{Plain: plain, Rounds: store.GeneratedTokenRounds, UserID: &u.ID, Note: note, Scopes: scopes}
 	if req.ExpiresIn > 0 {
 		t := time.Now().Add(req.ExpiresIn).UTC()
 		nt.ExpiresAt = &t

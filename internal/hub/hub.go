@@ -88,7 +88,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a 
 	if err := syncRoles(ctx, h.db, catalog, cfg.LoadRoles, pipeline.AdminUsers()); err != nil {
 		return err
 	}
-	if err := syncServices(ctx, h.db, cfg.Services, cfg.TrustUserProvidedTokens, h.log); err != nil {
+	if err := syncServices(ctx, h.db, cfg.Services, cfg.BaseURL, cfg.TrustUserProvidedTokens, h.log); err != nil {
 		return err
 	}
 	sessions, err := session.New(session.Options{

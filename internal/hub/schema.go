@@ -13,7 +13,7 @@ import (
 func Schema() *config.Schema {
 	classes := []config.Class{
 		{Name: "JupyterHub", New: func() any { return config.DefaultHub() }},
-		{Name: "Authenticator", New: func() any { c := auth.DefaultConfig(); return &c }},
+		{Name: registry.Common.Class, New: registry.Common.NewConfig},
 	}
 	for _, e := range registry.Entries {
 		parent := "Authenticator"

@@ -12,13 +12,9 @@ import (
 	"gohub/internal/store"
 )
 
-// configTokenRounds is how many SHA-512 rounds hash a token given in the config, as JupyterHub
-// does for tokens it did not generate (spec §6.3); trust_user_provided_tokens lowers it to 1.
-const configTokenRounds = 16384
-
 // syncServices writes the services of the config into the database, with their admin role and
 // their api_token, and removes config services that are no longer configured (spec §5.5).
-func syncServices(ctx context.Context, db *store.DB, services []config.Service, trustTokens bool, log *slog.Logger) error {
+func syncServices(ctx context.Context, db *store.DB, services []config.Service, baseURL string, trustTokens bool, log *slog.Logger) error {
 	seen := map[string]bool{}
 	for _, s := range services {
 		if s.Name == "" {
@@ -34,9 +30,9 @@ func syncServices(ctx context.Context, db *store.DB, services []config.Service, 
 		if s.APIToken != "" && len(s.APIToken) < 8 {
 			return fmt.Errorf("JupyterHub.services: service %q: api_token must be at least 8 characters", s.Name)
 		}
-		clientID := s.OAuthClientID
-		if clientID == "" {
-			clientID = "service-" + s.Name
+		clientID, err := syncServiceClient(ctx, db, s, baseURL)
+		if err != nil {
+			return fmt.Errorf("service %q oauth client: %w", s.Name, err)
 		}
 		row, err := db.UpsertService(ctx, store.Service{
 			Name:                     s.Name,
@@ -98,13 +94,45 @@ func ensureServiceToken(ctx context.Context, db *store.DB, svc *store.Service, p
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	rounds := configTokenRounds
+	// Tokens the hub did not generate get 16,384 SHA-512 rounds, as in JupyterHub (spec §6.3);
+	// trust_user_provided_tokens lowers that to one.
+	rounds := store.SuppliedTokenRounds
 	if trust {
-		rounds = 1
+		rounds = store.GeneratedTokenRounds
 	}
 	id := svc.ID
 	_, err = db.CreateToken(ctx, store.NewToken{
 		Plain: plain, Rounds: rounds, ServiceID: &id, Note: "from config", Scopes: []string{"inherit"},
 	})
 	return err
+}
+
+// syncServiceClient registers the OAuth client of a service that users reach through the hub
+// (it has a url or an oauth_redirect_uri), as JupyterHub does: id "service-<name>" unless
+// configured, secret the service's api_token (hashed), redirect <base>services/<name>/oauth_callback
+// unless configured. A service without either gets no client and "" is returned.
+func syncServiceClient(ctx context.Context, db *store.DB, s config.Service, baseURL string) (string, error) {
+	if s.URL == "" && s.OAuthRedirectURI == "" {
+		return "", nil
+	}
+	id := s.OAuthClientID
+	if id == "" {
+		id = "service-" + s.Name
+	}
+	redirect := s.OAuthRedirectURI
+	if redirect == "" {
+		redirect = baseURL + "services/" + s.Name + "/oauth_callback"
+	}
+	secret := ""
+	if s.APIToken != "" {
+		secret = store.HashToken(s.APIToken, store.SuppliedTokenRounds)
+	}
+	_, err := db.UpsertOAuthClient(ctx, store.OAuthClient{
+		Identifier:    id,
+		Description:   "Service " + s.Name,
+		Secret:        secret,
+		RedirectURI:   redirect,
+		AllowedScopes: s.OAuthClientAllowedScopes,
+	})
+	return id, err
 }
