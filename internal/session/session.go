@@ -3,10 +3,13 @@
 // unsigned jupyterhub-session-id cookie, and the _xsrf token. Pages and the API both use it.
 package session
 
-// This file is the contract other packages code against. Bodies that panic are being written.
-
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -17,6 +20,9 @@ const (
 	XSRFCookie    = "_xsrf"
 )
 
+// DefaultMaxAge is cookie_max_age_days' default, 14 days.
+const DefaultMaxAge = 14 * 24 * time.Hour
+
 // Options configure a Manager.
 type Options struct {
 	Secret  []byte        // cookie_secret, 32 bytes or more
@@ -24,56 +30,176 @@ type Options struct {
 	MaxAge  time.Duration // cookie_max_age_days as a duration (14 days by default)
 	Secure  bool          // set Secure on cookies (https public URL)
 	Now     func() time.Time
+
+	// AnonymousIPCIDRs collapse client addresses in the anonymous _xsrf id to their network, as
+	// $JUPYTERHUB_XSRF_ANONYMOUS_IP_CIDRS does (proxies whose replicas have different addresses).
+	AnonymousIPCIDRs []netip.Prefix
+	// AnonymousIDHeaders are the request headers hashed into the anonymous _xsrf id
+	// ($JUPYTERHUB_XSRF_ANONYMOUS_ID_HEADERS); ["User-Agent"] when empty.
+	AnonymousIDHeaders []string
 }
 
-// Manager signs and reads the hub's cookies.
-type Manager struct{}
+// Manager signs and reads the hub's cookies. It is safe for concurrent use.
+type Manager struct {
+	secret      []byte
+	baseURL     string
+	hubPrefix   string
+	maxAge      time.Duration
+	secure      bool
+	now         func() time.Time
+	anonCIDRs   []netip.Prefix
+	anonHeaders []string
+}
 
 // New returns a Manager; it fails on a secret shorter than 32 bytes.
-func New(o Options) (*Manager, error) { panic("unimplemented") }
+func New(o Options) (*Manager, error) {
+	if len(o.Secret) < 32 {
+		return nil, errors.New("session: cookie secret must be at least 32 bytes")
+	}
+	base := o.BaseURL
+	if base == "" {
+		base = "/"
+	}
+	if !strings.HasPrefix(base, "/") {
+		base = "/" + base
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	m := &Manager{
+		secret:      append([]byte(nil), o.Secret...),
+		baseURL:     base,
+		hubPrefix:   base + "hub/",
+		maxAge:      o.MaxAge,
+		secure:      o.Secure,
+		now:         o.Now,
+		anonCIDRs:   o.AnonymousIPCIDRs,
+		anonHeaders: o.AnonymousIDHeaders,
+	}
+	if m.maxAge <= 0 {
+		m.maxAge = DefaultMaxAge
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if len(m.anonHeaders) == 0 {
+		m.anonHeaders = []string{"User-Agent"}
+	}
+	return m, nil
+}
+
+// HubPrefix is BaseURL+"hub/", the path of the login and _xsrf cookies.
+func (m *Manager) HubPrefix() string { return m.hubPrefix }
+
+// BaseURL is the normalised base URL ("/" or "/prefix/"), the session cookie's path.
+func (m *Manager) BaseURL() string { return m.baseURL }
 
 // Sign returns the tornado v2 signed form of value for cookie name.
-func (m *Manager) Sign(name, value string) string { panic("unimplemented") }
+func (m *Manager) Sign(name, value string) string {
+	return signV2(m.secret, name, value, m.now())
+}
 
 // Verify returns the value inside a v2 signed cookie if the signature holds and it is younger
 // than MaxAge.
-func (m *Manager) Verify(name, signed string) (string, bool) { panic("unimplemented") }
+func (m *Manager) Verify(name, signed string) (string, bool) {
+	return verifyV2(m.secret, name, signed, m.maxAge, m.now())
+}
 
 // LoginCookieID returns the users.cookie_id carried by a valid login cookie.
-func (m *Manager) LoginCookieID(r *http.Request) (string, bool) { panic("unimplemented") }
+func (m *Manager) LoginCookieID(r *http.Request) (string, bool) {
+	// Several cookies of the name may arrive (different paths); the first valid one wins.
+	for _, c := range r.CookiesNamed(LoginCookie) {
+		if id, ok := m.Verify(LoginCookie, c.Value); ok && id != "" {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// HasLoginCookie reports whether the request carries a login cookie at all, valid or not (a
+// stale one is worth clearing).
+func (m *Manager) HasLoginCookie(r *http.Request) bool {
+	return len(r.CookiesNamed(LoginCookie)) > 0
+}
 
 // SetLogin sets the signed login cookie (path hub prefix, HttpOnly).
-func (m *Manager) SetLogin(w http.ResponseWriter, cookieID string) { panic("unimplemented") }
+//
+// The browser keeps it for MaxAge, the age past which the hub refuses it anyway (tornado would
+// ask for 30 days).
+func (m *Manager) SetLogin(w http.ResponseWriter, cookieID string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     LoginCookie,
+		Value:    m.Sign(LoginCookie, cookieID),
+		Path:     m.hubPrefix,
+		MaxAge:   int(m.maxAge / time.Second),
+		HttpOnly: true,
+		Secure:   m.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
 
 // ClearLogin expires the login cookie.
-func (m *Manager) ClearLogin(w http.ResponseWriter) { panic("unimplemented") }
+func (m *Manager) ClearLogin(w http.ResponseWriter) {
+	m.clear(w, LoginCookie, m.hubPrefix, true)
+}
 
 // SessionID returns the jupyterhub-session-id cookie's value, "" if none.
-func (m *Manager) SessionID(r *http.Request) string { panic("unimplemented") }
+func (m *Manager) SessionID(r *http.Request) string {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
 
 // EnsureSessionID returns the session id, setting a new random one (uuid4 hex) if missing.
+// A new id is also added to r's Cookie header, so later reads in the same request see it.
 func (m *Manager) EnsureSessionID(w http.ResponseWriter, r *http.Request) string {
-	panic("unimplemented")
+	if id := m.SessionID(r); id != "" {
+		return id
+	}
+	id := newUUID4Hex()
+	http.SetCookie(w, &http.Cookie{
+		Name:     SessionCookie,
+		Value:    id,
+		Path:     m.baseURL,
+		HttpOnly: true,
+		Secure:   m.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: id})
+	return id
 }
 
 // ClearSessionID expires the session cookie.
-func (m *Manager) ClearSessionID(w http.ResponseWriter) { panic("unimplemented") }
-
-// XSRFID is what the _xsrf token signs: "{session_id}:{cookie_id}" for a logged-in user
-// (cookieID != ""), else the anonymous form from the client's address and User-Agent.
-func (m *Manager) XSRFID(r *http.Request, cookieID string) string { panic("unimplemented") }
-
-// XSRFToken returns the token a page must embed for id, reusing the _xsrf cookie when it signs
-// the same id and otherwise minting one (set as a cookie when Sec-Fetch-Mode is navigate or absent).
-func (m *Manager) XSRFToken(w http.ResponseWriter, r *http.Request, id string) string {
-	panic("unimplemented")
+func (m *Manager) ClearSessionID(w http.ResponseWriter) {
+	m.clear(w, SessionCookie, m.baseURL, true)
 }
 
-// CheckXSRF reports whether the request carries the expected token for id in the _xsrf query or
-// form argument or the X-XSRFToken / X-CSRFToken header, compared in constant time. It applies
-// the skip rules of spec §4.4 for safe methods (GET/HEAD/OPTIONS with Sec-Fetch-Mode navigate or
-// absent, websocket).
-func (m *Manager) CheckXSRF(r *http.Request, id string) bool { panic("unimplemented") }
-
 // ClearXSRF expires the _xsrf cookie.
-func (m *Manager) ClearXSRF(w http.ResponseWriter) { panic("unimplemented") }
+func (m *Manager) ClearXSRF(w http.ResponseWriter) {
+	m.clear(w, XSRFCookie, m.hubPrefix, false)
+}
+
+// clear sends an expired, empty cookie with the attributes it was set with.
+func (m *Manager) clear(w http.ResponseWriter, name, path string, httpOnly bool) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    "",
+		Path:     path,
+		MaxAge:   -1,
+		Expires:  time.Unix(0, 0),
+		HttpOnly: httpOnly,
+		Secure:   m.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// newUUID4Hex returns a random version-4 UUID in hex without dashes (Python's uuid4().hex).
+func newUUID4Hex() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return hex.EncodeToString(b[:])
+}
