@@ -1,0 +1,325 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a Proxy. The zero value behaves as configurable-http-proxy's defaults:
+// X-Forwarded-* headers added, routing prefix and target path kept, Host preserved.
+type Options struct {
+	// HostRouting makes the request host the first segment of the routing key.
+	HostRouting bool
+	// NoXForward disables the X-Forwarded-For/-Proto/-Host/-Port headers.
+	NoXForward bool
+	// NoIncludePrefix strips the matched route prefix from the forwarded path.
+	NoIncludePrefix bool
+	// NoPrependPath ignores the target's own path.
+	NoPrependPath bool
+	// ErrorTarget, when set, is asked GET {ErrorTarget}/{code}?url=<path> for error pages.
+	ErrorTarget string
+	// ErrorHandler, when set, renders 404/503 errors itself (the in-process hub's pages);
+	// it takes precedence over ErrorTarget.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int)
+	// Headers are set on every proxied request (CHP --custom-header).
+	Headers http.Header
+	// ProxyTimeout bounds the wait for a target's response headers (0: none).
+	ProxyTimeout time.Duration
+	// InsecureTLS skips certificate verification of https targets.
+	InsecureTLS bool
+	// Transport replaces the tuned default transport (tests, TLS client certificates).
+	Transport *http.Transport
+	// Logger receives error logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Proxy is the reverse proxy: an http.Handler that forwards each request, websockets
+// included, to the target of the longest matching route in its RouteTable.
+type Proxy struct {
+	table     *RouteTable
+	opts      Options
+	log       *slog.Logger
+	transport *http.Transport
+	rp        *httputil.ReverseProxy
+	dialer    *net.Dialer
+	errClient *http.Client
+	errorBase string // ErrorTarget with a trailing '/'
+
+	mu        sync.Mutex
+	hijacked  map[net.Conn]struct{}
+	closed    bool
+	wsOpen    atomic.Int64
+	wsBytes   atomic.Int64
+	wsUpgrade atomic.Int64
+}
+
+// NewTransport returns the transport the proxy uses by default: many idle connections per
+// target, no compression, no environment proxy, HTTP/1.1 only.
+func NewTransport(insecure bool) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+		WriteBufferSize:       16 << 10,
+		ReadBufferSize:        16 << 10,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // --insecure, as CHP
+	}
+}
+
+// New returns a proxy that routes through table.
+func New(table *RouteTable, opts Options) *Proxy {
+	p := &Proxy{
+		table:    table,
+		opts:     opts,
+		log:      opts.Logger,
+		dialer:   &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		hijacked: map[net.Conn]struct{}{},
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.transport = opts.Transport
+	if p.transport == nil {
+		p.transport = NewTransport(opts.InsecureTLS)
+	}
+	if opts.ProxyTimeout > 0 {
+		p.transport.ResponseHeaderTimeout = opts.ProxyTimeout
+	}
+	if opts.ErrorTarget != "" {
+		p.errorBase = strings.TrimSuffix(opts.ErrorTarget, "/") + "/"
+		p.errClient = &http.Client{Transport: p.transport, Timeout: 10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      p.transport,
+		BufferPool:     bufferPool{},
+		ErrorHandler:   p.proxyError,
+		ModifyResponse: p.modifyResponse,
+		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+	}
+	return p
+}
+
+// Table returns the proxy's route table.
+func (p *Proxy) Table() *RouteTable { return p.table }
+
+// reqState travels with one proxied request from ServeHTTP to the ReverseProxy hooks.
+type reqState struct {
+	route  *Route
+	status int
+}
+
+type stateKey struct{}
+
+// ServeHTTP routes r: /_chp_healthz, then the longest matching route, else 404.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.RequestURI == "/_chp_healthz" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status": "OK"}`)
+		return
+	}
+	route := p.table.Match(p.routingPath(r))
+	if route == nil {
+		p.fail(w, r, http.StatusNotFound, nil)
+		return
+	}
+	if isUpgrade(r) {
+		p.serveUpgrade(w, r, route)
+		return
+	}
+	if r.ContentLength != 0 {
+		route.Touch() // request data flows
+	}
+	st := &reqState{route: route}
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	if st.status > 0 && st.status < 300 {
+		route.Touch()
+	}
+}
+
+// routingPath is the decoded path used for matching, with the host first under host routing.
+func (p *Proxy) routingPath(r *http.Request) string {
+	if !p.opts.HostRouting {
+		return r.URL.Path
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return "/" + host + r.URL.Path
+}
+
+// rewrite sets the outbound URL as CHP does: target origin, target path prepended, the
+// original (escaped) path kept, query kept, Host header left as the client sent it.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	st := pr.In.Context().Value(stateKey{}).(*reqState)
+	p.setOutURL(pr.Out, pr.In, st.route)
+	if !p.opts.NoXForward {
+		p.setXForwarded(pr.Out.Header, pr.In, false)
+	}
+	for k, v := range p.opts.Headers {
+		pr.Out.Header[k] = v
+	}
+}
+
+func (p *Proxy) setOutURL(out, in *http.Request, route *Route) {
+	t := route.Target
+	u := out.URL
+	switch t.Scheme {
+	case "ws":
+		u.Scheme = "http"
+	case "wss":
+		u.Scheme = "https"
+	default:
+		u.Scheme = t.Scheme
+	}
+	u.Host = t.Host
+	path := in.URL.EscapedPath()
+	if p.opts.NoIncludePrefix {
+		n := len(segments(route.Prefix))
+		if p.opts.HostRouting && n > 0 {
+			n-- // the host segment is not part of the request path
+		}
+		path = stripSegments(path, n)
+	}
+	if !p.opts.NoPrependPath {
+		if tp := strings.TrimSuffix(t.EscapedPath(), "/"); tp != "" {
+			path = tp + path
+		}
+	}
+	u.RawPath = path
+	u.Path = path
+	if unesc, err := unescapePath(path); err == nil {
+		u.Path = unesc
+	}
+	if u.Path == u.RawPath {
+		u.RawPath = ""
+	}
+	u.RawQuery = in.URL.RawQuery
+	out.Host = in.Host
+}
+
+// setXForwarded appends to X-Forwarded-For/-Port/-Proto and sets X-Forwarded-Host when
+// absent, as CHP (http-proxy's xfwd) does.
+func (p *Proxy) setXForwarded(h http.Header, in *http.Request, ws bool) {
+	ip, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		ip = in.RemoteAddr
+	}
+	proto := "http"
+	if ws {
+		proto = "ws"
+	}
+	port := "80"
+	if in.TLS != nil {
+		proto += "s"
+		port = "443"
+	}
+	if _, pt, err := net.SplitHostPort(in.Host); err == nil {
+		port = pt
+	}
+	appendHeader(h, in.Header, "X-Forwarded-For", ip)
+	appendHeader(h, in.Header, "X-Forwarded-Port", port)
+	appendHeader(h, in.Header, "X-Forwarded-Proto", proto)
+	if v := in.Header.Get("X-Forwarded-Host"); v != "" {
+		h["X-Forwarded-Host"] = []string{v}
+	} else {
+		h["X-Forwarded-Host"] = []string{in.Host}
+	}
+}
+
+func appendHeader(out, in http.Header, key, v string) {
+	if old := in.Get(key); old != "" {
+		v = old + "," + v
+	}
+	out[key] = []string{v}
+}
+
+func (p *Proxy) modifyResponse(resp *http.Response) error {
+	st, _ := resp.Request.Context().Value(stateKey{}).(*reqState)
+	if st == nil {
+		return nil
+	}
+	st.status = resp.StatusCode
+	if resp.StatusCode < 300 {
+		st.route.Touch()
+		if resp.ContentLength < 0 && resp.Body != nil {
+			// Streams (event-stream, long polls) count as activity while data flows.
+			resp.Body = &touchReader{ReadCloser: resp.Body, route: st.route}
+		}
+	}
+	return nil
+}
+
+// proxyError handles a failed round trip: 503, unless the client went away.
+func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // the client hung up; nobody reads the answer
+	}
+	p.fail(w, r, http.StatusServiceUnavailable, err)
+}
+
+// touchReader records route activity whenever response data flows.
+type touchReader struct {
+	io.ReadCloser
+	route *Route
+}
+
+func (t *touchReader) Read(b []byte) (int, error) {
+	n, err := t.ReadCloser.Read(b)
+	if n > 0 {
+		t.route.Touch()
+	}
+	return n, err
+}
+
+// bufferPool is the ReverseProxy's copy-buffer pool.
+type bufferPool struct{}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *(copyBufs.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { copyBufs.Put(&b) }
+
+// Close closes every hijacked (websocket) connection and the transport's idle connections.
+// http.Server.Shutdown does not see hijacked connections, so call both.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	conns := p.hijacked
+	p.hijacked = map[net.Conn]struct{}{}
+	p.mu.Unlock()
+	for c := range conns {
+		_ = c.Close()
+	}
+	p.transport.CloseIdleConnections()
+	return nil
+}
+
+// Stats are counters of the proxy's websocket traffic.
+type Stats struct {
+	WebsocketsOpen  int64 // websockets currently open
+	WebsocketsTotal int64 // upgrades completed since start
+	WebsocketBytes  int64 // bytes relayed over websockets in both directions
+}
+
+// Stats returns the current counters.
+func (p *Proxy) Stats() Stats {
+	return Stats{WebsocketsOpen: p.wsOpen.Load(), WebsocketsTotal: p.wsUpgrade.Load(),
+		WebsocketBytes: p.wsBytes.Load()}
+}

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package proxy
+
+// waitReadable is a no-op where the peek trick is unavailable: the relay then holds a
+// buffer while it waits.
+func waitReadable(any) error { return nil }
