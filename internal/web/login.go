@@ -1,0 +1,223 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"gohub/internal/store"
+)
+
+// Messages of the login form, as JupyterHub words them.
+const (
+	msgInvalidLogin = "Invalid username or password"
+	msgFormExpired  = "Login form invalid or expired. Try again."
+)
+
+// loginPage answers GET /hub/login (spec §4.2).
+func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
+	u, ok := p.user(w, r)
+	if !ok {
+		return
+	}
+	if u != nil {
+		p.finishLogin(w, r, u, false)
+		return
+	}
+	if p.d.Auth.AutoLogin() {
+		p.autoLogin(w, r)
+		return
+	}
+	p.renderLogin(w, r, http.StatusOK, r.URL.Query().Get("username"), "")
+}
+
+// autoLogin sends the browser to the authenticator's own login page, or, when the login page
+// is this one, logs in from the request itself (e.g. a REMOTE_USER header).
+func (p *Pages) autoLogin(w http.ResponseWriter, r *http.Request) {
+	if target := p.authLoginURL(); target != "" && target != p.hubPrefix+"login" {
+		if next := r.URL.Query().Get("next"); next != "" {
+			target = addQuery(target, "next", p.nextURL(r, nil))
+		}
+		redirect(w, target)
+		return
+	}
+	name, admin, err := p.d.Auth.Login(r.Context(), r, "", "", nil)
+	if err != nil {
+		p.log.Warn("auto login refused", "err", err)
+		p.Error(w, r, http.StatusForbidden, "")
+		return
+	}
+	u, err := p.userForLogin(r.Context(), name, admin)
+	if err != nil {
+		p.log.Error("log in", "user", name, "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "")
+		return
+	}
+	p.finishLogin(w, r, u, true)
+}
+
+// loginPost answers POST /hub/login: check _xsrf, ask the authenticator, then log in.
+func (p *Pages) loginPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, p.d.MaxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.Error(w, r, http.StatusBadRequest, "The login form could not be read.")
+		return
+	}
+	username := strings.TrimSpace(r.PostForm.Get("username"))
+	if !p.d.Sessions.CheckXSRF(r, p.d.Sessions.XSRFID(r, "")) {
+		p.log.Warn("xsrf check failed on the login form")
+		if mode := r.Header.Get("Sec-Fetch-Mode"); mode == "" || mode == "navigate" {
+			p.renderLogin(w, r, http.StatusForbidden, username, msgFormExpired)
+		} else {
+			p.Error(w, r, http.StatusForbidden, msgFormExpired)
+		}
+		return
+	}
+	// Everything posted but _xsrf goes to the authenticator; only the username is stripped.
+	form := url.Values{}
+	for k, v := range r.PostForm {
+		if k != "_xsrf" {
+			form[k] = append([]string(nil), v...)
+		}
+	}
+	form.Set("username", username)
+	name, admin, err := p.d.Auth.Login(r.Context(), r, username, r.PostForm.Get("password"), form)
+	if err != nil {
+		p.log.Warn("failed login", "user", truncate(username, 32), "err", err)
+		p.renderLogin(w, r, http.StatusForbidden, username, msgInvalidLogin)
+		return
+	}
+	u, err := p.userForLogin(r.Context(), name, admin)
+	if err != nil {
+		p.log.Error("log in", "user", name, "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "")
+		return
+	}
+	p.log.Info("user logged in", "user", u.Name)
+	p.finishLogin(w, r, u, true)
+}
+
+// userForLogin finds or creates the user an authenticator accepted and applies its admin flag.
+func (p *Pages) userForLogin(ctx context.Context, name string, admin *bool) (*store.User, error) {
+	db := p.d.Store
+	u, err := db.GetUser(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = db.CreateUser(ctx, name, admin != nil && *admin)
+		if errors.Is(err, store.ErrExists) { // created concurrently by another login
+			u, err = db.GetUser(ctx, name)
+		} else if err == nil {
+			p.log.Info("created user", "user", name)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find or create user %q: %w", name, err)
+	}
+	if admin != nil && *admin != u.Admin {
+		if u, err = db.UpdateUser(ctx, u.ID, store.UserUpdate{Admin: admin}); err != nil {
+			return nil, fmt.Errorf("set admin flag of %q: %w", name, err)
+		}
+	}
+	if err := db.TouchUser(ctx, u.ID, time.Now()); err != nil {
+		p.log.Warn("record login activity", "user", name, "err", err)
+	}
+	return u, nil
+}
+
+// finishLogin sets the cookies of a logged-in browser and redirects to the next URL: session
+// id ensured, login cookie set unless it already names u, _xsrf reset for the logged-in id.
+func (p *Pages) finishLogin(w http.ResponseWriter, r *http.Request, u *store.User, fresh bool) {
+	s := p.d.Sessions
+	s.EnsureSessionID(w, r)
+	if id, ok := s.LoginCookieID(r); !ok || id != u.CookieID || fresh {
+		s.SetLogin(w, u.CookieID)
+	}
+	s.ResetXSRF(w, s.XSRFID(r, u.CookieID))
+	redirect(w, p.nextURL(r, u))
+}
+
+// renderLogin shows the login form with status, the username kept and an error if any.
+func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, username, loginError string) {
+	s := p.d.Sessions
+	xsrf := s.RefreshXSRFToken(w, r, s.XSRFID(r, ""))
+	action := p.hubPrefix + "login"
+	if next := r.URL.Query().Get("next"); next != "" {
+		action = addQuery(action, "next", next)
+	}
+	v := &view{
+		Title:        "Sign in",
+		XSRF:         xsrf,
+		LoginAction:  action,
+		Username:     username,
+		LoginError:   loginError,
+		LoginForm:    p.d.Auth.LoginForm(),
+		LoginService: p.d.LoginService,
+	}
+	if target := p.authLoginURL(); target != "" && target != p.hubPrefix+"login" {
+		v.LoginURL = target
+		if next := r.URL.Query().Get("next"); next != "" {
+			v.LoginURL = addQuery(target, "next", next)
+		}
+	}
+	p.render(w, status, "login.html", v)
+}
+
+// authLoginURL is the authenticator's own login page, "" if it has none.
+func (p *Pages) authLoginURL() string {
+	if l, ok := p.d.Auth.(LoginURLer); ok {
+		return l.LoginURL()
+	}
+	return ""
+}
+
+// logout answers GET /hub/logout (spec §4.2).
+func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
+	s := p.d.Sessions
+	u, ok := p.user(w, r)
+	if !ok {
+		return
+	}
+	if sid := s.SessionID(r); sid != "" {
+		s.ClearSessionID(w)
+		// Only a logged-in request may end its session's tokens: a forged logout link must not.
+		if u != nil {
+			if err := p.d.Store.DeleteTokensOfSession(r.Context(), u.ID, sid); err != nil {
+				p.log.Error("delete session tokens at logout", "user", u.Name, "err", err)
+			}
+		}
+	}
+	s.ClearLogin(w)
+	// JupyterHub before 3.2 set this one; clear it as JupyterHub still does.
+	http.SetCookie(w, &http.Cookie{Name: "jupyterhub-services", Path: p.d.BaseURL + "services", MaxAge: -1,
+		Expires: time.Unix(0, 0), HttpOnly: true})
+	s.ClearXSRF(w)
+	if u != nil {
+		p.log.Info("user logged out", "user", u.Name)
+	}
+	if p.d.Auth.AutoLogin() {
+		p.render(w, http.StatusOK, "logout.html", &view{Title: "Signed out"})
+		return
+	}
+	redirect(w, p.hubPrefix+"login")
+}
+
+// addQuery appends key=value to a URL that may already have a query.
+func addQuery(target, key, value string) string {
+	sep := "?"
+	if strings.Contains(target, "?") {
+		sep = "&"
+	}
+	return target + sep + url.QueryEscape(key) + "=" + url.QueryEscape(value)
+}
+
+// xsrfIDFor is the _xsrf id of a page request: the logged-in form when u is set.
+func (p *Pages) xsrfIDFor(w http.ResponseWriter, r *http.Request, u *store.User) string {
+	if u == nil {
+		return p.d.Sessions.XSRFID(r, "")
+	}
+	p.d.Sessions.EnsureSessionID(w, r)
+	return p.d.Sessions.XSRFID(r, u.CookieID)
+}

@@ -1,0 +1,203 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gohub/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pageNames are the pages; each is parsed together with the layout page.html.
+var pageNames = []string{"login.html", "logout.html", "home.html", "error.html"}
+
+// templates holds one parsed template set per page.
+type templates struct {
+	pages map[string]*template.Template
+}
+
+// loadTemplates parses the embedded templates, each file replaced by the one of the same name
+// in dir when dir is set and has it.
+func loadTemplates(dir string) (*templates, error) {
+	read := func(name string) ([]byte, error) {
+		if dir != "" {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err == nil {
+				return b, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+		}
+		return templateFS.ReadFile("templates/" + name)
+	}
+	layout, err := read("page.html")
+	if err != nil {
+		return nil, err
+	}
+	t := &templates{pages: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		body, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		tp, err := template.New("page.html").Parse(string(layout))
+		if err != nil {
+			return nil, fmt.Errorf("parse template page.html: %w", err)
+		}
+		if _, err := tp.New(name).Parse(string(body)); err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", name, err)
+		}
+		t.pages[name] = tp
+	}
+	return t, nil
+}
+
+// view is what every template sees. Page-specific fields are zero where they do not apply.
+type view struct {
+	Title     string
+	BaseURL   string
+	HubPrefix string
+	StaticCSS string // the stylesheet's versioned URL
+	LogoURL   string
+	User      *store.User
+	Version   string
+
+	// login page
+	XSRF         string
+	LoginAction  string
+	Username     string
+	LoginError   string
+	LoginForm    bool
+	LoginURL     string
+	LoginService string
+
+	// home page
+	Servers []serverView
+
+	// error pages
+	Status      int
+	StatusText  string
+	Message     string
+	MessageHTML template.HTML
+}
+
+// serverView is one of the user's servers on the home page.
+type serverView struct {
+	Name    string // "" for the default server
+	Display string
+	URL     string
+	Active  bool
+	Started *time.Time
+}
+
+// render writes a page with status. A template error is logged and answered with a bare 500,
+// since the error page may be what failed.
+func (p *Pages) render(w http.ResponseWriter, status int, name string, v *view) {
+	v.BaseURL = p.d.BaseURL
+	v.HubPrefix = p.hubPrefix
+	v.StaticCSS = p.hubPrefix + "static/style.css?v=" + p.static.version("style.css")
+	v.LogoURL = p.hubPrefix + "logo"
+	v.Version = p.d.Version
+	var buf bytes.Buffer
+	if err := p.tmpl.pages[name].ExecuteTemplate(&buf, "page.html", v); err != nil {
+		p.log.Error("render template", "template", name, "err", err)
+		http.Error(w, "500: Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// staticFile is one embedded asset with its validators.
+type staticFile struct {
+	body  []byte
+	etag  string
+	hash  string // first 16 hex digits of its SHA-256, the ?v= of its URL
+	ctype string
+}
+
+// staticFiles serves the embedded static directory.
+type staticFiles struct {
+	files map[string]*staticFile
+}
+
+func loadStatic() (*staticFiles, error) {
+	s := &staticFiles{files: map[string]*staticFile{}}
+	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		h := hex.EncodeToString(sum[:])[:16]
+		ctype := mime.TypeByExtension(path.Ext(p))
+		if ctype == "" {
+			ctype = http.DetectContentType(b)
+		}
+		s.files[strings.TrimPrefix(p, "static/")] = &staticFile{body: b, etag: `"` + h + `"`, hash: h, ctype: ctype}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load static files: %w", err)
+	}
+	return s, nil
+}
+
+// version is the ?v= cache-buster of a static file.
+func (s *staticFiles) version(name string) string {
+	if f, ok := s.files[name]; ok {
+		return f.hash
+	}
+	return ""
+}
+
+// serve answers GET /hub/static/{file...}: a year of caching when ?v= names this content,
+// else revalidation by ETag.
+func (s *staticFiles) serve(w http.ResponseWriter, r *http.Request) {
+	s.write(w, r, r.PathValue("file"))
+}
+
+func (s *staticFiles) write(w http.ResponseWriter, r *http.Request, name string) {
+	f, ok := s.files[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if v := r.URL.Query().Get("v"); v != "" && v == f.hash {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	w.Header().Set("Content-Type", f.ctype)
+	w.Header().Set("ETag", f.etag)
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.body))
+}
+
+// logo answers GET /hub/logo.
+func (p *Pages) logo(w http.ResponseWriter, r *http.Request) {
+	p.static.write(w, r, "logo.svg")
+}

@@ -1,0 +1,245 @@
+// Package web serves the hub's HTML pages under {base_url}hub/: login and logout, the root
+// redirect, home, error pages and static files (spec §4.2–§4.5), from html/template files and
+// static assets embedded in the binary.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"gohub/internal/session"
+	"gohub/internal/store"
+)
+
+// Authenticator is what the pages need from the login pipeline (the hub adapts auth.Pipeline).
+type Authenticator interface {
+	// Login checks a login. A non-nil error is a refusal. admin is the admin flag the
+	// authenticator decided, nil when it has no opinion.
+	Login(ctx context.Context, r *http.Request, username, password string, form url.Values) (name string, admin *bool, err error)
+	// LoginForm is false for authenticators without a form (the null authenticator): the login
+	// page then says login is not available.
+	LoginForm() bool
+	// AutoLogin: skip the login page and log in from the request, or send the browser to the
+	// authenticator's own login URL (LoginURLer).
+	AutoLogin() bool
+}
+
+// LoginURLer is an Authenticator with its own login page (OAuth's /hub/oauth_login). The login
+// page links to it, and auto_login redirects to it with next carried.
+type LoginURLer interface {
+	LoginURL() string
+}
+
+// Deps are what the pages are built from.
+type Deps struct {
+	Store    *store.DB
+	Sessions *session.Manager
+	Auth     Authenticator
+	// BaseURL is JupyterHub.base_url ("/" by default); pages live under BaseURL+"hub/".
+	BaseURL string
+	// DefaultURL is JupyterHub.default_url: where / and a login without next land, if set.
+	DefaultURL string
+	// RedirectToServer is JupyterHub.redirect_to_server: a login without next goes to the
+	// user's server (ServerLanding) rather than /hub/home.
+	RedirectToServer bool
+	// ServerLanding returns the redirect_to_server target for u (spec §4.3: /user/{name}/ when
+	// the default server is active, else /hub/spawn). Nil while there is no spawning: the
+	// landing is then /hub/home.
+	ServerLanding func(r *http.Request, u *store.User) string
+	// Version is sent as X-JupyterHub-Version on every page.
+	Version string
+	Logger  *slog.Logger
+	// LoginService names the authenticator's external service ("GitHub") on the login button of
+	// an authenticator without a form.
+	LoginService string
+	// PublicURL is JupyterHub.public_url, if set: it decides which absolute next URLs are this
+	// hub's, and makes redirects out of non-hub paths absolute.
+	PublicURL *url.URL
+	// TemplateDir, if set, holds templates that replace the embedded ones of the same name.
+	TemplateDir string
+	// MaxFormBytes limits a posted form; 1 MiB when zero.
+	MaxFormBytes int64
+}
+
+// Pages serves the hub's HTML pages.
+type Pages struct {
+	d         Deps
+	log       *slog.Logger
+	hubPrefix string
+	tmpl      *templates
+	static    *staticFiles
+}
+
+// New checks the dependencies and parses the templates.
+func New(d Deps) (*Pages, error) {
+	if d.Store == nil || d.Sessions == nil || d.Auth == nil {
+		return nil, errors.New("web: Store, Sessions and Auth are required")
+	}
+	base := d.BaseURL
+	if base == "" {
+		base = "/"
+	}
+	if !strings.HasPrefix(base, "/") {
+		base = "/" + base
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	d.BaseURL = base
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxFormBytes <= 0 {
+		d.MaxFormBytes = 1 << 20
+	}
+	p := &Pages{d: d, log: d.Logger, hubPrefix: base + "hub/"}
+	var err error
+	if p.static, err = loadStatic(); err != nil {
+		return nil, err
+	}
+	if p.tmpl, err = loadTemplates(d.TemplateDir); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Register adds every page route under BaseURL+"hub/" to mux, with a 404 page for the rest of
+// that prefix. The hub mounts NotHub at BaseURL itself.
+func (p *Pages) Register(mux *http.ServeMux) {
+	h := p.hubPrefix
+	handle := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, p.headers(f)) }
+	handle("GET "+strings.TrimSuffix(h, "/"), p.addSlash)
+	handle("GET "+h+"{$}", p.root)
+	handle("GET "+h+"login", p.loginPage)
+	handle("POST "+h+"login", p.loginPost)
+	handle("GET "+h+"logout", p.logout)
+	handle("GET "+h+"home", p.home)
+	handle("GET "+h+"error/{code}", p.proxyError)
+	handle("GET "+h+"static/{file...}", p.static.serve)
+	handle("GET "+h+"logo", p.logo)
+	handle("POST "+h+"security/csp-report", p.cspReport)
+	handle(h, p.notFound)
+}
+
+// headers sets what every hub page sends (spec §0.2).
+func (p *Pages) headers(next http.Handler) http.Handler {
+	csp := "frame-ancestors 'none'; report-uri " + p.hubPrefix + "security/csp-report"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		if p.d.Version != "" {
+			hd.Set("X-JupyterHub-Version", p.d.Version)
+		}
+		hd.Set("Content-Security-Policy", csp)
+		hd.Set("Access-Control-Allow-Headers", "accept, content-type, authorization")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// CurrentUser returns the user of the request's login cookie; (nil, nil) when there is none,
+// it does not verify, or its cookie_id belongs to nobody (rotated).
+func (p *Pages) CurrentUser(r *http.Request) (*store.User, error) {
+	id, ok := p.d.Sessions.LoginCookieID(r)
+	if !ok {
+		return nil, nil
+	}
+	u, err := p.d.Store.GetUserByCookieID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("user of login cookie: %w", err)
+	}
+	return u, nil
+}
+
+// user is CurrentUser for page handlers: a stale login cookie is cleared, and a database
+// failure is answered with the 500 page (ok false).
+func (p *Pages) user(w http.ResponseWriter, r *http.Request) (u *store.User, ok bool) {
+	u, err := p.CurrentUser(r)
+	if err != nil {
+		p.log.Error("look up login cookie", "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "")
+		return nil, false
+	}
+	if u == nil && p.d.Sessions.HasLoginCookie(r) {
+		p.d.Sessions.ClearLogin(w)
+	}
+	return u, true
+}
+
+// requireUser answers a request without a logged-in user as tornado's @authenticated does:
+// GET/HEAD → 302 to the login page with next, others → 403.
+func (p *Pages) requireUser(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
+	u, ok := p.user(w, r)
+	if !ok {
+		return nil, false
+	}
+	if u != nil {
+		return u, true
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		redirect(w, p.hubPrefix+"login?next="+url.QueryEscape(r.URL.RequestURI()))
+	} else {
+		p.Error(w, r, http.StatusForbidden, "")
+	}
+	return nil, false
+}
+
+// NotHub answers paths outside the hub prefix that reach the hub (the proxy's default route):
+// {base}user/{name} and {base}services/{name} get their trailing slash, anything else goes to
+// the same path under the hub prefix with the query kept (spec §0.1). Mount it at BaseURL.
+func (p *Pages) NotHub(w http.ResponseWriter, r *http.Request) {
+	p.headers(http.HandlerFunc(p.notHub)).ServeHTTP(w, r)
+}
+
+func (p *Pages) notHub(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		p.Error(w, r, http.StatusMethodNotAllowed, "")
+		return
+	}
+	path := r.URL.EscapedPath()
+	rest, under := strings.CutPrefix(path, p.d.BaseURL)
+	if !under && path+"/" == p.d.BaseURL {
+		rest, under = "", true
+	}
+	if !under {
+		rest = strings.TrimPrefix(path, "/")
+	}
+	query := ""
+	if r.URL.RawQuery != "" {
+		query = "?" + r.URL.RawQuery
+	}
+	if kind, name, found := strings.Cut(rest, "/"); found && (kind == "user" || kind == "services") &&
+		name != "" && !strings.Contains(name, "/") {
+		redirect(w, path+"/"+query)
+		return
+	}
+	target := p.hubPrefix + rest + query
+	if p.d.PublicURL != nil && p.d.PublicURL.Host != "" {
+		target = p.d.PublicURL.Scheme + "://" + p.d.PublicURL.Host + target
+	}
+	redirect(w, target)
+}
+
+// addSlash sends /hub to /hub/.
+func (p *Pages) addSlash(w http.ResponseWriter, r *http.Request) {
+	target := p.hubPrefix
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	redirect(w, target)
+}
+
+// redirect answers 302 with target as it is (no cleaning: targets are built or validated).
+func redirect(w http.ResponseWriter, target string) {
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusFound)
+}
