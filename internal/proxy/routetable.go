@@ -87,51 +87,35 @@ func NewRoute(prefix string, data map[string]any) (*Route, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route %q: encode data: %w", prefix, err)
 	}
-	return &Route{Prefix: CleanPath(prefix), Target: u, Data: data, dataJSON: js}, nil
+	r := &Route{Prefix: CleanPath(prefix), Target: u, Data: data, dataJSON: js}
+	r.lastActivity.Store(time.Now().UnixNano())
+	return r, nil
 }
 
-// CleanPath normalises a route key as configurable-http-proxy does: a leading '/' is
-// added and one trailing '/' removed (except for "/" itself).
+// CleanPath normalises a route key as configurable-http-proxy does: a leading '/' and no
+// trailing '/' (except for "/" itself). Unlike CHP, repeated leading or trailing slashes are
+// all removed, so that two keys never name the same trie node.
 func CleanPath(p string) string {
-	if p == "" || p[0] != '/' {
-		p = "/" + p
+	t := strings.Trim(p, "/")
+	if len(t)+1 == len(p) && p[0] == '/' {
+		return p // already clean: no allocation
 	}
-	if len(p) > 1 && p[len(p)-1] == '/' {
-		p = p[:len(p)-1]
-	}
-	return p
+	return "/" + t
 }
 
-// node is one trie node; nodes reachable from a published root are never modified.
-type node struct {
-	route    *Route
-	children map[string]*node
-}
-
-// RouteTable maps path prefixes to routes. Lookups are lock-free (they read an immutable
-// trie through an atomic pointer); writers copy the path they change and publish a new root.
+// RouteTable maps path prefixes to routes. Lookups are lock-free: they read an immutable
+// trie through an atomic pointer. Writers copy the nodes they change and publish a new root.
 type RouteTable struct {
-	mu     sync.Mutex // serialises writers
-	root   atomic.Pointer[node]
-	routes atomic.Pointer[map[string]*Route] // snapshot for listing; replaced on write
+	mu   sync.Mutex // serialises writers
+	root atomic.Pointer[node]
+	n    atomic.Int64
 }
 
 // NewRouteTable returns an empty table.
 func NewRouteTable() *RouteTable {
 	t := &RouteTable{}
 	t.root.Store(&node{})
-	m := map[string]*Route{}
-	t.routes.Store(&m)
 	return t
-}
-
-// segments splits a path on '/', ignoring leading and trailing slashes (as CHP's trie).
-func segments(p string) []string {
-	p = strings.Trim(p, "/")
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, "/")
 }
 
 // Add inserts or replaces the route at r.Prefix and stamps its activity with now.
@@ -139,102 +123,67 @@ func (t *RouteTable) Add(r *Route) {
 	r.lastActivity.Store(time.Now().UnixNano())
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.root.Store(insert(t.root.Load(), segments(r.Prefix), r))
-	old := *t.routes.Load()
-	m := make(map[string]*Route, len(old)+1)
-	maps.Copy(m, old)
-	m[r.Prefix] = r
-	t.routes.Store(&m)
+	root, added := insert(t.root.Load(), segments(r.Prefix), r, nil)
+	t.root.Store(root)
+	if added {
+		t.n.Add(1)
+	}
 }
 
-// AddBatch inserts many routes under one copy, for restoring a table.
+// AddBatch inserts many routes and publishes them at once, for restoring a table. Nodes
+// created by the batch are modified in place until the new root is published.
 func (t *RouteTable) AddBatch(rs []*Route) {
 	now := time.Now().UnixNano()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	owned := map[*node]bool{}
 	root := t.root.Load()
-	m := maps.Clone(*t.routes.Load())
 	for _, r := range rs {
 		r.lastActivity.Store(now)
-		root = insert(root, segments(r.Prefix), r)
-		m[r.Prefix] = r
+		var added bool
+		root, added = insert(root, segments(r.Prefix), r, owned)
+		if added {
+			t.n.Add(1)
+		}
 	}
 	t.root.Store(root)
-	t.routes.Store(&m)
-}
-
-func insert(n *node, segs []string, r *Route) *node {
-	c := &node{route: n.route, children: n.children}
-	if len(segs) == 0 {
-		c.route = r
-		return c
-	}
-	child := n.children[segs[0]]
-	if child == nil {
-		child = &node{}
-	}
-	c.children = make(map[string]*node, len(n.children)+1)
-	maps.Copy(c.children, n.children)
-	c.children[segs[0]] = insert(child, segs[1:], r)
-	return c
 }
 
 // Remove deletes the route at prefix (normalised first) and reports whether it existed.
 func (t *RouteTable) Remove(prefix string) bool {
-	prefix = CleanPath(prefix)
+	segs := segments(CleanPath(prefix))
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old := *t.routes.Load()
-	if _, ok := old[prefix]; !ok {
+	root := t.root.Load()
+	if n := root.find(segs); n == nil || n.route == nil {
 		return false
 	}
-	root := remove(t.root.Load(), segments(prefix))
-	if root == nil {
-		root = &node{}
+	nr := remove(root, segs)
+	if nr == nil {
+		nr = &node{}
 	}
-	t.root.Store(root)
-	m := make(map[string]*Route, len(old))
-	maps.Copy(m, old)
-	delete(m, prefix)
-	t.routes.Store(&m)
+	t.root.Store(nr)
+	t.n.Add(-1)
 	return true
-}
-
-// remove returns n without the route at segs, or nil when the result is an empty node.
-func remove(n *node, segs []string) *node {
-	c := &node{route: n.route, children: n.children}
-	if len(segs) == 0 {
-		c.route = nil
-	} else {
-		child := n.children[segs[0]]
-		if child == nil {
-			return n
-		}
-		nc := remove(child, segs[1:])
-		c.children = make(map[string]*node, len(n.children))
-		maps.Copy(c.children, n.children)
-		if nc == nil {
-			delete(c.children, segs[0])
-		} else {
-			c.children[segs[0]] = nc
-		}
-	}
-	if c.route == nil && len(c.children) == 0 {
-		return nil
-	}
-	return c
 }
 
 // Get returns the route stored exactly at prefix (normalised first), or nil.
 func (t *RouteTable) Get(prefix string) *Route {
-	return (*t.routes.Load())[CleanPath(prefix)]
+	if n := t.root.Load().find(segments(CleanPath(prefix))); n != nil {
+		return n.route
+	}
+	return nil
 }
 
 // Len reports the number of routes.
-func (t *RouteTable) Len() int { return len(*t.routes.Load()) }
+func (t *RouteTable) Len() int { return int(t.n.Load()) }
 
-// All returns a snapshot of every route by prefix. The map must not be modified.
-func (t *RouteTable) All() map[string]*Route { return *t.routes.Load() }
+// All returns a snapshot of every route by prefix.
+func (t *RouteTable) All() map[string]*Route {
+	m := make(map[string]*Route, t.Len())
+	t.root.Load().walk(func(r *Route) { m[r.Prefix] = r })
+	return m
+}
 
 // Match returns the route whose prefix is the longest whole-segment prefix of the decoded
 // path p, or nil. It does not allocate.
@@ -251,7 +200,7 @@ func (t *RouteTable) Match(p string) *Route {
 		if i >= 0 {
 			seg = p[:i]
 		}
-		if n = n.children[seg]; n == nil {
+		if n = n.child(seg); n == nil {
 			return best
 		}
 		if n.route != nil {
