@@ -217,20 +217,22 @@ func secretKey(key string) bool {
 // suggest returns the candidate closest to name by edit distance (ignoring case), or "" when
 // none is close enough to be a plausible typo.
 func suggest(name string, candidates []string) string {
-	best, bestD := "", -1
 	ln := strings.ToLower(name)
+	limit := max(2, utf8.RuneCountInString(name)/3)
+	best, bestD := "", -1
 	for _, c := range candidates {
 		lc := strings.ToLower(c)
 		d := levenshtein(ln, lc)
-		if strings.Contains(lc, ln) || strings.Contains(ln, lc) {
-			d = min(d, max(len(lc), len(ln))-min(len(lc), len(ln)))
+		// A name that is part of a candidate or holds one ("mem" for "memory", "token" for
+		// "api_token") is plausible however many letters differ.
+		short := min(utf8.RuneCountInString(ln), utf8.RuneCountInString(lc))
+		contained := short >= 3 && (strings.Contains(lc, ln) || strings.Contains(ln, lc))
+		if d > limit && !contained {
+			continue
 		}
 		if bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}
-	}
-	if best == "" || bestD > max(2, utf8.RuneCountInString(name)/3) {
-		return ""
 	}
 	return best
 }

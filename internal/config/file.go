@@ -98,13 +98,13 @@ func Parse(name string, data []byte) (*File, error) {
 		if errors.Is(err, io.EOF) {
 			return f, nil
 		}
-		return nil, f.syntaxError(err)
+		return nil, f.syntaxError(err, data)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &Error{File: name, Line: extra.Line, Msg: "a config file holds one YAML document; found a second one"}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, f.syntaxError(err)
+		return nil, f.syntaxError(err, data)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return f, nil
@@ -167,14 +167,40 @@ func (f *File) fillSection(s *section, v *yaml.Node) error {
 	return errors.Join(errs...)
 }
 
+// parserProblems are the messages of the YAML library's parser (as opposed to its scanner).
+// For these it reports a 0-based line number, so they need one added.
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found duplicate %TAG directive":         true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
 // syntaxError turns the YAML library's "yaml: line N: msg" into "file:N: msg".
-func (f *File) syntaxError(err error) error {
+func (f *File) syntaxError(err error, data []byte) error {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: f.Name, Line: line, Msg: m[2]}
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return &Error{File: f.Name, Msg: strings.TrimPrefix(msg, "yaml: ")}
 	}
-	return &Error{File: f.Name, Msg: strings.TrimPrefix(msg, "yaml: ")}
+	line, _ := strconv.Atoi(m[1])
+	if parserProblems[m[2]] {
+		line++
+	}
+	// An error at the end of the input is placed on the last line, not the one after it.
+	lines := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		lines++
+	}
+	line = max(1, min(line, lines))
+	return &Error{File: f.Name, Line: line, Msg: m[2]}
 }
 
 // Sections returns the class names of the file's sections, in file order.
