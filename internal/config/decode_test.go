@@ -159,7 +159,7 @@ Base:
 func TestDecodeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, class, text string
-		want             []string
+		want              []string
 	}{
 		{"unknown trait with hint", "Base", "Base:\n  count: 1\n  admin_user: [x]\n",
 			[]string{"t.yaml:3: unknown trait Base.admin_user (did you mean Base.admin_users?)"}},
