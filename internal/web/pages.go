@@ -80,6 +80,9 @@ func (p *Pages) proxyError(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &view{Title: statusTitle(code), Status: code, StatusText: http.StatusText(code)}
+	if u, err := p.CurrentUser(r); err == nil {
+		v.User = u
+	}
 	if code == http.StatusServiceUnavailable {
 		v.MessageHTML = template.HTML(`Your server appears to be down. Try restarting it <a href="` +
 			template.HTMLEscapeString(p.hubPrefix+"home") + `">from the hub</a>.`)
