@@ -127,11 +127,16 @@ func renderValue(v reflect.Value) (string, error) {
 		return text, nil
 	}
 	setStyle(&n, 0)
-	out, err = yaml.Marshal(&n)
-	if err != nil {
+	var buf strings.Builder
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
 		return "", err
 	}
-	return strings.TrimSuffix(string(out), "\n"), nil
+	if err := enc.Close(); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
 // setStyle sets the style of every collection under n.

@@ -26,7 +26,7 @@ type Hub struct {
 	PublicURL     string `yaml:"public_url" help:"Full public URL of the hub as browsers see it (https://hub.example.org/), when behind another proxy; empty means taken from each request."`
 
 	CookieSecret     string  `yaml:"cookie_secret" help:"Hex-encoded secret (at least 32 bytes) that signs login cookies; better set JPY_COOKIE_SECRET or use cookie_secret_file."`
-	CookieSecretFile string  `yaml:"cookie_secret_file" help:"File holding the hex-encoded cookie secret; created with mode 0600 if missing, refused if others can read it."`
+	CookieSecretFile string  `yaml:"cookie_secret_file" help:"File holding the hex-encoded cookie secret; created with mode 0600 if missing, refused if group or others can access it."`
 	CookieMaxAgeDays float64 `yaml:"cookie_max_age_days" help:"Days a login cookie stays valid."`
 
 	DBURL              string `yaml:"db_url" help:"Database URL: sqlite:///path/to/file.sqlite or postgresql://user@host/db; a plain file name means SQLite."`

@@ -217,6 +217,9 @@ func parseLevel(s string) (slog.Level, error) {
 // parseListenURL checks a URL to listen on: http or https, a host (possibly empty, meaning all
 // interfaces) and a valid port if one is given.
 func parseListenURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		return nil, fmt.Errorf("%q: want an http:// or https:// URL", raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("not a URL: %v", err)
@@ -250,6 +253,9 @@ func listenPort(u *url.URL) string {
 
 // parseAbsoluteURL checks an http(s) URL with a host.
 func parseAbsoluteURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		return nil, fmt.Errorf("%q: want an absolute http:// or https:// URL with a host", raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("not a URL: %v", err)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -111,3 +112,6 @@ func testSchema() *Schema {
 		Class{Name: "Checked", New: func() any { return &checked{} }},
 	)
 }
+
+// reflectType is the struct type a class's New points to.
+func reflectType(v any) reflect.Type { return reflect.TypeOf(v).Elem() }
