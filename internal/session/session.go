@@ -145,11 +145,12 @@ func (m *Manager) ClearLogin(w http.ResponseWriter) {
 
 // SessionID returns the jupyterhub-session-id cookie's value, "" if none.
 func (m *Manager) SessionID(r *http.Request) string {
-	c, err := r.Cookie(SessionCookie)
-	if err != nil {
-		return ""
+	for _, c := range r.CookiesNamed(SessionCookie) {
+		if c.Value != "" {
+			return c.Value
+		}
 	}
-	return c.Value
+	return ""
 }
 
 // EnsureSessionID returns the session id, setting a new random one (uuid4 hex) if missing.
