@@ -91,12 +91,12 @@ func (f *File) Validate(schema *Schema) error {
 		d.section(s, c, reflect.ValueOf(c.New()).Elem())
 		add(errors.Join(d.errs...))
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
+	// Then each class with its ancestors and its Validator. Type errors found above come again
+	// with the same text and are dropped, so each problem is reported once.
 	for _, s := range f.sections {
-		c, _ := schema.Lookup(s.name)
-		add(f.Decode(schema, c.Name, c.New()))
+		if c, ok := schema.Lookup(s.name); ok {
+			add(f.Decode(schema, c.Name, c.New()))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -191,6 +191,10 @@ func TestDecodeErrors(t *testing.T) {
 			[]string{`t.yaml:2: Base.ratio: expected a number, got a string "half"`}},
 		{"bad duration", "Base", "Base:\n  timeout: soon\n",
 			[]string{`t.yaml:2: Base.timeout: expected a duration (seconds, or a string such as "90s" or "1h30m"), got a string "soon"`}},
+		{"bool for duration", "Base", "Base:\n  timeout: true\n",
+			[]string{`t.yaml:2: Base.timeout: expected a duration (seconds, or a string such as "90s" or "1h30m"), got a boolean true`}},
+		{"list for duration", "Base", "Base:\n  timeout: [1]\n",
+			[]string{`t.yaml:2: Base.timeout: expected a duration (seconds, or a string such as "90s" or "1h30m"), got a list`}},
 		{"list for map", "Base", "Base:\n  env: [a]\n",
 			[]string{`t.yaml:2: Base.env: expected a mapping of names to strings, got a list`}},
 		{"int in map of strings", "Base", "Base:\n  env:\n    A: 1\n",
@@ -268,7 +272,7 @@ Base:
 Child:
   passwrd: x
 Checked:
-  count: 2
+  count: -2
 JupyterHub:
   bindurl: x
 `)
@@ -281,6 +285,7 @@ JupyterHub:
 		`t.yaml:5: Base.count: expected an integer, got a string "nope"`,
 		"t.yaml:7: unknown trait Child.passwrd (did you mean Child.password?)",
 		"t.yaml:11: unknown trait JupyterHub.bindurl (did you mean JupyterHub.bind_url?)",
+		"t.yaml:9: Checked.count: must not be negative", // validators run too, in the same report
 	}
 	if got := strings.Split(err.Error(), "\n"); !cmp.Equal(got, want) {
 		t.Errorf("Validate:\n%s\nwant:\n%s", err, strings.Join(want, "\n"))

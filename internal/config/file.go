@@ -67,14 +67,14 @@ type entry struct {
 	value *yaml.Node
 }
 
-// Load reads and parses the config file at path. An empty path means DefaultFile, which may be
-// absent: that gives an empty config (every trait at its default). A named file that does not
-// exist is an error wrapping fs.ErrNotExist.
+// Load reads and parses the config file at path. An empty path means DefaultFile. The default
+// file may be absent: that gives an empty config (every trait at its default). Any other file
+// that does not exist is an error wrapping fs.ErrNotExist.
 func Load(path string) (*File, error) {
-	optional := path == ""
-	if optional {
+	if path == "" {
 		path = DefaultFile
 	}
+	optional := path == DefaultFile
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if optional && errors.Is(err, fs.ErrNotExist) {

@@ -127,4 +127,7 @@ func TestLoad(t *testing.T) {
 	if f.Name != DefaultFile || len(f.Sections()) != 0 {
 		t.Errorf("absent default file gave %q with sections %v", f.Name, f.Sections())
 	}
+	if f, err := Load(DefaultFile); err != nil || len(f.Sections()) != 0 {
+		t.Errorf("Load(%q) of the absent default file: %v", DefaultFile, err)
+	}
 }
