@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"gohub/internal/store"
 )
 
 // root answers GET /hub/ (spec §4.5): default_url if set, the next-URL logic when logged in,
@@ -35,7 +33,7 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.xsrfToken(w, r, u)
+	p.XSRFToken(w, r, u)
 	v := &view{Title: "Home", User: u}
 	for _, sp := range u.Spawners {
 		sv := serverView{Name: sp.Name, Display: sp.DisplayName, Active: sp.Server != nil, Started: sp.Started}
@@ -49,11 +47,6 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 		v.Servers = append(v.Servers, sv)
 	}
 	p.render(w, http.StatusOK, "home.html", v)
-}
-
-// xsrfToken keeps the _xsrf cookie of a logged-in page in step with its user.
-func (p *Pages) xsrfToken(w http.ResponseWriter, r *http.Request, u *store.User) string {
-	return p.d.Sessions.XSRFToken(w, r, p.xsrfIDFor(w, r, u))
 }
 
 // escapeName percent-quotes a username for a URL path, leaving @ and ~ (Python's

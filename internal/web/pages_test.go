@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -152,5 +154,37 @@ func TestEscapeName(t *testing.T) {
 		if got := escapeName(in); got != want {
 			t.Errorf("escapeName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestTemplateDirOverride(t *testing.T) {
+	dir := t.TempDir()
+	custom := `{{define "body"}}<p id="custom">Welcome to the lab hub</p>{{end}}`
+	if err := os.WriteFile(filepath.Join(dir, "login.html"), []byte(custom), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, newAuth(), func(d *Deps) { d.TemplateDir = dir })
+	r := e.browser().get("/hub/login")
+	if !strings.Contains(r.body, "Welcome to the lab hub") || !strings.Contains(r.body, "gohub") {
+		t.Fatalf("override not used with the embedded layout: %s", r.body)
+	}
+	// A template that cannot render answers 500 rather than half a page.
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "home.html"), []byte(`{{define "body"}}{{.Nope}}{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, newAuth(), func(d *Deps) { d.TemplateDir = dir })
+	b := e.browser()
+	b.login("", "alice", "wonderland")
+	if r := b.get("/hub/home"); r.StatusCode != http.StatusInternalServerError {
+		t.Errorf("broken template: %d", r.StatusCode)
+	}
+}
+
+func TestLoginServiceButton(t *testing.T) {
+	e := newEnv(t, urlAuth{&fakeAuth{noForm: true, loginURL: "/hub/oauth_login"}}, func(d *Deps) { d.LoginService = "GitHub" })
+	r := e.browser().get("/hub/login?next=%2Fhub%2Ftoken")
+	if !strings.Contains(r.body, `href="/hub/oauth_login?next=%2Fhub%2Ftoken"`) || !strings.Contains(r.body, "Sign in with GitHub") {
+		t.Fatalf("login button missing: %s", r.body)
 	}
 }

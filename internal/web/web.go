@@ -243,3 +243,24 @@ func redirect(w http.ResponseWriter, target string) {
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusFound)
 }
+
+// RequireUser returns the logged-in user, or answers the request as JupyterHub's
+// @authenticated does (GET/HEAD: 302 to the login page with next; others: 403) and returns
+// false. For pages other packages serve under the hub prefix (spawn, authorize, token).
+func (p *Pages) RequireUser(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
+	return p.requireUser(w, r)
+}
+
+// XSRFToken is the _xsrf token a page of u (nil: anonymous) embeds in its forms and scripts;
+// it sets the cookie when needed.
+func (p *Pages) XSRFToken(w http.ResponseWriter, r *http.Request, u *store.User) string {
+	return p.d.Sessions.XSRFToken(w, r, p.xsrfIDFor(w, r, u))
+}
+
+// CheckXSRF checks a page form post of u (nil: anonymous) against its _xsrf token (spec §4.4).
+func (p *Pages) CheckXSRF(r *http.Request, u *store.User) bool {
+	if u == nil {
+		return p.d.Sessions.CheckXSRF(r, p.d.Sessions.XSRFID(r, ""))
+	}
+	return p.d.Sessions.CheckXSRF(r, p.d.Sessions.XSRFID(r, u.CookieID))
+}
