@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -17,7 +18,6 @@ import (
 
 	"gohub/internal/api"
 	"gohub/internal/auth"
-	"gohub/internal/auth/registry"
 	"gohub/internal/config"
 	"gohub/internal/rbac"
 	"gohub/internal/session"
@@ -123,6 +123,12 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a 
 	if err != nil {
 		return err
 	}
+	var publicURL *url.URL
+	if cfg.PublicURL != "" {
+		if publicURL, err = url.Parse(cfg.PublicURL); err != nil {
+			return fmt.Errorf("JupyterHub.public_url: %w", err)
+		}
+	}
 	pages, err := web.New(web.Deps{
 		Store:            h.db,
 		Sessions:         sessions,
@@ -132,6 +138,9 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a 
 		RedirectToServer: cfg.RedirectToServer,
 		Version:          JupyterHubVersion,
 		Logger:           h.log,
+		LoginService:     pipeline.LoginService(),
+		PublicURL:        publicURL,
+		TemplateDir:      templateDir(cfg.TemplatePaths),
 	})
 	if err != nil {
 		return err
@@ -232,7 +241,7 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 // loginAdapter lets the pages use the login pipeline.
 type loginAdapter struct{ p *auth.Pipeline }
 
-func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, password string, form map[string][]string) (string, *bool, error) {
+func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, password string, form url.Values) (string, *bool, error) {
 	id, err := l.p.Login(ctx, auth.Credentials{Username: username, Password: password, Form: form, Request: r})
 	if err != nil {
 		return "", nil, err
@@ -254,4 +263,13 @@ func redactURL(u string) string {
 		return u[:scheme+3] + creds[:i] + ":***" + u[at:]
 	}
 	return u
+}
+
+// templateDir picks the first of JupyterHub.template_paths: gohub reads overrides from one
+// directory (templates of the same name replace the embedded ones).
+func templateDir(paths []string) string {
+	if len(paths) == 0 {
+		return ""
+	}
+	return paths[0]
 }
