@@ -22,6 +22,10 @@ func TestXSRFID(t *testing.T) {
 		t.Errorf("logged-in id %q", got)
 	}
 	anon := m.XSRFID(r, "")
+	// Computed with Python's hashlib as JupyterHub's _anonymous_xsrf_id does.
+	if anon != "sess:KL7FXUYw8arK-xIcUugAP2uXDSxZD90y9rMdkZDf4l4=" {
+		t.Errorf("anonymous id %q differs from JupyterHub's", anon)
+	}
 	if !strings.HasPrefix(anon, "sess:") || !isAnonymousID(anon) || isAnonymousID("sess:"+vectorCookieID) {
 		t.Errorf("anonymous id %q", anon)
 	}
@@ -50,6 +54,9 @@ func TestXSRFID(t *testing.T) {
 	a.RemoteAddr = "10.1.2.3:1"
 	b := httptest.NewRequest("GET", "/", nil)
 	b.RemoteAddr = "10.9.9.9:1"
+	if mc.XSRFID(a, "") != ":G7wGkSw_Kh8FIvoq2A5b8yX9UUio6Vd0VhNp3rJGTFQ=" {
+		t.Errorf("CIDR-collapsed id %q differs from JupyterHub's", mc.XSRFID(a, ""))
+	}
 	if mc.XSRFID(a, "") != mc.XSRFID(b, "") {
 		t.Error("CIDR not collapsed")
 	}
