@@ -54,7 +54,7 @@ func TestGenerateContent(t *testing.T) {
 		"#   bind_url: http://:8000   # Public URL the proxy listens on",
 		"#   hub_port: 8081   # ",
 		"#   cookie_secret_file: jupyterhub_cookie_secret   # ",
-		"#   db_url: sqlite:///jupyterhub.sqlite   # ",
+		"#   db_url: sqlite:///gohub.sqlite   # ",
 		"#   services: []   # ",
 		"#   custom_scopes: {}   # ",
 		"#   cookie_max_age_days: 14   # ",

@@ -106,7 +106,7 @@ func DefaultHub() *Hub {
 		BaseURL:              "/",
 		CookieSecretFile:     "jupyterhub_cookie_secret",
 		CookieMaxAgeDays:     14,
-		DBURL:                "sqlite:///jupyterhub.sqlite",
+		DBURL:                "sqlite:///gohub.sqlite",
 		AuthenticatorClass:   "pam",
 		SpawnerClass:         "localprocess",
 		ProxyClass:           "builtin",
