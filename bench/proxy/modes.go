@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -63,7 +65,18 @@ func echo(w http.ResponseWriter, r *http.Request) {
 }
 
 // runGohubProxy runs `gohub proxy` with CHP's flags (the same code as cmd/gohub's).
+// With GOHUB_BENCH_CPUPROFILE=file it writes a CPU profile of its first 8 seconds.
 func runGohubProxy(args []string) error {
+	if path := os.Getenv("GOHUB_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		time.AfterFunc(8*time.Second, func() { pprof.StopCPUProfile(); f.Close() })
+	}
 	cmd := proxy.Command()
 	cmd.SetArgs(args)
 	cmd.SetErr(os.Stderr)

@@ -38,6 +38,9 @@ type Options struct {
 	InsecureTLS bool
 	// Transport replaces the tuned default transport (tests, TLS client certificates).
 	Transport *http.Transport
+	// StdlibForwarding sends every request through httputil.ReverseProxy and http.Transport
+	// instead of the proxy's own keep-alive forwarder (which only ever serves http:// targets).
+	StdlibForwarding bool
 	// Logger receives error logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -53,6 +56,7 @@ type Proxy struct {
 	dialer    *net.Dialer
 	errClient *http.Client
 	errorBase string // ErrorTarget with a trailing '/'
+	pool      *upstreamPool
 
 	mu        sync.Mutex
 	hijacked  map[net.Conn]struct{}
@@ -92,6 +96,7 @@ func New(table *RouteTable, opts Options) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	p.pool = &upstreamPool{idle: map[string][]*upConn{}, maxIdle: 1024, idleFor: 90 * time.Second, dialer: p.dialer}
 	p.transport = opts.Transport
 	if p.transport == nil {
 		p.transport = NewTransport(opts.InsecureTLS)
@@ -144,6 +149,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength != 0 {
 		route.Touch() // request data flows
+	}
+	if !p.opts.StdlibForwarding && (route.Target.Scheme == "http" || route.Target.Scheme == "ws") {
+		p.forward(w, r, route)
+		return
 	}
 	st := &reqState{route: route}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
@@ -308,6 +317,7 @@ func (p *Proxy) Close() error {
 		_ = c.Close()
 	}
 	p.transport.CloseIdleConnections()
+	p.pool.closeIdle()
 	return nil
 }
 

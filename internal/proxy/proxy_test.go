@@ -38,6 +38,12 @@ type testProxy struct {
 	srv   *httptest.Server
 }
 
+// forEachForwarder runs f with the proxy's own forwarder and with httputil.ReverseProxy.
+func forEachForwarder(t *testing.T, f func(t *testing.T, stdlib bool)) {
+	t.Run("own", func(t *testing.T) { f(t, false) })
+	t.Run("stdlib", func(t *testing.T) { f(t, true) })
+}
+
 func startProxy(t *testing.T, opts Options) *testProxy {
 	t.Helper()
 	if opts.Logger == nil {
@@ -95,26 +101,28 @@ func getEcho(t *testing.T, url string, edit func(*http.Request)) echoInfo {
 }
 
 func TestForwardsFullPathHostAndXForwarded(t *testing.T) {
-	be := startEcho(t)
-	tp := startProxy(t, Options{})
-	tp.add(t, "/user/alice", be.URL)
-	e := getEcho(t, tp.srv.URL+"/user/alice/api/contents/a%2Fb%20c?x=1&y=%2F", func(r *http.Request) {
-		r.Host = "hub.example.org"
-		r.Header.Set("X-Forwarded-For", "10.1.2.3")
-	})
-	if e.RequestURI != "/user/alice/api/contents/a%2Fb%20c?x=1&y=%2F" {
-		t.Errorf("backend saw %q", e.RequestURI)
-	}
-	if e.Host != "hub.example.org" {
-		t.Errorf("Host = %q, want the client's", e.Host)
-	}
-	want := map[string]string{"X-Forwarded-For": "10.1.2.3,127.0.0.1", "X-Forwarded-Proto": "http",
-		"X-Forwarded-Host": "hub.example.org", "X-Forwarded-Port": "80"}
-	for k, v := range want {
-		if got := e.Header.Get(k); got != v {
-			t.Errorf("%s = %q, want %q", k, got, v)
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		be := startEcho(t)
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		tp.add(t, "/user/alice", be.URL)
+		e := getEcho(t, tp.srv.URL+"/user/alice/api/contents/a%2Fb%20c?x=1&y=%2F", func(r *http.Request) {
+			r.Host = "hub.example.org"
+			r.Header.Set("X-Forwarded-For", "10.1.2.3")
+		})
+		if e.RequestURI != "/user/alice/api/contents/a%2Fb%20c?x=1&y=%2F" {
+			t.Errorf("backend saw %q", e.RequestURI)
 		}
-	}
+		if e.Host != "hub.example.org" {
+			t.Errorf("Host = %q, want the client's", e.Host)
+		}
+		want := map[string]string{"X-Forwarded-For": "10.1.2.3,127.0.0.1", "X-Forwarded-Proto": "http",
+			"X-Forwarded-Host": "hub.example.org", "X-Forwarded-Port": "80"}
+		for k, v := range want {
+			if got := e.Header.Get(k); got != v {
+				t.Errorf("%s = %q, want %q", k, got, v)
+			}
+		}
+	})
 }
 
 func TestNoXForward(t *testing.T) {
@@ -128,42 +136,48 @@ func TestNoXForward(t *testing.T) {
 }
 
 func TestTargetPathPrependedAndPrefixStripping(t *testing.T) {
-	be := startEcho(t)
-	tp := startProxy(t, Options{})
-	tp.add(t, "/services/x", be.URL+"/base/")
-	if e := getEcho(t, tp.srv.URL+"/services/x/a?b=1", nil); e.RequestURI != "/base/services/x/a?b=1" {
-		t.Errorf("prepend: backend saw %q", e.RequestURI)
-	}
-	tp2 := startProxy(t, Options{NoIncludePrefix: true, NoPrependPath: true})
-	tp2.add(t, "/services/x", be.URL+"/base/")
-	if e := getEcho(t, tp2.srv.URL+"/services/x/a/b", nil); e.RequestURI != "/a/b" {
-		t.Errorf("no prefix: backend saw %q", e.RequestURI)
-	}
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		be := startEcho(t)
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		tp.add(t, "/services/x", be.URL+"/base/")
+		if e := getEcho(t, tp.srv.URL+"/services/x/a?b=1", nil); e.RequestURI != "/base/services/x/a?b=1" {
+			t.Errorf("prepend: backend saw %q", e.RequestURI)
+		}
+		tp2 := startProxy(t, Options{StdlibForwarding: stdlib, NoIncludePrefix: true, NoPrependPath: true})
+		tp2.add(t, "/services/x", be.URL+"/base/")
+		if e := getEcho(t, tp2.srv.URL+"/services/x/a/b", nil); e.RequestURI != "/a/b" {
+			t.Errorf("no prefix: backend saw %q", e.RequestURI)
+		}
+	})
 }
 
 func TestEscapedSegmentsMatchDecodedKeys(t *testing.T) {
-	be := startEcho(t)
-	tp := startProxy(t, Options{})
-	tp.add(t, "/user/a@b c", be.URL)
-	tp.add(t, "/user/a", "http://127.0.0.1:1") // a prefix of the name, never whole-segment
-	e := getEcho(t, tp.srv.URL+"/user/a%40b%20c/tree", nil)
-	if e.RequestURI != "/user/a%40b%20c/tree" {
-		t.Errorf("backend saw %q, want the path as escaped by the client", e.RequestURI)
-	}
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		be := startEcho(t)
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		tp.add(t, "/user/a@b c", be.URL)
+		tp.add(t, "/user/a", "http://127.0.0.1:1") // a prefix of the name, never whole-segment
+		e := getEcho(t, tp.srv.URL+"/user/a%40b%20c/tree", nil)
+		if e.RequestURI != "/user/a%40b%20c/tree" {
+			t.Errorf("backend saw %q, want the path as escaped by the client", e.RequestURI)
+		}
+	})
 }
 
 func TestHostRouting(t *testing.T) {
-	be := startEcho(t)
-	tp := startProxy(t, Options{HostRouting: true})
-	tp.add(t, "/alice.hub.test/user/alice", be.URL)
-	e := getEcho(t, tp.srv.URL+"/user/alice/lab", func(r *http.Request) { r.Host = "alice.hub.test:8000" })
-	if e.RequestURI != "/user/alice/lab" || e.Host != "alice.hub.test:8000" {
-		t.Errorf("backend saw %q host %q", e.RequestURI, e.Host)
-	}
-	resp, _ := get(t, tp.srv.URL+"/user/alice/lab", func(r *http.Request) { r.Host = "bob.hub.test" })
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("other host: %d, want 404", resp.StatusCode)
-	}
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		be := startEcho(t)
+		tp := startProxy(t, Options{StdlibForwarding: stdlib, HostRouting: true})
+		tp.add(t, "/alice.hub.test/user/alice", be.URL)
+		e := getEcho(t, tp.srv.URL+"/user/alice/lab", func(r *http.Request) { r.Host = "alice.hub.test:8000" })
+		if e.RequestURI != "/user/alice/lab" || e.Host != "alice.hub.test:8000" {
+			t.Errorf("backend saw %q host %q", e.RequestURI, e.Host)
+		}
+		resp, _ := get(t, tp.srv.URL+"/user/alice/lab", func(r *http.Request) { r.Host = "bob.hub.test" })
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("other host: %d, want 404", resp.StatusCode)
+		}
+	})
 }
 
 func TestHealthz(t *testing.T) {
@@ -188,15 +202,17 @@ func deadURL(t *testing.T) string {
 }
 
 func TestErrorsWithoutErrorTarget(t *testing.T) {
-	tp := startProxy(t, Options{})
-	if resp, _ := get(t, tp.srv.URL+"/nothing", nil); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("no route: %d, want 404", resp.StatusCode)
-	}
-	tp.add(t, "/user/alice", deadURL(t))
-	resp, body := get(t, tp.srv.URL+"/user/alice/api", nil)
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "503") {
-		t.Errorf("dead target: %d %q, want 503", resp.StatusCode, body)
-	}
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		if resp, _ := get(t, tp.srv.URL+"/nothing", nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("no route: %d, want 404", resp.StatusCode)
+		}
+		tp.add(t, "/user/alice", deadURL(t))
+		resp, body := get(t, tp.srv.URL+"/user/alice/api", nil)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "503") {
+			t.Errorf("dead target: %d %q, want 503", resp.StatusCode, body)
+		}
+	})
 }
 
 func TestErrorTargetPageRelayedWithOriginalStatus(t *testing.T) {
@@ -242,53 +258,57 @@ func TestErrorHandlerHook(t *testing.T) {
 }
 
 func TestActivityOnlyForSuccess(t *testing.T) {
-	be := startEcho(t)
-	tp := startProxy(t, Options{})
-	r := tp.add(t, "/user/alice", be.URL)
-	old := time.Now().Add(-time.Hour)
-	r.lastActivity.Store(old.UnixNano())
-	get(t, tp.srv.URL+"/user/alice/x?status=404", nil)
-	if !r.LastActivity().Equal(old.UTC()) {
-		t.Errorf("a 404 answer counted as activity")
-	}
-	getEcho(t, tp.srv.URL+"/user/alice/x", nil)
-	if time.Since(r.LastActivity()) > time.Minute {
-		t.Errorf("a 200 answer did not count as activity: %v", r.LastActivity())
-	}
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		be := startEcho(t)
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		r := tp.add(t, "/user/alice", be.URL)
+		old := time.Now().Add(-time.Hour)
+		r.lastActivity.Store(old.UnixNano())
+		get(t, tp.srv.URL+"/user/alice/x?status=404", nil)
+		if !r.LastActivity().Equal(old.UTC()) {
+			t.Errorf("a 404 answer counted as activity")
+		}
+		getEcho(t, tp.srv.URL+"/user/alice/x", nil)
+		if time.Since(r.LastActivity()) > time.Minute {
+			t.Errorf("a 200 answer did not count as activity: %v", r.LastActivity())
+		}
+	})
 }
 
 func TestEventStreamFlushedAtOnce(t *testing.T) {
-	release := make(chan struct{})
-	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, "data: {\"progress\": 10}\n\n")
-		w.(http.Flusher).Flush()
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		release := make(chan struct{})
+		be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: {\"progress\": 10}\n\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		defer be.Close()
+		defer close(release)
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		tp.add(t, "/hub", be.URL)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, tp.srv.URL+"/hub/api/progress", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got := make(chan string, 1)
+		go func() {
+			line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+			got <- line
+		}()
 		select {
-		case <-release:
-		case <-r.Context().Done():
+		case line := <-got:
+			if line != "data: {\"progress\": 10}\n" {
+				t.Errorf("first event %q", line)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("event not flushed while the stream stays open")
 		}
-	}))
-	defer be.Close()
-	defer close(release)
-	tp := startProxy(t, Options{})
-	tp.add(t, "/hub", be.URL)
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, tp.srv.URL+"/hub/api/progress", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	got := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(resp.Body).ReadString('\n')
-		got <- line
-	}()
-	select {
-	case line := <-got:
-		if line != "data: {\"progress\": 10}\n" {
-			t.Errorf("first event %q", line)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("event not flushed while the stream stays open")
-	}
+	})
 }

@@ -35,3 +35,23 @@ func waitReadable(c any) error {
 	}
 	return nil
 }
+
+// idleConnAlive reports whether an idle keep-alive connection is still open: nothing to
+// read yet (EAGAIN). EOF, stray bytes or an error mean the target is done with it.
+func idleConnAlive(c any) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	var one [1]byte
+	_ = rc.Control(func(fd uintptr) {
+		_, _, e := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		alive = errors.Is(e, syscall.EAGAIN) || errors.Is(e, syscall.EWOULDBLOCK)
+	})
+	return alive
+}
