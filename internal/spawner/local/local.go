@@ -235,6 +235,9 @@ func (s *Spawner) Stop(ctx context.Context, now bool) error {
 	s.mu.Lock()
 	id, dirs := s.st.identity, s.st.Cgroups
 	s.mu.Unlock()
+	if id.PID <= 1 {
+		return nil // never started (or nonsense state): nothing to signal
+	}
 	steps := []struct {
 		sig  syscall.Signal
 		wait time.Duration

@@ -96,6 +96,10 @@ func (id identity) alive() (bool, error) {
 // signal sends sig to the process group the server leads (it was started in its own
 // session), falling back to the process alone. ESRCH is no error.
 func (id identity) signal(sig syscall.Signal) error {
+	if id.PID <= 1 {
+		// kill(0) or kill(-1) would signal the hub's own group or every process.
+		return fmt.Errorf("refusing to signal pid %d", id.PID)
+	}
 	err := syscall.Kill(-id.PID, sig)
 	if errors.Is(err, syscall.ESRCH) {
 		err = syscall.Kill(id.PID, sig)
