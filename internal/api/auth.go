@@ -89,13 +89,6 @@ func (tc *tokenCache) drop(k [32]byte) {
 	tc.mu.Unlock()
 }
 
-// xsrfChecker is the part of session.Manager that checks _xsrf (spec §4.4), asserted at run
-// time so this package builds while the session package grows.
-type xsrfChecker interface {
-	XSRFID(r *http.Request, cookieID string) string
-	CheckXSRF(r *http.Request, id string) bool
-}
-
 // tokenFromHeader returns the token of "Authorization: token|bearer <t>".
 func tokenFromHeader(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
@@ -287,8 +280,7 @@ func (a *API) cookieCaller(r *http.Request) (*caller, error) {
 		return nil, fmt.Errorf("user of login cookie: %w", err)
 	}
 	if r.Method != http.MethodHead && r.Method != http.MethodOptions {
-		x, ok := any(a.d.Sessions).(xsrfChecker)
-		if !ok || !x.CheckXSRF(r, x.XSRFID(r, cookieID)) {
+		if !a.d.Sessions.CheckXSRF(r, a.d.Sessions.XSRFID(r, cookieID)) {
 			return nil, errXSRF
 		}
 	}

@@ -240,13 +240,13 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request, c *caller) err
 // createToken answers POST /users/{name}/tokens: the requester needs `tokens` on the user.
 func (a *API) createToken(w http.ResponseWriter, r *http.Request, c *caller) error {
 	name := r.PathValue("name")
-	body, err := readObject(w, r)
-	if err != nil {
-		return err
-	}
 	if c == nil {
 		// JupyterHub can hand a body "auth" to the Authenticator here; gohub does not.
 		return errNoCredentials
+	}
+	body, err := readObject(w, r)
+	if err != nil {
+		return err
 	}
 	u, t, err := a.userTarget(r, name)
 	if err != nil {
