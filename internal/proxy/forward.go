@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +27,22 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, route *Route) {
 		host = net.JoinHostPort(route.Target.Hostname(), "80")
 	}
 	replayable := r.Body == nil || r.Body == http.NoBody
+	var body []byte
+	if !replayable && r.ContentLength > 0 && r.ContentLength <= maxReplayBody {
+		// Small bodies are read first, so that a request that met a keep-alive connection
+		// the target had just closed can be sent again on a fresh one.
+		body = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			p.log.Debug("read request body", "route", route.Prefix, "err", err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		replayable = true
+	}
 	for attempt := 0; ; attempt++ {
+		if body != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		uc, reused, err := p.pool.get(r.Context(), host, !replayable)
 		if err != nil {
 			p.fail(w, r, http.StatusServiceUnavailable, err)
@@ -55,6 +71,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, route *Route) {
 		panic(http.ErrAbortHandler)
 	}
 }
+
+// maxReplayBody is the largest request body kept in memory for a retry.
+const maxReplayBody = 64 << 10
 
 // stageError tells whether a failure happened before any response byte was relayed.
 type stageError struct {
