@@ -27,7 +27,7 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames are the pages; each is parsed together with the layout page.html.
-var pageNames = []string{"login.html", "logout.html", "home.html", "error.html"}
+var pageNames = []string{"login.html", "logout.html", "home.html", "error.html", "content.html"}
 
 // templates holds one parsed template set per page.
 type templates struct {
@@ -93,6 +93,9 @@ type view struct {
 	// home page
 	Servers []serverView
 
+	// pages rendered elsewhere (RenderContent)
+	Content template.HTML
+
 	// error pages
 	Status      int
 	StatusText  string
@@ -127,6 +130,13 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, v *view) 
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// RenderContent writes a page in the hub's layout (header, stylesheet, footer) around body, an
+// HTML fragment rendered by another package (the OAuth confirmation page). u is the user shown
+// in the header, nil for none.
+func (p *Pages) RenderContent(w http.ResponseWriter, status int, title string, u *store.User, body template.HTML) {
+	p.render(w, status, "content.html", &view{Title: title, User: u, Content: body})
 }
 
 // staticFile is one embedded asset with its validators.
