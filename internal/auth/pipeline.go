@@ -167,8 +167,42 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 	if p.cfg.EnableAuthState {
 		out.AuthState = id.AuthState
 	}
+	if err := p.complete(ctx, c, name, out); err != nil {
+		return nil, err
+	}
 	p.log.Info("user authenticated", "user", name, "allowed_by", rule)
 	return out, nil
+}
+
+// complete runs the authenticator's last steps of an accepted login: UserAdder (system account)
+// then LoginCompleter (FirstUse's first password). A refusal keeps its message when it is a
+// *Rejection.
+func (p *Pipeline) complete(ctx context.Context, c Credentials, name string, id *Identity) error {
+	steps := []func() error{}
+	if a, ok := p.auth.(UserAdder); ok {
+		steps = append(steps, func() error { return a.AddUser(ctx, name) })
+	}
+	if lc, ok := p.auth.(LoginCompleter); ok {
+		steps = append(steps, func() error { return lc.CompleteLogin(ctx, c, id) })
+	}
+	for _, step := range steps {
+		err := step()
+		if err == nil {
+			continue
+		}
+		var shown *Rejection
+		switch {
+		case errors.As(err, &shown):
+			p.log.Info("login refused by the authenticator", "user", logName(name), "reason", err.Error())
+			return shown
+		case errors.Is(err, ErrRejected):
+			return p.refuse(name, "authenticator: "+err.Error())
+		default:
+			p.log.Error("login failed: completing the login", "user", logName(name), "err", err)
+			return fmt.Errorf("complete login of %q: %w", logName(name), err)
+		}
+	}
+	return nil
 }
 
 // refuse logs why a login was refused and returns ErrRejected.

@@ -1,0 +1,88 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+
+	"gohub/internal/store"
+)
+
+// UserAdder is an authenticator that must prepare every user the hub adds (upstream's
+// add_user): LocalAuthenticator checks that the UNIX account exists and creates it with
+// create_system_users. The pipeline calls it after every check of a successful login has passed,
+// and the hub calls it (through Pipeline.AddUser) for users created through the REST API or the
+// admin page, at startup for users in the database, and for admin_users/allowed_users. It must be
+// idempotent. An error refuses the login or the creation; a *Rejection's message is shown.
+type UserAdder interface {
+	AddUser(ctx context.Context, name string) error
+}
+
+// LoginCompleter is an authenticator that persists something about a login only once the whole
+// pipeline has accepted it (name valid, not blocked, allowed): FirstUse stores the first password
+// here, never for a refused name (upstream stores it inside authenticate, authenticators.md §4.6).
+// An error refuses the login.
+type LoginCompleter interface {
+	CompleteLogin(ctx context.Context, c Credentials, id *Identity) error
+}
+
+// UserDeleter is told when the hub deletes a user (REST DELETE /users/{name}, the admin page):
+// FirstUse forgets the password, so the name can be claimed again.
+type UserDeleter interface {
+	DeleteUser(ctx context.Context, name string) error
+}
+
+// DatabaseUser is an authenticator that keeps state in the hub database (FirstUse passwords).
+// The hub calls UseDatabase once, after the database is open and before the pipeline serves
+// logins; startup work such as check_passwords_on_startup happens there.
+type DatabaseUser interface {
+	UseDatabase(ctx context.Context, db *store.DB) error
+}
+
+// PageHost is what an authenticator's pages need from the hub's pages; *web.Pages has it.
+type PageHost interface {
+	// RequireUser returns the logged-in user, or answers the request (302 to login for GET,
+	// 403 otherwise) and returns false.
+	RequireUser(w http.ResponseWriter, r *http.Request) (*store.User, bool)
+	// XSRFToken is the _xsrf value a form of u embeds; it sets the cookie when needed.
+	XSRFToken(w http.ResponseWriter, r *http.Request, u *store.User) string
+	// CheckXSRF checks a form post of u against its _xsrf token.
+	CheckXSRF(r *http.Request, u *store.User) bool
+}
+
+// PageDeps are what RegisterPages gets.
+type PageDeps struct {
+	// Prefix is base_url + "hub/": pages register under it ("/hub/").
+	Prefix string
+	// Host gives the logged-in user and the XSRF token.
+	Host PageHost
+	// Pipeline is the login pipeline (for the normalised name of the user, allow checks).
+	Pipeline *Pipeline
+}
+
+// PageProvider is an authenticator with its own pages under the hub prefix (FirstUse's
+// change-password page, Native's signup). The hub calls RegisterPages before registering its own
+// pages, so an authenticator's pattern is the more specific one where both exist.
+type PageProvider interface {
+	RegisterPages(mux *http.ServeMux, d PageDeps)
+}
+
+// AddUser prepares a user the hub adds outside a login (REST API, admin page, startup): it
+// checks the name like a login would and calls the authenticator's UserAdder, if any. The hub
+// must not create the user when it fails (upstream answers 400 "Failed to create user").
+func (p *Pipeline) AddUser(ctx context.Context, name string) error {
+	if err := p.CheckUsername(name); err != nil {
+		return err
+	}
+	if a, ok := p.auth.(UserAdder); ok {
+		return a.AddUser(ctx, name)
+	}
+	return nil
+}
+
+// DeleteUser tells the authenticator the hub deleted the user (see UserDeleter).
+func (p *Pipeline) DeleteUser(ctx context.Context, name string) error {
+	if d, ok := p.auth.(UserDeleter); ok {
+		return d.DeleteUser(ctx, name)
+	}
+	return nil
+}
