@@ -285,6 +285,9 @@ func coldRuns(ctx context.Context, o options, sides []*side) error {
 
 // median returns the median of xs (xs is reordered).
 func median[T float64 | time.Duration](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
 	slices.Sort(xs)
 	return xs[len(xs)/2]
 }
