@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -111,6 +112,7 @@ type harness struct {
 	class  string
 	cfg    any
 	limits spawner.Limits
+	envAPI string // hub API URL servers get; the default when empty
 }
 
 // newHarness opens a fresh SQLite database and builds a manager for the spawner class with cfg.
@@ -137,7 +139,7 @@ func (h *harness) open() {
 	hub := &fakeHub{db: db, routes: map[string]string{}, tokens: map[string]string{}, tokenID: map[string]int64{}}
 	m, err := spawner.NewManager(spawner.Options{
 		DB: db, Plugin: entry.Plugin(h.cfg), Hooks: hub, Limits: h.limits,
-		Env:       spawner.EnvSettings{HubAPIURL: "http://127.0.0.1:8081/hub/api", BaseURL: "/"},
+		Env:       spawner.EnvSettings{HubAPIURL: cmp.Or(h.envAPI, "http://127.0.0.1:8081/hub/api"), BaseURL: "/"},
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		LookupEnv: func(k string) (string, bool) { v, ok := hubEnv[k]; return v, ok },
 	})

@@ -1,0 +1,96 @@
+package local_test
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gohub/internal/spawner"
+	"gohub/internal/spawner/local"
+)
+
+// The real jupyterhub-singleuser starts under the simple spawner: it accepts the environment,
+// reaches the hub API given in it, listens where JUPYTERHUB_SERVICE_URL says, and answers the
+// readiness check. As root, --allow-root is added for it.
+func TestRealSingleuserServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Jupyter (a few seconds)")
+	}
+	bin, err := exec.LookPath("jupyterhub-singleuser")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("jupyterhub-singleuser is not installed")
+		}
+		t.Skip("jupyterhub-singleuser is not installed")
+	}
+	// A minimal hub API: the version check at start-up and activity reports.
+	var mu sync.Mutex
+	var seen []string
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("X-JupyterHub-Version", "5.5.1")
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"version": "5.5.1"})
+	})}
+	go api.Serve(l)
+	t.Cleanup(func() { api.Close() })
+
+	cfg := local.DefaultSimpleConfig()
+	cfg.Cmd = []string{bin}
+	cfg.HomeDirTemplate = t.TempDir() + "/{username}"
+	cfg.HTTPTimeout = spawner.Seconds(60)
+	cfg.StartTimeout = spawner.Seconds(30)
+	h := newHarness(t, "simple", cfg, limits())
+	h.m.Close()
+	h.envAPI = "http://" + l.Addr().String() + "/hub/api"
+	h.open()
+	lee := h.user("lee", false)
+	start := time.Now()
+	ready, err := h.m.Start(t.Context(), lee, "", nil)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if !ready {
+		waitFor(t, 60*time.Second, "jupyterhub-singleuser to answer", func() bool {
+			st := h.m.Status("lee", "")
+			return st.Ready || (!st.Active && st.LastFailure != nil)
+		})
+	}
+	st := h.m.Status("lee", "")
+	if !st.Ready {
+		t.Fatalf("server failed: %v", st.LastFailure)
+	}
+	t.Logf("jupyterhub-singleuser %s ready after %s", st.Version, time.Since(start).Round(time.Millisecond))
+	if st.Version == "" {
+		t.Error("no X-JupyterHub-Version from the server")
+	}
+	mu.Lock()
+	calls := strings.Join(seen, "; ")
+	mu.Unlock()
+	if !strings.Contains(calls, "GET /hub/api") {
+		t.Errorf("server never called the hub API: %s", calls)
+	}
+	resp, err := http.Get(st.Target + "/user/lee/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /user/lee/api: %d", resp.StatusCode)
+	}
+	if stopped, err := h.m.Stop(t.Context(), lee, ""); !stopped || err != nil {
+		t.Fatalf("Stop = %v, %v", stopped, err)
+	}
+}
