@@ -90,6 +90,8 @@ type API struct {
 	// gen is bumped by every write; cached credentials of an older generation are reloaded.
 	gen    atomic.Uint64
 	tokens *tokenCache
+	lists  *readCache[[]byte]      // rendered GET /users replies
+	users  *readCache[*store.User] // GET /users/{name} rows
 }
 
 // New checks the dependencies and builds the API.
@@ -128,6 +130,8 @@ func New(d Deps) (*API, error) {
 		a.now = time.Now
 	}
 	a.tokens = newTokenCache()
+	a.lists = newReadCache[[]byte]()
+	a.users = newReadCache[*store.User]()
 	a.handler = a.routes()
 	return a, nil
 }

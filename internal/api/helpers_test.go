@@ -22,7 +22,7 @@ import (
 
 // testHub is an API over a real SQLite store with users, groups, roles, a service and tokens.
 type testHub struct {
-	t        *testing.T
+	t        testing.TB
 	api      *API
 	db       *store.DB
 	sessions *session.Manager
@@ -45,7 +45,7 @@ const (
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test-secret")
 
-func newTestHub(t *testing.T) *testHub {
+func newTestHub(t testing.TB) *testHub {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "hub.sqlite"), store.Options{})
@@ -157,7 +157,7 @@ type reply struct {
 	body   []byte
 }
 
-func (r reply) json(t *testing.T) any {
+func (r reply) json(t testing.TB) any {
 	t.Helper()
 	var v any
 	if err := json.Unmarshal(r.body, &v); err != nil {

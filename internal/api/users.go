@@ -26,6 +26,20 @@ func (a *API) userTarget(r *http.Request, name string) (*store.User, rbac.Target
 	return u, rbac.Target{User: u.Name, UserGroups: u.Groups}, nil
 }
 
+// cachedUserTarget is userTarget through the read cache (for GET only: the row may be up to
+// readCacheTTL old when changed outside this API).
+func (a *API) cachedUserTarget(r *http.Request, name string) (*store.User, rbac.Target, error) {
+	gen, now := a.gen.Load(), a.now()
+	if u, ok := a.users.get(name, gen, now); ok {
+		return u, rbac.Target{User: u.Name, UserGroups: u.Groups}, nil
+	}
+	u, t, err := a.userTarget(r, name)
+	if err == nil && u != nil {
+		a.users.put(name, gen, now, u)
+	}
+	return u, t, err
+}
+
 // flagOn reports whether a query flag is present and not "0"/"false".
 func flagOn(r *http.Request, name string) bool {
 	q := r.URL.Query()
@@ -68,6 +82,15 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error
 	if state == "ready" {
 		storeState = "active"
 	}
+	gen, now := a.gen.Load(), a.now()
+	cacheKey := ""
+	if ck := c.modelKeys(); all && !ck.filtered {
+		cacheKey = listCacheKey(ck, r.URL.RawQuery, p.paginated, r.TLS != nil, r.Host)
+		if body, ok := a.lists.get(cacheKey, gen, now); ok {
+			writeBody(w, http.StatusOK, body)
+			return nil
+		}
+	}
 	users, total, err := a.db.ListUsers(r.Context(), store.UserQuery{
 		Offset: p.offset, Limit: p.limit, NameFilter: q.Get("name_filter"), Sort: sort,
 		State: storeState, Restrict: !all, Names: names, Groups: groups,
@@ -95,6 +118,9 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error
 		}
 	}
 	p.endList(j, r, total)
+	if cacheKey != "" {
+		a.lists.put(cacheKey, gen, now, append([]byte(nil), j.b...))
+	}
 	writeBody(w, http.StatusOK, j.b)
 	return nil
 }
@@ -228,7 +254,7 @@ func (a *API) createUsers(w http.ResponseWriter, r *http.Request, c *caller) err
 // getUser answers GET /users/{name}.
 func (a *API) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
 	name := r.PathValue("name")
-	u, t, err := a.userTarget(r, name)
+	u, t, err := a.cachedUserTarget(r, name)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// readCacheTTL bounds how stale a cached read may be when something outside this API changed
+// the database without calling Invalidate (a server becoming ready, a login). Writes through
+// this API invalidate at once.
+//
+// Deliberate difference from JupyterHub, which serves users from its in-memory ORM: gohub reads
+// the database, and the cache is what keeps the hottest reads (the idle culler's user list)
+// fast on SQLite.
+const readCacheTTL = time.Second
+
+// maxReadCache bounds each cache; it is emptied when full.
+const maxReadCache = 4096
+
+// readCache holds values valid for one write generation and at most readCacheTTL.
+type readCache[V any] struct {
+	mu sync.RWMutex
+	m  map[string]readEntry[V]
+}
+
+type readEntry[V any] struct {
+	gen uint64
+	at  time.Time
+	v   V
+}
+
+func newReadCache[V any]() *readCache[V] { return &readCache[V]{m: map[string]readEntry[V]{}} }
+
+func (c *readCache[V]) get(key string, gen uint64, now time.Time) (V, bool) {
+	c.mu.RLock()
+	e, ok := c.m[key]
+	c.mu.RUnlock()
+	if !ok || e.gen != gen || now.Sub(e.at) >= readCacheTTL || now.Before(e.at) {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (c *readCache[V]) put(key string, gen uint64, now time.Time, v V) {
+	c.mu.Lock()
+	if len(c.m) >= maxReadCache {
+		clear(c.m)
+	}
+	c.m[key] = readEntry[V]{gen: gen, at: now, v: v}
+	c.mu.Unlock()
+}
+
+// listCacheKey is the key of a GET /users reply for a caller whose view does not depend on the
+// listed users (no filtered read scopes, unfiltered list:users): its visible keys, the query,
+// the reply form and the host (the next-page URL carries it).
+func listCacheKey(ck *callerKeys, rawQuery string, paginated, tls bool, host string) string {
+	var b strings.Builder
+	b.Grow(len(rawQuery) + len(host) + 16)
+	b.WriteString(strconv.FormatUint(uint64(ck.user), 16))
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatBool(ck.serverState))
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatBool(paginated))
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatBool(tls))
+	b.WriteByte('|')
+	b.WriteString(host)
+	b.WriteByte('|')
+	b.WriteString(rawQuery)
+	return b.String()
+}
