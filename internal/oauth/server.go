@@ -1,0 +1,188 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gohub/internal/rbac"
+	"gohub/internal/store"
+)
+
+// ServerOptions tune PrepareServer.
+type ServerOptions struct {
+	// TokenScopes are Spawner.server_token_scopes; empty means the scopes of the server role.
+	TokenScopes []string
+	// ClientAllowedScopes are Spawner.oauth_client_allowed_scopes; the server's access scope
+	// (access:servers!server={user}/{server}) is always added.
+	ClientAllowedScopes []string
+	// RedirectURI overrides the client's redirect URI, {serverURL}oauth_callback by default
+	// (absolute when servers live on subdomains).
+	RedirectURI string
+}
+
+// ClientID is the OAuth client id of a user's server: jupyterhub-user-{quote(name)}, with
+// -{quote(server)} for a named server, quoted as Python's quote() (so "@" is "%40").
+func ClientID(user, server string) string {
+	id := clientPrefix + pyQuote(user, "/")
+	if server != "" {
+		id += "-" + pyQuote(server, "/")
+	}
+	return id
+}
+
+// ServerPrefix is a user's server URL path: {base}user/{escaped name}/[{escaped server}/],
+// escaped with "@" and "~" kept (spec §0.1).
+func ServerPrefix(base, user, server string) string {
+	p := base + "user/" + pyQuote(user, "@~") + "/"
+	if server != "" {
+		p += pyQuote(server, "@~") + "/"
+	}
+	return p
+}
+
+// pyQuote percent-encodes s as Python's urllib.parse.quote with the given safe characters.
+func pyQuote(s, safe string) string {
+	var b strings.Builder
+	for i := range len(s) {
+		c := s[i]
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("_.-~", c) >= 0 || strings.IndexByte(safe, c) >= 0) {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// PrepareServer creates the credentials of a server about to start (spec §2.1 steps 2–3): its
+// API token (note "Server at {serverURL}", client jupyterhub, the server role's scopes or
+// opts.TokenScopes with bare !server bound to this server and users:activity!user added, kept
+// to what the user holds) and its OAuth client, whose secret is that token, stored hashed.
+// serverURL is the server's URL path ("" means ServerPrefix of the provider's base URL); a
+// previous token of the same server is deleted first. The caller records clientID on the
+// spawner row, which is how the authorize endpoint finds the server of the client.
+func (p *Provider) PrepareServer(ctx context.Context, user *store.User, serverName, serverURL string, opts ServerOptions) (apiToken, clientID string, err error) {
+	if serverURL == "" {
+		serverURL = ServerPrefix(p.base, user.Name, serverName)
+	}
+	note := "Server at " + serverURL
+	scopes, err := p.serverTokenScopes(ctx, user, serverName, opts.TokenScopes)
+	if err != nil {
+		return "", "", err
+	}
+	if err := p.deleteServerTokens(ctx, user, note); err != nil {
+		return "", "", err
+	}
+	apiToken = uuid4Hex()
+	id := user.ID
+	if _, err := p.db.CreateToken(ctx, store.NewToken{
+		Plain: apiToken, Rounds: store.GeneratedTokenRounds, UserID: &id,
+		ClientID: store.HubClientID, Note: note, Scopes: scopes,
+	}); err != nil {
+		return "", "", fmt.Errorf("create server token for %s: %w", serverURL, err)
+	}
+	clientID = ClientID(user.Name, serverName)
+	redirect := opts.RedirectURI
+	if redirect == "" {
+		redirect = serverURL + "oauth_callback"
+	}
+	allowed := append(slices.Clone(opts.ClientAllowedScopes),
+		rbac.AccessScope(rbac.Client{Server: user.Name + "/" + serverName}))
+	if _, err := p.db.UpsertOAuthClient(ctx, store.OAuthClient{
+		Identifier: clientID, Description: note,
+		Secret:      store.HashToken(apiToken, store.SuppliedTokenRounds),
+		RedirectURI: redirect, AllowedScopes: sortUniq(allowed),
+	}); err != nil {
+		return "", "", fmt.Errorf("register oauth client of %s: %w", serverURL, err)
+	}
+	p.log.Info("oauth: server credentials ready", "user", user.Name, "server", serverName, "client", clientID)
+	return apiToken, clientID, nil
+}
+
+// serverTokenScopes resolves the server token's scopes as JupyterHub's User.spawn does.
+func (p *Provider) serverTokenScopes(ctx context.Context, user *store.User, serverName string, requested []string) ([]string, error) {
+	if len(requested) == 0 {
+		role, err := p.db.GetRole(ctx, rbac.RoleServer)
+		switch {
+		case err == nil:
+			requested = role.Scopes
+		case errors.Is(err, store.ErrNotFound):
+			def, _ := rbac.DefaultRole(rbac.RoleServer)
+			requested = def.Scopes
+		default:
+			return nil, fmt.Errorf("server role: %w", err)
+		}
+	}
+	// A bare !server would resolve against the token's client, which is the hub's here.
+	var req []string
+	for _, s := range requested {
+		if strings.HasSuffix(s, "!server") {
+			s += "=" + user.Name + "/" + serverName
+		}
+		req = append(req, s)
+	}
+	const activity = "users:activity!user"
+	if !slices.ContainsFunc(req, func(s string) bool {
+		return s == activity || s == "users:activity" || s == scopeInherit
+	}) {
+		p.log.Warn("oauth: adding users:activity!user to the server token scopes; add it to server_token_scopes",
+			"user", user.Name, "server", serverName)
+		req = append(req, activity)
+	}
+	raw, err := p.rawScopes(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	allowed, excluded := p.d.Catalog.ResolveRequested(sortUniq(req), append(raw, scopeInherit),
+		owner(user), rbac.Client{}, p.groupsOf(ctx, user))
+	if len(excluded) > 0 {
+		p.log.Debug("oauth: server token scopes the user does not hold", "user", user.Name,
+			"server", serverName, "excluded", excluded)
+	}
+	return allowed, nil
+}
+
+// CleanupServer deletes a stopped server's API token and OAuth client (with the client's
+// tokens and codes), spec §2.1 "Stop". What is already gone is no error.
+func (p *Provider) CleanupServer(ctx context.Context, user *store.User, serverName string) error {
+	if err := p.deleteServerTokens(ctx, user, "Server at "+ServerPrefix(p.base, user.Name, serverName)); err != nil {
+		return err
+	}
+	clientID := ClientID(user.Name, serverName)
+	if err := p.db.DeleteOAuthClient(ctx, clientID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete oauth client %s: %w", clientID, err)
+	}
+	return nil
+}
+
+// deleteServerTokens deletes the user's hub-issued tokens carrying a server's note.
+func (p *Provider) deleteServerTokens(ctx context.Context, user *store.User, note string) error {
+	tokens, err := p.db.ListTokens(ctx, store.KindUser, user.ID)
+	if err != nil {
+		return fmt.Errorf("tokens of user %s: %w", user.Name, err)
+	}
+	for _, t := range tokens {
+		if t.Note != note || t.ClientID != store.HubClientID {
+			continue
+		}
+		if err := p.db.DeleteToken(ctx, t.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("delete server token a%d: %w", t.ID, err)
+		}
+	}
+	return nil
+}
+
+// uuid4Hex returns a random version-4 UUID in hex, as Python's uuid4().hex (API tokens, §6.2).
+func uuid4Hex() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return hex.EncodeToString(b[:])
+}
