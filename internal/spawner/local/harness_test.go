@@ -113,6 +113,8 @@ type harness struct {
 	cfg    any
 	limits spawner.Limits
 	envAPI string // hub API URL servers get; the default when empty
+
+	onFailureLimit func(int)
 }
 
 // newHarness opens a fresh SQLite database and builds a manager for the spawner class with cfg.
@@ -139,9 +141,10 @@ func (h *harness) open() {
 	hub := &fakeHub{db: db, routes: map[string]string{}, tokens: map[string]string{}, tokenID: map[string]int64{}}
 	m, err := spawner.NewManager(spawner.Options{
 		DB: db, Plugin: entry.Plugin(h.cfg), Hooks: hub, Limits: h.limits,
-		Env:       spawner.EnvSettings{HubAPIURL: cmp.Or(h.envAPI, "http://127.0.0.1:8081/hub/api"), BaseURL: "/"},
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
-		LookupEnv: func(k string) (string, bool) { v, ok := hubEnv[k]; return v, ok },
+		Env:            spawner.EnvSettings{HubAPIURL: cmp.Or(h.envAPI, "http://127.0.0.1:8081/hub/api"), BaseURL: "/"},
+		Logger:         slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		LookupEnv:      func(k string) (string, bool) { v, ok := hubEnv[k]; return v, ok },
+		OnFailureLimit: h.onFailureLimit,
 	})
 	if err != nil {
 		t.Fatal(err)
