@@ -176,6 +176,11 @@ func run(ctx context.Context, c config) error {
 		}
 	}
 	rep := &report{cfg: c, targets: targets}
+	// Memory first, while every proxy is fresh: a heap grown by earlier load would absorb
+	// new sockets and hide their cost.
+	if err := benchIdle(ctx, c, targets); err != nil {
+		return err
+	}
 	if err := benchHTTP(ctx, c, targets); err != nil {
 		return err
 	}
@@ -237,18 +242,33 @@ func benchWebsockets(ctx context.Context, c config, targets []*target) error {
 		t.upgrades = wsUpgrades(ctx, ws, 16, c.duration/2)
 		fmt.Printf("ws %-7s echo %8.0f/s p99 %v; upgrades %6.0f/s (errors %d)\n", t.name, r.rate, r.p99,
 			t.upgrades.rate, t.upgrades.errors)
+	}
+	return nil
+}
+
+// benchIdle measures the RSS growth of each proxy while c.idle websockets are open.
+func benchIdle(ctx context.Context, c config, targets []*target) error {
+	for _, t := range targets {
 		if t.proc == nil || c.idle == 0 {
 			continue
 		}
-		time.Sleep(time.Second) // let closed upgrade sockets go
+		ws := "ws" + strings.TrimPrefix(t.url, "http") + "/ws"
+		// One websocket first, so code paths and pools are warm and not counted per socket.
+		warm, err := openIdle(ctx, ws, 1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		time.Sleep(500 * time.Millisecond)
 		before := t.proc.rssKB()
 		conns, err := openIdle(ctx, ws, c.idle)
 		if err != nil {
+			closeAll(warm)
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
 		time.Sleep(2 * time.Second)
 		after := t.proc.rssKB()
 		closeAll(conns)
+		closeAll(warm)
 		t.idleKB = float64(after-before) / float64(c.idle)
 		fmt.Printf("ws %-7s %d idle websockets: RSS %d → %d KB, %.1f KB each\n", t.name, c.idle, before, after, t.idleKB)
 		time.Sleep(time.Second)

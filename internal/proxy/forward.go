@@ -130,7 +130,7 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, route *Route, 
 	for k, v := range resp.Trailer {
 		h[http.TrailerPrefix+k] = v
 	}
-	if stop() && !resp.Close && !r.Close {
+	if stop() && !resp.Close {
 		p.pool.put(uc)
 	} else {
 		uc.close()
@@ -191,13 +191,13 @@ func removeHopHeaders(h http.Header) {
 
 // writeRequest writes the forwarded request line, headers and body.
 func (p *Proxy) writeRequest(bw *bufio.Writer, r *http.Request, route *Route) error {
-	out := &http.Request{URL: r.URL}
-	u := *r.URL
-	out.URL = &u
-	p.setOutURL(out, r, route)
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
-	bw.WriteString(out.URL.RequestURI())
+	bw.WriteString(p.outPath(r, route))
+	if r.URL.RawQuery != "" || r.URL.ForceQuery {
+		bw.WriteByte('?')
+		bw.WriteString(r.URL.RawQuery)
+	}
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(r.Host)
 	bw.WriteString("\r\n")
@@ -215,11 +215,7 @@ func (p *Proxy) writeRequest(bw *bufio.Writer, r *http.Request, route *Route) er
 		writeHeader(bw, k, vs)
 	}
 	if !p.opts.NoXForward {
-		xf := make(http.Header, 4)
-		p.setXForwarded(xf, r, false)
-		for k, vs := range xf {
-			writeHeader(bw, k, vs)
-		}
+		writeXForwarded(bw, r)
 	}
 	for k, vs := range p.opts.Headers {
 		writeHeader(bw, k, vs)
@@ -359,4 +355,37 @@ func (up *upstreamPool) closeIdle() {
 			uc.close()
 		}
 	}
+}
+
+// writeXForwarded writes the X-Forwarded-* headers as setXForwarded computes them, without
+// building a header map.
+func writeXForwarded(bw *bufio.Writer, r *http.Request) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	proto, port := "http", "80"
+	if r.TLS != nil {
+		proto, port = "https", "443"
+	}
+	if _, pt, err := net.SplitHostPort(r.Host); err == nil {
+		port = pt
+	}
+	for _, kv := range [3][2]string{{"X-Forwarded-For", ip}, {"X-Forwarded-Port", port}, {"X-Forwarded-Proto", proto}} {
+		bw.WriteString(kv[0])
+		bw.WriteString(": ")
+		if old := r.Header[kv[0]]; len(old) > 0 {
+			bw.WriteString(strings.Join(old, ","))
+			bw.WriteByte(',')
+		}
+		bw.WriteString(kv[1])
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("X-Forwarded-Host: ")
+	if v := r.Header.Get("X-Forwarded-Host"); v != "" {
+		bw.WriteString(v)
+	} else {
+		bw.WriteString(r.Host)
+	}
+	bw.WriteString("\r\n")
 }

@@ -198,19 +198,7 @@ func (p *Proxy) setOutURL(out, in *http.Request, route *Route) {
 		u.Scheme = t.Scheme
 	}
 	u.Host = t.Host
-	path := in.URL.EscapedPath()
-	if p.opts.NoIncludePrefix {
-		n := len(segments(route.Prefix))
-		if p.opts.HostRouting && n > 0 {
-			n-- // the host segment is not part of the request path
-		}
-		path = stripSegments(path, n)
-	}
-	if !p.opts.NoPrependPath {
-		if tp := strings.TrimSuffix(t.EscapedPath(), "/"); tp != "" {
-			path = tp + path
-		}
-	}
+	path := p.outPath(in, route)
 	u.RawPath = path
 	u.Path = path
 	if unesc, err := unescapePath(path); err == nil {
@@ -221,6 +209,25 @@ func (p *Proxy) setOutURL(out, in *http.Request, route *Route) {
 	}
 	u.RawQuery = in.URL.RawQuery
 	out.Host = in.Host
+}
+
+// outPath is the escaped path to forward: the client's, less the route prefix with
+// NoIncludePrefix, after the target's own path unless NoPrependPath.
+func (p *Proxy) outPath(in *http.Request, route *Route) string {
+	path := in.URL.EscapedPath()
+	if p.opts.NoIncludePrefix {
+		n := len(segments(route.Prefix))
+		if p.opts.HostRouting && n > 0 {
+			n-- // the host segment is not part of the request path
+		}
+		path = stripSegments(path, n)
+	}
+	if !p.opts.NoPrependPath {
+		if tp := strings.TrimSuffix(route.Target.EscapedPath(), "/"); tp != "" {
+			path = tp + path
+		}
+	}
+	return path
 }
 
 // setXForwarded appends to X-Forwarded-For/-Port/-Proto and sets X-Forwarded-Host when

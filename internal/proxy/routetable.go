@@ -130,6 +130,17 @@ func (t *RouteTable) Add(r *Route) {
 	}
 }
 
+// Put builds a route from CHP-style data (see NewRoute) and adds it: the in-process hub's
+// equivalent of POST /api/routes/{prefix}.
+func (t *RouteTable) Put(prefix string, data map[string]any) (*Route, error) {
+	r, err := NewRoute(prefix, data)
+	if err != nil {
+		return nil, err
+	}
+	t.Add(r)
+	return r, nil
+}
+
 // AddBatch inserts many routes and publishes them at once, for restoring a table. Nodes
 // created by the batch are modified in place until the new root is published.
 func (t *RouteTable) AddBatch(rs []*Route) {
