@@ -88,7 +88,14 @@ func (p *Pages) loginPost(w http.ResponseWriter, r *http.Request) {
 	name, admin, err := p.d.Auth.Login(r.Context(), r, username, r.PostForm.Get("password"), form)
 	if err != nil {
 		p.log.Warn("failed login", "user", truncate(username, 32), "err", err)
-		p.renderLogin(w, r, http.StatusForbidden, username, msgInvalidLogin)
+		msg := msgInvalidLogin
+		// An authenticator's deliberate message (auth.Rejection: FirstUse's "Password too
+		// short!") replaces the generic one, as upstream's HTTPError(403, msg) does.
+		var shown interface{ UserMessage() string }
+		if errors.As(err, &shown) && shown.UserMessage() != "" {
+			msg = shown.UserMessage()
+		}
+		p.renderLogin(w, r, http.StatusForbidden, username, msg)
 		return
 	}
 	u, err := p.userForLogin(r.Context(), name, admin)
