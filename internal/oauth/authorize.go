@@ -22,7 +22,9 @@ type authError struct {
 
 func (e *authError) Error() string { return e.code + ": " + e.desc }
 
-func fatalError(desc string) *authError { return &authError{fatal: true, code: "invalid_request", desc: desc} }
+func fatalError(desc string) *authError {
+	return &authError{fatal: true, code: "invalid_request", desc: desc}
+}
 
 // authRequest is a validated authorization request.
 type authRequest struct {
