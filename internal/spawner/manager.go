@@ -58,7 +58,7 @@ type server struct {
 	user User
 	name string
 
-	pending string // "spawn", "stop" or ""
+	pending string // "spawn", "stop", "check" (being re-adopted at startup) or ""
 	ready   bool
 	spawn   *attempt // the current or last spawn
 	stop    *attempt // the current or last stop
@@ -70,8 +70,9 @@ type server struct {
 	routed     bool
 	version    string // X-JupyterHub-Version of the server
 	stopPoll   context.CancelFunc
-	lastFailed error // the last spawn's failure, nil after a success
-	cancelled  bool  // the last spawn was cancelled by a stop
+	pollEvery  time.Duration // poll_interval of the server's effective config
+	lastFailed error         // the last spawn's failure, nil after a success
+	cancelled  bool          // the last spawn was cancelled by a stop
 	lastExit   *Status
 }
 
@@ -131,7 +132,7 @@ func (m *Manager) Close() {
 
 // ServerStatus is what the REST API shows about one server.
 type ServerStatus struct {
-	// Pending is "spawn", "stop" or "" (null in JSON).
+	// Pending is "spawn", "stop", "check" (being re-adopted at hub start) or "" (null in JSON).
 	Pending string
 	// Ready is true when the server answered and is routed (false whenever Pending is set).
 	Ready bool

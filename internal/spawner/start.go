@@ -196,6 +196,7 @@ func (m *Manager) spawn(ctx context.Context, s *server, att *attempt, options ma
 	setup := m.setupFor(u, name, row.ID, cfg)
 	m.mu.Lock()
 	s.spawnerID, s.setup, s.sp, s.target, s.routed = row.ID, setup, nil, "", false
+	s.pollEvery = cfg.PollInterval.D()
 	m.mu.Unlock()
 	token, err := m.opts.Hooks.PrepareServer(ctx, setup)
 	if err != nil {

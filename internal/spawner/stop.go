@@ -46,6 +46,10 @@ func (m *Manager) Stop(ctx context.Context, u User, name string) (bool, error) {
 		m.mu.Unlock()
 		return true, nil
 	}
+	if s.pending == "check" {
+		m.mu.Unlock()
+		return false, withMsg(ErrPending, "%s is pending check", logName(u.Name, name))
+	}
 	att := s.stop
 	if s.pending != "stop" {
 		att = &attempt{done: make(chan struct{})}
@@ -127,7 +131,7 @@ func (m *Manager) teardown(s *server) error {
 
 // startPolling starts the poll loop of a ready server. Callers hold m.mu.
 func (m *Manager) startPolling(s *server) {
-	interval := m.policy.common.PollInterval.D()
+	interval := s.pollEvery
 	if interval <= 0 || s.sp == nil {
 		return
 	}

@@ -76,6 +76,10 @@ func (id identity) alive() (bool, error) {
 		return false, err
 	}
 	if info.state == 'Z' || info.state == 'X' {
+		// A hub running as pid 1 (in a container) inherits its old servers when restarted:
+		// reap the zombie if it is ours; for anyone else's this fails harmlessly.
+		var ws syscall.WaitStatus
+		syscall.Wait4(id.PID, &ws, syscall.WNOHANG, nil)
 		return false, nil
 	}
 	if id.StartTime != 0 && info.startTime != id.StartTime {

@@ -345,42 +345,53 @@ func TestPollNoticesDeadServer(t *testing.T) {
 // pid and start time, and clears one that died meanwhile.
 func TestRestoreAfterRestart(t *testing.T) {
 	cfg := simpleConfig(t, "serve")
+	cfg.HTTPTimeout = spawner.Seconds(1)
+	cfg.TermTimeout = spawner.Seconds(0.5)
 	h := newHarness(t, "simple", cfg, limits())
-	gus, hal := h.user("gus", false), h.user("hal", false)
-	for _, u := range []spawner.User{gus, hal} {
+	gus, hal, ida := h.user("gus", false), h.user("hal", false), h.user("ida", false)
+	for _, u := range []spawner.User{gus, hal, ida} {
 		if ready, err := h.m.Start(t.Context(), u, "", nil); !ready || err != nil {
 			t.Fatalf("Start %s = %v, %v", u.Name, ready, err)
 		}
 	}
-	var gusWho, halWho whoami
+	var gusWho, halWho, idaWho whoami
 	h.get(gus, "", "whoami", &gusWho)
 	h.get(hal, "", "whoami", &halWho)
+	h.get(ida, "", "whoami", &idaWho)
 	target := h.m.Status("gus", "").Target
 	h.m.Close() // the hub goes away; its servers keep running
 	if err := syscall.Kill(gusWho.PID, 0); err != nil {
 		t.Fatalf("server died with the manager: %v", err)
 	}
+	// Meanwhile hal's server dies, and ida's hangs (alive, but it answers nothing).
 	syscall.Kill(halWho.PID, syscall.SIGKILL)
 	waitFor(t, 5*time.Second, "hal's server to die", func() bool { return syscall.Kill(halWho.PID, 0) != nil })
+	syscall.Kill(idaWho.PID, syscall.SIGSTOP)
 
 	h.open() // the new hub
 	if err := h.m.Restore(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	st := h.m.Status("gus", "")
-	if !st.Ready || st.Target != target {
+	if !st.Ready || st.Target != target || st.Version != "5.5.1" {
 		t.Fatalf("gus after restore: %+v (target before %s)", st, target)
 	}
 	if rt, ok := h.hub.route("/user/gus/"); !ok || rt != target {
 		t.Errorf("route after restore = %q, %v", rt, ok)
 	}
-	if st := h.m.Status("hal", ""); st.Active {
-		t.Errorf("hal's dead server restored: %+v", st)
+	for _, u := range []spawner.User{hal, ida} {
+		if st := h.m.Status(u.Name, ""); st.Active {
+			t.Errorf("%s's server restored: %+v", u.Name, st)
+		}
+		row, _ := h.db.GetSpawner(t.Context(), u.ID, "")
+		if row.Server != nil || len(row.State) != 0 {
+			t.Errorf("%s's row not cleared: server %+v state %s", u.Name, row.Server, row.State)
+		}
+		if _, ok := h.hub.route("/user/" + u.Name + "/"); ok {
+			t.Errorf("%s routed", u.Name)
+		}
 	}
-	row, _ := h.db.GetSpawner(t.Context(), hal.ID, "")
-	if row.Server != nil || len(row.State) != 0 {
-		t.Errorf("hal's row not cleared: server %+v state %s", row.Server, row.State)
-	}
+	waitFor(t, 5*time.Second, "ida's hung server to be stopped", func() bool { return syscall.Kill(idaWho.PID, 0) != nil })
 	// The new hub can stop the adopted server.
 	if stopped, err := h.m.Stop(t.Context(), gus, ""); !stopped || err != nil {
 		t.Fatalf("Stop = %v, %v", stopped, err)
