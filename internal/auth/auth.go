@@ -39,6 +39,10 @@ func Reject(msg string) error { return &Rejection{Message: msg} }
 // Error returns the user-facing message.
 func (r *Rejection) Error() string { return r.Message }
 
+// UserMessage is the text to show on the login form; the pages find it with errors.As on an
+// interface, without importing this package.
+func (r *Rejection) UserMessage() string { return r.Message }
+
 // Is makes errors.Is(r, ErrRejected) true.
 func (r *Rejection) Is(target error) bool { return target == ErrRejected }
 

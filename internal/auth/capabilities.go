@@ -86,3 +86,11 @@ func (p *Pipeline) DeleteUser(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// SpawnHooks is an authenticator that acts around a user's server (upstream's pre_spawn_start
+// and post_spawn_stop): PAM opens a session before the spawn and closes it after the stop. An
+// error from PreSpawnStart aborts the spawn; PostSpawnStop only logs.
+type SpawnHooks interface {
+	PreSpawnStart(ctx context.Context, name string) error
+	PostSpawnStop(ctx context.Context, name string)
+}

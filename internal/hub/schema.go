@@ -13,7 +13,13 @@ import (
 func Schema() *config.Schema {
 	classes := []config.Class{
 		{Name: "JupyterHub", New: func() any { return config.DefaultHub() }},
-		{Name: registry.Common.Class, New: registry.Common.NewConfig},
+	}
+	for _, b := range registry.Bases() { // Authenticator, LocalAuthenticator
+		parent := ""
+		if n := len(b.Parents); n > 0 {
+			parent = b.Parents[n-1]
+		}
+		classes = append(classes, config.Class{Name: b.Class, Parent: parent, New: b.NewConfig})
 	}
 	for _, e := range registry.Entries {
 		parent := "Authenticator"

@@ -11,7 +11,9 @@ import (
 
 	"gohub/internal/auth"
 	"gohub/internal/auth/dummy"
+	"gohub/internal/auth/local"
 	"gohub/internal/auth/null"
+	"gohub/internal/auth/pam"
 	"gohub/internal/auth/sharedpassword"
 )
 
@@ -36,6 +38,7 @@ type Entry struct {
 var Entries = []Entry{
 	entry([]string{"dummy", "DummyAuthenticator", "jupyterhub.auth.DummyAuthenticator", "dummyauthenticator.DummyAuthenticator"}, "DummyAuthenticator", dummy.DefaultConfig, dummy.New),
 	entry([]string{"null", "NullAuthenticator", "jupyterhub.auth.NullAuthenticator"}, "NullAuthenticator", null.DefaultConfig, null.New),
+	entryLog([]string{"pam", "default", "PAMAuthenticator", "jupyterhub.auth.PAMAuthenticator"}, "PAMAuthenticator", pam.DefaultConfig, pam.New, Common.Class, Local.Class),
 	entry([]string{"shared-password", "SharedPasswordAuthenticator", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator"}, "SharedPasswordAuthenticator", sharedpassword.DefaultConfig, sharedpassword.New),
 }
 
@@ -45,6 +48,18 @@ var Common = Entry{
 	Class:     "Authenticator",
 	NewConfig: func() any { c := auth.DefaultConfig(); return &c },
 }
+
+// Local is upstream's LocalAuthenticator: a section (create_system_users, add_user_cmd,
+// allowed_groups, uids) that PAM and FirstUse inherit. It cannot be selected itself.
+var Local = Entry{
+	Class:     "LocalAuthenticator",
+	Parents:   []string{Common.Class},
+	NewConfig: func() any { return local.DefaultConfig() },
+}
+
+// Bases are the config sections that are not authenticators but that authenticators inherit
+// from, parents first: the hub's config schema lists them before Entries.
+func Bases() []Entry { return []Entry{Common, Local} }
 
 // configPtr is what every authenticator's config pointer is: it embeds auth.Config, which gives
 // it the promoted Common method.

@@ -23,6 +23,9 @@ func TestLookup(t *testing.T) {
 		"null":                                  "NullAuthenticator",
 		"jupyterhub.auth.NullAuthenticator":     "NullAuthenticator",
 		"shared-password":                       "SharedPasswordAuthenticator",
+		"pam":                                   "PAMAuthenticator",
+		"default":                               "PAMAuthenticator",
+		"jupyterhub.auth.PAMAuthenticator":      "PAMAuthenticator",
 		"jupyterhub.authenticators.shared.SharedPasswordAuthenticator": "SharedPasswordAuthenticator",
 	}
 	for name, class := range tests {
@@ -36,7 +39,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, shared-password" {
+	if got := registry.Names(); got != "dummy, null, pam, shared-password" {
 		t.Errorf("Names() = %q", got)
 	}
 }
@@ -69,7 +72,7 @@ func TestEntries(t *testing.T) {
 			}
 			// The common part is the config's own embedded struct, not a copy.
 			common.AdminUsers = []string{"probe"}
-			if got := reflect.ValueOf(cfg).Elem().FieldByName("Config").Interface().(auth.Config).AdminUsers; len(got) != 1 {
+			if got := reflect.ValueOf(cfg).Elem().FieldByName("AdminUsers").Interface().([]string); len(got) != 1 {
 				t.Error("the returned *auth.Config is not the config's embedded Config")
 			}
 			if _, err := auth.NewPipeline(*common, a, nil, nil); err != nil {
