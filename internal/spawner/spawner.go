@@ -7,6 +7,18 @@
 // Spawner kinds live in their own packages (internal/spawner/local, …) and are listed in one
 // table in internal/spawner/registry. The manager reaches the rest of the hub (tokens, OAuth
 // clients, the proxy) only through the small Hooks interface.
+//
+// Wiring, for the hub: e, _ := registry.Lookup(spawner_class); load the config sections
+// e.Parents + e.Class into e.NewConfig(); NewManager(Options{Plugin: e.Plugin(cfg), Limits:
+// (the JupyterHub section's Limits), Hooks: …}); Restore before serving; at shutdown StopAll
+// (if cleanup_servers) and Close. The REST API maps the results:
+//   - Start: ready → 201, not ready and nil error → 202, errors.Is(err, ErrBadRequest) → 400,
+//     *LimitError → 429 with Retry-After, any other error (a spawn that failed within
+//     slow_spawn_timeout) → 500 with its message;
+//   - Stop: stopped → 204, not stopped and nil error → 202, ErrNotFound → 404,
+//     ErrBadRequest → 400; with {"remove": true} call Remove after a 204;
+//   - Progress: a channel of events to send as `data: <json>` lines, or ErrNotStarting → 400;
+//   - Status gives pending, ready and the last failure for the user and server models.
 package spawner
 
 import (

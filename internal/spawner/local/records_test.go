@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -104,5 +105,34 @@ func TestConsecutiveFailureLimit(t *testing.T) {
 	}
 	if calls.Load() != 1 {
 		t.Fatalf("OnFailureLimit called %d times after two failures", calls.Load())
+	}
+}
+
+// Stopping during a spawn cancels it: the stream ends with "Spawn cancelled".
+func TestStopCancelsSpawn(t *testing.T) {
+	cfg := simpleConfig(t, "slow,serve")
+	cfg.Environment["GOHUB_TEST_DELAY"] = "3s"
+	l := limits()
+	l.SlowSpawnTimeout = spawner.Seconds(0.01)
+	h := newHarness(t, "simple", cfg, l)
+	jo := h.user("jo", false)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if ready, err := h.m.Start(ctx, jo, "", nil); ready || err != nil {
+		t.Fatalf("Start = %v, %v", ready, err)
+	}
+	p, err := h.m.Progress(ctx, "jo", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stopped, err := h.m.Stop(ctx, jo, ""); !stopped || err != nil {
+		t.Fatalf("Stop = %v, %v", stopped, err)
+	}
+	evs := collect(t, p)
+	if last := evs[len(evs)-1]; !last.Failed || last.Message != "Spawn cancelled" {
+		t.Fatalf("last event %+v", last)
+	}
+	if st := h.m.Status("jo", ""); st.Active || !st.Cancelled {
+		t.Fatalf("status %+v", st)
 	}
 }

@@ -1,9 +1,7 @@
 package local_test
 
 import (
-	"context"
 	"errors"
-	"maps"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -417,118 +415,6 @@ func TestRestoreIgnoresReusedPID(t *testing.T) {
 	sp, _ = f.NewSpawner([]byte(`{"pid": 1}`)) // upstream's state: pid only
 	if st, err := sp.Poll(t.Context()); err != nil || !st.Running {
 		t.Fatalf("Poll of pid 1 without start time = %+v, %v; want running", st, err)
-	}
-}
-
-// concurrent_spawn_limit and active_server_limit refuse starts with a LimitError (429).
-func TestSpawnLimits(t *testing.T) {
-	cfg := simpleConfig(t, "slow,serve")
-	cfg.Environment["GOHUB_TEST_DELAY"] = "1s"
-	l := limits()
-	l.SlowSpawnTimeout = spawner.Seconds(0.01)
-	l.ConcurrentSpawnLimit = 1
-	l.ActiveServerLimit = 2
-	h := newHarness(t, "simple", cfg, l)
-	ctx := t.Context()
-	u1, u2, u3 := h.user("u1", false), h.user("u2", false), h.user("u3", false)
-	if ready, err := h.m.Start(ctx, u1, "", nil); ready || err != nil {
-		t.Fatalf("first start = %v, %v", ready, err)
-	}
-	var le *spawner.LimitError
-	if _, err := h.m.Start(ctx, u2, "", nil); !errors.As(err, &le) || le.RetryAfter < 30*time.Second ||
-		!strings.Contains(le.Message, "Too many users") {
-		t.Fatalf("second concurrent start: %v", err)
-	}
-	waitFor(t, 10*time.Second, "u1 ready", func() bool { return h.m.Status("u1", "").Ready })
-	if _, err := h.m.Start(ctx, u2, "", nil); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "u2 ready", func() bool { return h.m.Status("u2", "").Ready })
-	if _, err := h.m.Start(ctx, u3, "", nil); !errors.As(err, &le) || !strings.Contains(le.Message, "Active user limit") {
-		t.Fatalf("start over active_server_limit: %v", err)
-	}
-}
-
-// Named servers need allow_named_servers and respect named_server_limit_per_user; each has its
-// own prefix, client id and environment.
-func TestNamedServers(t *testing.T) {
-	cfg := simpleConfig(t, "serve")
-	h := newHarness(t, "simple", cfg, limits())
-	ivy := h.user("ivy", false)
-	ctx := t.Context()
-	if _, err := h.m.Start(ctx, ivy, "gpu", nil); !errors.Is(err, spawner.ErrNamedServersDisabled) || err.Error() != "Named servers are not enabled." {
-		t.Fatalf("named start without allow_named_servers: %v", err)
-	}
-	h.m.Close()
-	h.limits.AllowNamedServers = true
-	h.limits.NamedServerLimitPerUser = 1
-	h.open()
-	if ready, err := h.m.Start(ctx, ivy, "gpu", nil); !ready || err != nil {
-		t.Fatalf("named start = %v, %v", ready, err)
-	}
-	var env map[string]string
-	h.get(ivy, "gpu", "env", &env)
-	got := map[string]string{}
-	for _, k := range []string{"JUPYTERHUB_SERVICE_PREFIX", "JUPYTERHUB_CLIENT_ID", "JUPYTERHUB_SERVER_NAME", "JUPYTERHUB_OAUTH_CALLBACK_URL", "JUPYTERHUB_OAUTH_ACCESS_SCOPES"} {
-		got[k] = env[k]
-	}
-	want := map[string]string{
-		"JUPYTERHUB_SERVICE_PREFIX":      "/user/ivy/gpu/",
-		"JUPYTERHUB_CLIENT_ID":           "jupyterhub-user-ivy-gpu",
-		"JUPYTERHUB_SERVER_NAME":         "gpu",
-		"JUPYTERHUB_OAUTH_CALLBACK_URL":  "/user/ivy/gpu/oauth_callback",
-		"JUPYTERHUB_OAUTH_ACCESS_SCOPES": `["access:servers!server=ivy/gpu", "access:servers!user=ivy"]`,
-	}
-	if !maps.Equal(got, want) {
-		t.Errorf("named server env: %v, want %v", got, want)
-	}
-	if _, ok := h.hub.route("/user/ivy/gpu/"); !ok {
-		t.Error("no route for the named server")
-	}
-	if _, err := h.m.Start(ctx, ivy, "cpu", nil); !errors.Is(err, spawner.ErrNamedServerLimit) || !strings.Contains(err.Error(), "maximum of 1 named servers") {
-		t.Fatalf("second named server: %v", err)
-	}
-	// The default server does not count, and the existing named server may restart.
-	if ready, err := h.m.Start(ctx, ivy, "", nil); !ready || err != nil {
-		t.Fatalf("default server = %v, %v", ready, err)
-	}
-	if stopped, err := h.m.Stop(ctx, ivy, "gpu"); !stopped || err != nil {
-		t.Fatalf("stop named = %v, %v", stopped, err)
-	}
-	if ready, err := h.m.Start(ctx, ivy, "gpu", nil); !ready || err != nil {
-		t.Fatalf("restart named = %v, %v", ready, err)
-	}
-	if _, err := h.m.Stop(ctx, ivy, "nope"); !errors.Is(err, spawner.ErrNotFound) {
-		t.Fatalf("stop unknown named server: %v", err)
-	}
-}
-
-// Stopping during a spawn cancels it: the stream ends with "Spawn cancelled".
-func TestStopCancelsSpawn(t *testing.T) {
-	cfg := simpleConfig(t, "slow,serve")
-	cfg.Environment["GOHUB_TEST_DELAY"] = "3s"
-	l := limits()
-	l.SlowSpawnTimeout = spawner.Seconds(0.01)
-	h := newHarness(t, "simple", cfg, l)
-	jo := h.user("jo", false)
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	if ready, err := h.m.Start(ctx, jo, "", nil); ready || err != nil {
-		t.Fatalf("Start = %v, %v", ready, err)
-	}
-	p, err := h.m.Progress(ctx, "jo", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stopped, err := h.m.Stop(ctx, jo, ""); !stopped || err != nil {
-		t.Fatalf("Stop = %v, %v", stopped, err)
-	}
-	evs := collect(t, p)
-	if last := evs[len(evs)-1]; !last.Failed || last.Message != "Spawn cancelled" {
-		t.Fatalf("last event %+v", last)
-	}
-	if st := h.m.Status("jo", ""); st.Active || !st.Cancelled {
-		t.Fatalf("status %+v", st)
 	}
 }
 
