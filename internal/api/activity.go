@@ -114,6 +114,7 @@ func (a *API) postActivity(w http.ResponseWriter, r *http.Request, c *caller) er
 			return fmt.Errorf("record activity of %s/%s: %w", u.Name, sp.Name, err)
 		}
 	}
+	a.gen.Add(1)
 	writeEmpty(w, http.StatusOK)
 	return nil
 }

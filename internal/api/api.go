@@ -92,6 +92,7 @@ type API struct {
 	tokens *tokenCache
 	lists  *readCache[[]byte]      // rendered GET /users replies
 	users  *readCache[*store.User] // GET /users/{name} rows
+	snaps  *snapshots              // every user pre-rendered per caller view
 }
 
 // New checks the dependencies and builds the API.
@@ -132,6 +133,7 @@ func New(d Deps) (*API, error) {
 	a.tokens = newTokenCache()
 	a.lists = newReadCache[[]byte]()
 	a.users = newReadCache[*store.User]()
+	a.snaps = newSnapshots()
 	a.handler = a.routes()
 	return a, nil
 }

@@ -61,7 +61,7 @@ func (a *API) routes() http.Handler {
 }
 
 // handle registers one path: method dispatch (405 JSON otherwise), authentication, and a
-// cache generation bump after every write.
+// cache generation bump after every successful write.
 func (a *API) handle(mux *http.ServeMux, path string, m methods, auth bool) {
 	allowed := make([]string, 0, len(m)+1)
 	for k := range m {
@@ -86,11 +86,14 @@ func (a *API) handle(mux *http.ServeMux, path string, m methods, auth bool) {
 			}
 		}
 		err := h(w, r, c)
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			a.gen.Add(1)
-		}
 		if err != nil {
 			a.fail(w, r, err)
+			return
+		}
+		// A safety net: write handlers also bump before replying. Refused requests do not,
+		// so they cannot force cache rebuilds.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			a.gen.Add(1)
 		}
 	})
 }

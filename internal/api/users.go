@@ -82,6 +82,17 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error
 	if state == "ready" {
 		storeState = "active"
 	}
+	opts := userOpts{includeStopped: flagOn(r, "include_stopped_servers")}
+	if snapshotServes(sort, q.Get("name_filter"), !all) {
+		s, ok, err := a.snapshot(r.Context(), c, opts.includeStopped)
+		if err != nil {
+			return err
+		}
+		if ok {
+			a.writePage(w, r, s, p, state)
+			return nil
+		}
+	}
 	gen, now := a.gen.Load(), a.now()
 	cacheKey := ""
 	if ck := c.modelKeys(); all && !ck.filtered {
@@ -98,7 +109,6 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	opts := userOpts{includeStopped: flagOn(r, "include_stopped_servers")}
 	j := getJW()
 	defer putJW(j)
 	p.startList(j)
@@ -230,7 +240,7 @@ func (a *API) createUsers(w http.ResponseWriter, r *http.Request, c *caller) err
 	if len(created) == 0 {
 		return errorf(http.StatusConflict, "All %d users already exist", len(names))
 	}
-	a.gen.Add(1) // the caller's cached model keys do not depend on it, but groups of others may
+	a.gen.Add(1) // before replying, so the caller's next read sees the change
 	j := getJW()
 	defer putJW(j)
 	j.b = append(j.b, '[')
@@ -254,6 +264,25 @@ func (a *API) createUsers(w http.ResponseWriter, r *http.Request, c *caller) err
 // getUser answers GET /users/{name}.
 func (a *API) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
 	name := r.PathValue("name")
+	includeStopped := flagOn(r, "include_stopped_servers")
+	if c != nil && (a.d.AuthState == nil || c.modelKeys().user&ukAuthState == 0) {
+		// Without a decrypted auth_state the reply is the user's fragment of the snapshot.
+		s, ok, err := a.snapshot(r.Context(), c, includeStopped)
+		if err != nil {
+			return err
+		}
+		if i, found := s.index(name); ok && found {
+			u := s.users[i]
+			if err := need(c, rbac.Target{User: u.Name, UserGroups: u.Groups}, readUserScopes...); err != nil {
+				return err
+			}
+			if s.frags[i] == nil {
+				return errNoAccess
+			}
+			writeBody(w, http.StatusOK, s.frags[i])
+			return nil
+		}
+	}
 	u, t, err := a.cachedUserTarget(r, name)
 	if err != nil {
 		return err
@@ -265,7 +294,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
 		return errorf(http.StatusNotFound, "No such user: %s", name)
 	}
 	v := a.viewOf(c, u)
-	opts := userOpts{includeStopped: flagOn(r, "include_stopped_servers")}
+	opts := userOpts{includeStopped: includeStopped}
 	if v.keys&ukAuthState != 0 {
 		if opts.authState, err = a.decryptAuthState(r, u); err != nil {
 			return err
@@ -335,6 +364,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
+	a.gen.Add(1)
 	return a.replyUser(w, http.StatusCreated, u, a.viewOf(c, u), userOpts{})
 }
 
