@@ -187,6 +187,10 @@ func (db *DB) DeleteUser(ctx context.Context, name string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("delete user %q: %w", name, err)
 		}
+		// A deleted user's FirstUse password goes too: the name may be claimed again.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM firstuse_passwords WHERE username = $1`, name); err != nil {
+			return fmt.Errorf("delete user %q: password: %w", name, err)
+		}
 		return nil
 	})
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"OAuthCodes", testOAuthCodes},
 		{"Timestamps", testTimestamps},
 		{"Concurrent", testConcurrent},
+		{"Passwords", testPasswords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
