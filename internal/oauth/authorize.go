@@ -155,6 +155,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		redirect(w, addParams(p.loginURL(r), "next", r.URL.RequestURI()))
 		return
 	}
+	// A cookie-authenticated request is user activity (JupyterHub records it at most every
+	// activity_resolution; TouchUser only moves last_activity forward).
+	if err := p.db.TouchUser(ctx, u.ID, p.now()); err != nil {
+		p.log.Warn("oauth authorize: record user activity", "user", u.Name, "err", err)
+	}
 	if r.Method == http.MethodPost && !p.d.Sessions.CheckXSRF(r, p.d.Sessions.XSRFID(r, u.CookieID)) {
 		p.errorPage(w, r, http.StatusForbidden, "The authorization form is invalid or expired. Try again.")
 		return

@@ -263,3 +263,25 @@ func TestAuthorizeOrphanClient(t *testing.T) {
 		t.Errorf("orphan client: %d", r.status)
 	}
 }
+
+// The token carries the browser's session id, so the hub's logout (web) deletes it (§4.2):
+// the server's next check of the token fails and a new OAuth round starts.
+func TestLogoutEndsServerSessions(t *testing.T) {
+	h := newHub(t)
+	b := h.browser("alice")
+	_, body := h.exchange(h.tokenForm(h.newCode(b, "", ""), ""))
+	tok, _ := body["access_token"].(string)
+	other := h.browser("alice") // another browser session of alice
+	_, body = h.exchange(h.tokenForm(h.newCode(other, "", ""), ""))
+	otherTok, _ := body["access_token"].(string)
+
+	if r := b.do("GET", "/hub/logout", nil); r.status != http.StatusFound {
+		t.Fatalf("logout: %d", r.status)
+	}
+	if status, _ := h.identity(tok); status != http.StatusForbidden {
+		t.Errorf("token of the logged-out session: %d, want 403", status)
+	}
+	if status, _ := h.identity(otherTok); status != http.StatusOK {
+		t.Errorf("token of the other session: %d, want 200", status)
+	}
+}

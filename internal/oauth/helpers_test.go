@@ -109,7 +109,7 @@ func newHub(t *testing.T, opts ...hubOption) *hub {
 	}
 	clk := &clock{t: time.Now().UTC()}
 	d := Deps{Store: db, Sessions: sessions, Catalog: catalog, Pages: pages, Version: "5.4.0",
-		Logger: logger, Now: clk.Now}
+		Logger: logger, Now: clk.Now, Invalidate: a.Invalidate}
 	for _, o := range opts {
 		o(&d)
 	}

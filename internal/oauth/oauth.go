@@ -68,6 +68,9 @@ type Deps struct {
 	LoginURL func(r *http.Request) string
 	// Pages renders the confirmation and error pages; a bare built-in page when nil.
 	Pages Pages
+	// Invalidate, if set, is called after PrepareServer or CleanupServer deleted tokens, so
+	// credential caches forget them at once (the hub passes api.API.Invalidate).
+	Invalidate func()
 	// Version is sent as X-JupyterHub-Version.
 	Version string
 	Logger  *slog.Logger
@@ -167,6 +170,13 @@ func (p *Provider) currentUser(ctx context.Context, r *http.Request) (*store.Use
 		return nil, fmt.Errorf("user of login cookie: %w", err)
 	}
 	return u, nil
+}
+
+// invalidate tells credential caches that tokens were deleted.
+func (p *Provider) invalidate() {
+	if p.d.Invalidate != nil {
+		p.d.Invalidate()
+	}
 }
 
 // randomToken returns n random letters and digits (uniform, by rejection sampling).

@@ -79,6 +79,8 @@ func (p *Provider) PrepareServer(ctx context.Context, user *store.User, serverNa
 	if err := p.deleteServerTokens(ctx, user, note); err != nil {
 		return "", "", err
 	}
+	// The old client's secret and tokens are replaced below: caches must forget them.
+	defer p.invalidate()
 	apiToken = uuid4Hex()
 	id := user.ID
 	if _, err := p.db.CreateToken(ctx, store.NewToken{
@@ -151,6 +153,7 @@ func (p *Provider) serverTokenScopes(ctx context.Context, user *store.User, serv
 // CleanupServer deletes a stopped server's API token and OAuth client (with the client's
 // tokens and codes), spec §2.1 "Stop". What is already gone is no error.
 func (p *Provider) CleanupServer(ctx context.Context, user *store.User, serverName string) error {
+	defer p.invalidate()
 	if err := p.deleteServerTokens(ctx, user, "Server at "+ServerPrefix(p.base, user.Name, serverName)); err != nil {
 		return err
 	}

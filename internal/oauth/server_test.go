@@ -123,12 +123,23 @@ func TestCleanupServer(t *testing.T) {
 	_, body := h.exchange(h.tokenForm(h.newCode(b, "", ""), ""))
 	browserToken, _ := body["access_token"].(string)
 	pending := h.newCode(b, "", "")
+	// The API caches verified tokens; cleanup must reach that cache too.
+	for _, tok := range []string{h.aliceToken, browserToken} {
+		if status, _ := h.identity(tok); status != http.StatusOK {
+			t.Fatalf("token before cleanup: %d", status)
+		}
+	}
 	if err := h.oauth.CleanupServer(ctx, h.users["alice"], ""); err != nil {
 		t.Fatal(err)
 	}
 	for name, tok := range map[string]string{"server": h.aliceToken, "oauth": browserToken} {
 		if _, err := h.db.LookupToken(ctx, tok, time.Now()); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s token survives cleanup: %v", name, err)
+		}
+	}
+	for name, tok := range map[string]string{"server": h.aliceToken, "oauth": browserToken} {
+		if status, _ := h.identity(tok); status != http.StatusForbidden {
+			t.Errorf("%s token on the API after cleanup: %d, want 403", name, status)
 		}
 	}
 	if _, err := h.db.GetOAuthClient(ctx, h.aliceClient); !errors.Is(err, store.ErrNotFound) {
