@@ -295,13 +295,48 @@ type upConn struct {
 
 func (uc *upConn) close() { _ = uc.c.Close() }
 
-// upstreamPool keeps idle target connections, most recently used first.
+// upstreamPool keeps idle target connections, most recently used first. While it holds any,
+// a timer sweeps out those idle longer than idleFor or closed by their target, so stopped
+// servers do not leave sockets behind (CHP's socket leaks, configurable-http-proxy#434/#557).
 type upstreamPool struct {
 	mu      sync.Mutex
 	idle    map[string][]*upConn
 	maxIdle int
 	idleFor time.Duration
 	dialer  *net.Dialer
+	sweeper *time.Timer // armed while idle is non-empty
+	closed  bool
+}
+
+// sweep closes expired or dead idle connections and re-arms itself while any remain.
+func (up *upstreamPool) sweep() {
+	now := time.Now()
+	var drop []*upConn
+	up.mu.Lock()
+	for host, list := range up.idle {
+		keep := list[:0]
+		for _, uc := range list {
+			if now.Sub(uc.idleAt) > up.idleFor || !idleConnAlive(uc.c) {
+				drop = append(drop, uc)
+			} else {
+				keep = append(keep, uc)
+			}
+		}
+		clear(list[len(keep):])
+		if len(keep) == 0 {
+			delete(up.idle, host)
+		} else {
+			up.idle[host] = keep
+		}
+	}
+	up.sweeper = nil
+	if len(up.idle) > 0 && !up.closed {
+		up.sweeper = time.AfterFunc(up.idleFor/2, up.sweep)
+	}
+	up.mu.Unlock()
+	for _, uc := range drop {
+		uc.close()
+	}
 }
 
 // get returns an idle connection to host or dials one. With checkAlive (a request whose
@@ -338,17 +373,37 @@ func (up *upstreamPool) put(uc *upConn) {
 	uc.idleAt = time.Now()
 	up.mu.Lock()
 	defer up.mu.Unlock()
-	if len(up.idle[uc.key]) >= up.maxIdle {
+	if up.closed || len(up.idle[uc.key]) >= up.maxIdle {
 		uc.close()
 		return
 	}
 	up.idle[uc.key] = append(up.idle[uc.key], uc)
+	if up.sweeper == nil {
+		up.sweeper = time.AfterFunc(up.idleFor/2, up.sweep)
+	}
 }
 
-func (up *upstreamPool) closeIdle() {
+// idleCount reports how many idle connections the pool holds.
+func (up *upstreamPool) idleCount() int {
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	n := 0
+	for _, l := range up.idle {
+		n += len(l)
+	}
+	return n
+}
+
+// close closes every idle connection and stops pooling.
+func (up *upstreamPool) close() {
 	up.mu.Lock()
 	idle := up.idle
 	up.idle = map[string][]*upConn{}
+	up.closed = true
+	if up.sweeper != nil {
+		up.sweeper.Stop()
+		up.sweeper = nil
+	}
 	up.mu.Unlock()
 	for _, list := range idle {
 		for _, uc := range list {

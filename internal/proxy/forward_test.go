@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestForwardBodiesHopHeadersAndReuse(t *testing.T) {
@@ -114,4 +116,40 @@ func TestForwardRetriesIdleConnectionClosedByTarget(t *testing.T) {
 			t.Fatalf("POST %d: %d %q", i, resp.StatusCode, b)
 		}
 	}
+}
+
+func TestIdleTargetConnectionsSweptWhenTargetStops(t *testing.T) {
+	be := startEcho(t)
+	tp := startProxy(t, Options{})
+	tp.px.pool.idleFor = 200 * time.Millisecond
+	tp.add(t, "/", be.URL)
+	for range 3 {
+		getEcho(t, tp.srv.URL+"/x", nil)
+	}
+	if n := tp.px.pool.idleCount(); n != 1 {
+		t.Fatalf("%d idle target connections, want 1", n)
+	}
+	be.CloseClientConnections() // the target stops: its side of the connection closes
+	waitFor(t, func() bool { return tp.px.pool.idleCount() == 0 })
+	fds := openFDs(t)
+	dead := deadURL(t)
+	tp.add(t, "/dead", dead)
+	for range 300 {
+		if resp, _ := get(t, tp.srv.URL+"/dead/x", nil); resp.StatusCode != 503 {
+			t.Fatalf("dead target: %d", resp.StatusCode)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if after := openFDs(t); after > fds+5 {
+		t.Errorf("open files grew from %d to %d over 300 requests to a stopped target", fds, after)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
 }

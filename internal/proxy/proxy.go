@@ -324,7 +324,7 @@ func (p *Proxy) Close() error {
 		_ = c.Close()
 	}
 	p.transport.CloseIdleConnections()
-	p.pool.closeIdle()
+	p.pool.close()
 	return nil
 }
 
