@@ -2,6 +2,21 @@
 // tokens, groups, services, the identity endpoint and the legacy authorization endpoints. It
 // authenticates requests by API token or login cookie, decides access with rbac, and filters
 // every model per key by the caller's scopes.
+//
+// Reads are served from caches keyed by a write generation that every successful write
+// through this API bumps before it replies; entries also expire after a second, so changes made
+// elsewhere (logins, the spawner manager) show within that time, or at once if the writer calls
+// API.Invalidate.
+//
+// Deliberate differences from JupyterHub 5:
+//   - /api/info's "python" and "sys_executable" name the Go runtime and the gohub binary;
+//   - DELETE /users/{name} refuses (400) while one of the user's servers runs, until server
+//     stop is wired in (JupyterHub stops the servers first);
+//   - POST /users/{name} refuses a name the authenticator would normalise to another one, and
+//     every invalid name gets a 400 naming the reason;
+//   - POST /users/{name}/tokens without credentials does not take an "auth" body;
+//   - a negative token expires_in is a 400 (JupyterHub would create an expired token);
+//   - runtime services (POST /services/{name}) cannot have OAuth clients yet.
 package api
 
 import (

@@ -172,3 +172,41 @@ func TestDeleteOAuthToken(t *testing.T) {
 		t.Errorf("alice's API token was revoked with the OAuth ones: %d", r.status)
 	}
 }
+
+// TestSnapshotMatchesDatabase: the pre-rendered snapshot (default order) and the database path
+// (another order) give the same models, and writes outside the API show after Invalidate.
+func TestSnapshotMatchesDatabase(t *testing.T) {
+	h := newTestHub(t)
+	for _, q := range []string{"", "?include_stopped_servers"} {
+		snap := h.do(callAdmin, "GET", "/hub/api/users"+q, nil).json(t).([]any)
+		sep := "?"
+		if q != "" {
+			sep = "&"
+		}
+		db := h.do(callAdmin, "GET", "/hub/api/users"+q+sep+"sort=-id", nil).json(t).([]any)
+		if len(snap) != len(db) {
+			t.Fatalf("%q: %d vs %d users", q, len(snap), len(db))
+		}
+		for i := range snap {
+			a, b := fmt.Sprint(snap[i]), fmt.Sprint(db[len(db)-1-i])
+			if a != b {
+				t.Errorf("%q: snapshot %s\ndatabase %s", q, a, b)
+			}
+		}
+		one := h.do(callAdmin, "GET", "/hub/api/users/alice"+q, nil).json(t)
+		if fmt.Sprint(one) != fmt.Sprint(snap[1]) {
+			t.Errorf("GET one %v\nlist %v", one, snap[1])
+		}
+	}
+	// A change made outside the API (here straight in the store) shows once invalidated.
+	ctx := context.Background()
+	bob, _ := h.db.GetUser(ctx, "bob")
+	admin := true
+	if _, err := h.db.UpdateUser(ctx, bob.ID, store.UserUpdate{Admin: &admin}); err != nil {
+		t.Fatal(err)
+	}
+	h.api.Invalidate()
+	if u := h.do(callAdmin, "GET", "/hub/api/users/bob", nil).json(t).(map[string]any); u["admin"] != true {
+		t.Errorf("after Invalidate: %v", u)
+	}
+}
