@@ -27,8 +27,8 @@ type Options struct {
 	Logger *slog.Logger
 	// LookupEnv reads the hub's environment for env_keep; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
-	// OnFailureLimit is called (from a spawn goroutine) when consecutive_failure_limit spawns
-	// in a row have failed; the hub shuts down there, as upstream does.
+	// OnFailureLimit is called (in a goroutine of its own) when consecutive_failure_limit
+	// spawns in a row have failed; the hub shuts down there, as upstream does.
 	OnFailureLimit func(failures int)
 }
 

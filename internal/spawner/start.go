@@ -166,7 +166,8 @@ func (m *Manager) runSpawn(ctx context.Context, s *server, att *attempt, options
 	close(att.done)
 	if limit > 0 && failures >= limit && m.opts.OnFailureLimit != nil {
 		m.log.Error("consecutive_failure_limit reached", "failures", failures)
-		m.opts.OnFailureLimit(failures)
+		// Its own goroutine: the hub shuts down there, and Close waits for this one.
+		go m.opts.OnFailureLimit(failures)
 	}
 }
 
