@@ -45,14 +45,12 @@ func (a *API) postActivity(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return err
 	}
-	rawLast, hasLast := body["last_activity"]
-	rawServers, hasServers := body["servers"]
-	if hasLast && rawLast == nil {
-		hasLast = false
-	}
-	if hasServers && rawServers == nil {
-		hasServers = false
-	}
+	// As in JupyterHub, null, "" and {} count as absent.
+	rawLast := body["last_activity"]
+	rawServers := body["servers"]
+	hasLast := rawLast != nil && rawLast != ""
+	m, isMap := rawServers.(map[string]any)
+	hasServers := rawServers != nil && !(isMap && len(m) == 0)
 	if !hasLast && !hasServers {
 		return errorf(http.StatusBadRequest, "body must contain at least one of `last_activity` or `servers`")
 	}

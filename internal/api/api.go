@@ -15,7 +15,8 @@
 //   - POST /users/{name} refuses a name the authenticator would normalise to another one, and
 //     every invalid name gets a 400 naming the reason;
 //   - POST /users/{name}/tokens without credentials does not take an "auth" body;
-//   - a negative token expires_in is a 400 (JupyterHub would create an expired token);
+//   - a negative token expires_in is a 400 (JupyterHub would create an expired token), and
+//     expires_in 0 gets token_expires_in_max_seconds when one is set (JupyterHub: never expires);
 //   - runtime services (POST /services/{name}) cannot have OAuth clients yet.
 package api
 

@@ -43,6 +43,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"delete yourself", callAdmin, "DELETE", "/users/admin", nil, 400, "yourself"},
 		{"delete with running server", callAdmin, "DELETE", "/users/alice", nil, 400, "running"},
 		{"activity empty", callAliceSrv, "POST", "/users/alice/activity", map[string]any{}, 400, "at least one"},
+		{"activity empty servers", callAliceSrv, "POST", "/users/alice/activity", map[string]any{"servers": map[string]any{}, "last_activity": ""}, 400, "at least one"},
 		{"activity not an object", callAliceSrv, "POST", "/users/alice/activity", []int{1}, 400, "object"},
 		{"activity bad timestamp", callAliceSrv, "POST", "/users/alice/activity", map[string]any{"last_activity": "yesterday"}, 400, "timestamp"},
 		{"activity in the future", callAliceSrv, "POST", "/users/alice/activity",

@@ -144,6 +144,8 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
+	// JupyterHub orders by last use, or creation for tokens never used.
+	sort.SliceStable(tokens, func(i, j int) bool { return tokenTime(tokens[i]).Before(tokenTime(tokens[j])) })
 	tm, err := a.tokenModelsFor(ctx, u)
 	if err != nil {
 		return err
@@ -162,18 +164,27 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request, c *caller) erro
 	return nil
 }
 
+// tokenTime is a token's last use, else its creation.
+func tokenTime(t *store.Token) time.Time {
+	if t.LastActivity != nil {
+		return *t.LastActivity
+	}
+	return t.Created
+}
+
 // userToken loads the user's token named by {token_id}: 404 unless it exists and is theirs.
 func (a *API) userToken(r *http.Request, u *store.User) (*store.Token, error) {
+	notFound := errorf(http.StatusNotFound, "No such token %s for user %s", r.PathValue("token_id"), u.Name)
 	id, ok := parseTokenID(r.PathValue("token_id"))
 	if !ok {
-		return nil, errorf(http.StatusNotFound, "No such token: %s", r.PathValue("token_id"))
+		return nil, notFound
 	}
 	tok, err := a.db.GetToken(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (tok.UserID == nil || *tok.UserID != u.ID)) {
-		return nil, errorf(http.StatusNotFound, "No such token: %s", r.PathValue("token_id"))
+		return nil, notFound
 	}
 	if err == nil && tok.ExpiresAt != nil && !a.now().Before(*tok.ExpiresAt) {
-		return nil, errorf(http.StatusNotFound, "No such token: %s", r.PathValue("token_id"))
+		return nil, notFound
 	}
 	return tok, err
 }
@@ -327,6 +338,12 @@ func (a *API) expiresIn(body map[string]any) (time.Duration, error) {
 // requestedScopes returns the raw scopes of a new token: from "scopes", or resolved from
 // "roles", or the token role's inherit. Each must be a known scope the owner holds.
 func (a *API) requestedScopes(ctx context.Context, body map[string]any, u *store.User) ([]string, error) {
+	// null is the same as absent for both, as in JupyterHub.
+	for _, k := range []string{"scopes", "roles"} {
+		if v, ok := body[k]; ok && v == nil {
+			delete(body, k)
+		}
+	}
 	scopes, hasScopes, err := stringList(body, "scopes", "token")
 	if err != nil {
 		return nil, err
