@@ -63,6 +63,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"token id malformed", callAdmin, "DELETE", "/users/alice/tokens/42", nil, 404, "42"},
 		{"group exists", callAdmin, "POST", "/groups", map[string]any{"groups": []string{"new1", "team"}}, 409, "team"},
 		{"group unknown member", callAdmin, "POST", "/groups", map[string]any{"groups": []string{"new1"}, "users": []string{"nobody"}}, 400, "nobody"},
+		{"group properties on create", callAdmin, "POST", "/groups/new2", map[string]any{"properties": map[string]any{}}, 400, "properties"},
 		{"group no names", callAdmin, "POST", "/groups", map[string]any{"users": []string{"alice"}}, 400, "at least one group"},
 		{"group add unknown user", callAdmin, "POST", "/groups/team/users", map[string]any{"users": []string{"alice", "nobody"}}, 400, "nobody"},
 		{"group add without users", callAdmin, "POST", "/groups/team/users", map[string]any{}, 400, "users"},

@@ -58,15 +58,19 @@ func (a *API) memberNames(r *http.Request, body map[string]any, required bool) (
 	return out, nil
 }
 
-// checkGroupModel type-checks a request's group model.
+// checkGroupModel type-checks a request's group model: the keys JupyterHub accepts (only
+// "users" is used; properties are set with PUT /groups/{name}/properties).
 func checkGroupModel(m map[string]any) error {
-	if err := checkKeys(m, "group model", "users", "properties"); err != nil {
+	if err := checkKeys(m, "group model", "name", "users", "roles"); err != nil {
+		return err
+	}
+	if _, _, err := stringField(m, "name", "group"); err != nil {
 		return err
 	}
 	if _, _, err := stringList(m, "users", "group"); err != nil {
 		return err
 	}
-	_, _, err := objectField(m, "properties", "group")
+	_, _, err := stringList(m, "roles", "group")
 	return err
 }
 

@@ -49,7 +49,7 @@ func (a *API) parsePage(r *http.Request) (page, error) {
 		if err != nil {
 			return p, errorf(http.StatusBadRequest, "limit must be an integer, not %q", s)
 		}
-		p.limit = min(max(n, 1), a.d.PageMaxLimit)
+		p.limit = min(max(n, -n, 1), a.d.PageMaxLimit) // abs, then clamped, as JupyterHub does
 	}
 	return p, nil
 }

@@ -109,6 +109,7 @@ func TestListQueries(t *testing.T) {
 		"":                      "admin,alice,bob,carol",
 		"?limit=0":              "admin",
 		"?limit=2&offset=-2":    "bob,carol",
+		"?limit=-1":             "admin",
 		"?sort=-name":           "carol,bob,alice,admin",
 		"?name_filter=A":        "admin,alice,carol",
 		"?state=active":         "alice",
