@@ -100,11 +100,11 @@ type Request struct {
 	env envBase
 }
 
-// Env returns the environment of spec §2.2 for a server that listens at bindHost:port, without
-// the variables of the hub's own environment (env_keep) and the user's passwd entry, which the
-// spawner adds with KeepEnv and its own knowledge of the user. Spawner.environment is applied
-// last: a spawner that adds variables after calling Env must not overwrite those keys (use
-// ApplyEnvironment again). bindHost "" means all interfaces.
+// Env returns the environment of spec §2.2 for a server that listens at bindHost:port
+// (bindHost "" means all interfaces): the env_keep variables of the hub's environment, the
+// hub's variables, the limits, then Spawner.environment over all of them. Spawners add what
+// only they know (LocalProcessSpawner: USER, HOME and SHELL from passwd, which upstream also
+// sets after Spawner.environment).
 func (r *Request) Env(bindHost string, port int) map[string]string {
 	return r.env.build(bindHost, port)
 }

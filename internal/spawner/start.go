@@ -118,7 +118,7 @@ func (m *Manager) begin(ctx context.Context, u User, name string, options map[st
 		att.events.add(Event{Progress: 0, Message: "Server requested"})
 		s.pending, s.ready, s.spawn = "spawn", false, att
 		s.lastFailed, s.cancelled, s.lastExit, s.version = nil, false, nil, ""
-		m.wg.Go(func() { m.runSpawn(sctx, s, att, options) })
+		m.wg.Go(func() { m.runSpawn(sctx, s, att, u, name, options) })
 		m.mu.Unlock()
 		return att, nil
 	}
@@ -131,11 +131,11 @@ func retryAfter() time.Duration {
 }
 
 // runSpawn runs one spawn to its end and records the outcome.
-func (m *Manager) runSpawn(ctx context.Context, s *server, att *attempt, options map[string]any) {
+func (m *Manager) runSpawn(ctx context.Context, s *server, att *attempt, u User, name string, options map[string]any) {
 	defer att.cancel()
-	u, name := s.user, s.name
-	err := m.spawn(ctx, s, att, options)
-	cancelled := err != nil && ctx.Err() != nil && m.ctx.Err() == nil
+	err := m.spawn(ctx, s, att, u, name, options)
+	closing := m.ctx.Err() != nil
+	cancelled := err != nil && ctx.Err() != nil && !closing
 	if err != nil {
 		m.log.Error("spawn failed", "user", u.Name, "server", name, "err", err)
 		m.teardown(s)
@@ -147,7 +147,7 @@ func (m *Manager) runSpawn(ctx context.Context, s *server, att *attempt, options
 	limit := 0
 	if err != nil {
 		s.lastFailed, s.cancelled = err, cancelled
-		if !cancelled {
+		if !cancelled && !closing {
 			m.failures++
 			limit = m.policy.common.ConsecutiveFailureLimit
 		}
@@ -173,8 +173,7 @@ func (m *Manager) runSpawn(ctx context.Context, s *server, att *attempt, options
 
 // spawn does the work of spec §2.1: spawner row and options, policy, credentials, start,
 // readiness, route. What it set up is recorded on s for teardown.
-func (m *Manager) spawn(ctx context.Context, s *server, att *attempt, options map[string]any) error {
-	u, name := s.user, s.name
+func (m *Manager) spawn(ctx context.Context, s *server, att *attempt, u User, name string, options map[string]any) error {
 	db := m.opts.DB
 	row, err := db.EnsureSpawner(ctx, u.ID, name)
 	if err != nil {

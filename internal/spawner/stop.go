@@ -28,6 +28,11 @@ func (m *Manager) Stop(ctx context.Context, u User, name string) (bool, error) {
 			return false, err
 		}
 	}
+	return m.stop(ctx, u, name)
+}
+
+// stop is Stop without the named-server checks (StopAll stops whatever runs).
+func (m *Manager) stop(ctx context.Context, u User, name string) (bool, error) {
 	m.mu.Lock()
 	s := m.servers[serverKey{u.Name, name}]
 	if s != nil && s.pending == "spawn" {
@@ -58,7 +63,7 @@ func (m *Manager) Stop(ctx context.Context, u User, name string) (bool, error) {
 			s.stopPoll()
 			s.stopPoll = nil
 		}
-		m.wg.Go(func() { m.runStop(s, att) })
+		m.wg.Go(func() { m.runStop(s, att, u.Name, name) })
 	}
 	m.mu.Unlock()
 	t := time.NewTimer(m.opts.Limits.SlowStopTimeout.D())
@@ -73,8 +78,8 @@ func (m *Manager) Stop(ctx context.Context, u User, name string) (bool, error) {
 }
 
 // runStop stops a ready server and records the outcome.
-func (m *Manager) runStop(s *server, att *attempt) {
-	m.log.Info("stopping server", "user", s.user.Name, "server", s.name)
+func (m *Manager) runStop(s *server, att *attempt, user, name string) {
+	m.log.Info("stopping server", "user", user, "server", name)
 	err := m.teardown(s)
 	m.mu.Lock()
 	s.pending, att.err = "", err
@@ -137,13 +142,13 @@ func (m *Manager) startPolling(s *server) {
 	}
 	ctx, cancel := context.WithCancel(m.ctx)
 	s.stopPoll = cancel
-	sp := s.sp
-	m.wg.Go(func() { m.poll(ctx, s, sp, interval) })
+	sp, user, name := s.sp, s.user.Name, s.name
+	m.wg.Go(func() { m.poll(ctx, s, sp, interval, user, name) })
 }
 
 // poll checks the server every interval (with 10% jitter, as upstream's poll_jitter) until it
 // dies or ctx ends.
-func (m *Manager) poll(ctx context.Context, s *server, sp Spawner, interval time.Duration) {
+func (m *Manager) poll(ctx context.Context, s *server, sp Spawner, interval time.Duration, user, name string) {
 	for {
 		jitter := time.Duration(float64(interval) * 0.1 * (2*rand.Float64() - 1))
 		select {
@@ -154,7 +159,7 @@ func (m *Manager) poll(ctx context.Context, s *server, sp Spawner, interval time
 		st, err := sp.Poll(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				m.log.Warn("poll failed", "user", s.user.Name, "server", s.name, "err", err)
+				m.log.Warn("poll failed", "user", user, "server", name, "err", err)
 			}
 			continue
 		}
@@ -179,26 +184,33 @@ func (m *Manager) died(s *server, sp Spawner, st Status) {
 		s.stopPoll()
 		s.stopPoll = nil
 	}
+	user, name := s.user.Name, s.name
 	m.mu.Unlock()
-	m.log.Warn("server stopped on its own", "user", s.user.Name, "server", s.name, "exit_code", st.ExitCode, "reason", st.Reason)
-	m.runStop(s, att)
+	m.log.Warn("server stopped on its own", "user", user, "server", name, "exit_code", st.ExitCode, "reason", st.Reason)
+	m.runStop(s, att, user, name)
 }
 
 // StopAll stops every server the manager runs and waits for all of them (at hub shutdown with
 // cleanup_servers). It returns the first error.
 func (m *Manager) StopAll(ctx context.Context) error {
+	type item struct {
+		s    *server
+		user User
+		name string
+	}
 	m.mu.Lock()
-	var list []*server
+	var list []item
 	for _, s := range m.servers {
 		if s.ready || s.pending != "" {
-			list = append(list, s)
+			list = append(list, item{s, s.user, s.name})
 		}
 	}
 	m.mu.Unlock()
 	errs := make(chan error, len(list))
-	for _, s := range list {
+	for _, it := range list {
+		s := it.s
 		go func() {
-			_, err := m.Stop(ctx, s.user, s.name)
+			_, err := m.stop(ctx, it.user, it.name)
 			if err == nil {
 				m.mu.Lock()
 				att := s.stop
