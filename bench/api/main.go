@@ -233,7 +233,7 @@ func loadRuns(ctx context.Context, o options, sides []*side) error {
 	for round := range o.rounds {
 		for e, ep := range eps {
 			for s, sd := range sides {
-				if err := getOnce(ctx, sd.client, ep.path(rng)); err != nil {
+				if err := preflight(ctx, sd.client, ep, rng); err != nil {
 					return fmt.Errorf("%s: %s: %w", sd.hub.Name, ep.Name, err)
 				}
 				r := runLoad(ctx, sd.client, ep, o.concurrency, o.warmup, o.duration)

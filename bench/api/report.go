@@ -18,22 +18,25 @@ func printLoadTable(w io.Writer, o options, sides []*side, eps []endpoint, res [
 		o.users+1, o.concurrency, o.duration, o.rounds)
 	fmt.Fprintf(w, "%s; %s\n", machine(), pin)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "endpoint\thub\tversion\treq/s\tp50\tp99\terrors\t")
+	fmt.Fprintln(tw, "endpoint\thub\tversion\treq/s\tp50\tp99\tbytes/resp\terrors\t")
 	for e, ep := range eps {
 		rps := make([]float64, len(sides))
 		for s, sd := range sides {
 			var xs []float64
 			var p50, p99 []time.Duration
-			errs := 0
+			errs, ok := 0, 0
+			var bytes int64
 			for _, r := range res[e][s] {
+				ok += r.OK
+				bytes += r.Bytes
 				xs = append(xs, r.RPS())
 				p50 = append(p50, r.Quantile(0.50))
 				p99 = append(p99, r.Quantile(0.99))
 				errs += r.Errors
 			}
 			rps[s] = median(xs)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t\n", ep.Name, sd.hub.Name, sd.version, rps[s],
-				fmtDur(median(p50)), fmtDur(median(p99)), errs)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t%d\t\n", ep.Name, sd.hub.Name, sd.version, rps[s],
+				fmtDur(median(p50)), fmtDur(median(p99)), bytes/int64(max(ok, 1)), errs)
 		}
 		if len(sides) == 2 && rps[0] > 0 {
 			// The median of each round's ratio: both hubs in a round ran back to back, so a busy
