@@ -93,6 +93,8 @@ func Command() *cobra.Command {
 	f.IntVar(&timeoutMS, "timeout", 0, "ms a client may take to send request headers")
 	f.IntVar(&proxyTimeoutMS, "proxy-timeout", 0, "ms to wait for a target's response headers")
 	f.IntVar(&keepAliveMS, "keep-alive-timeout", 5000, "ms a keep-alive client connection may idle")
+	f.BoolVar(&o.NetHTTPServer, "net-http-server", false, "serve with net/http's server (comparison)")
+	_ = f.MarkHidden("net-http-server")
 	f.StringVar(&ignored.storage, "storage-backend", "", "not supported")
 	f.StringVar(&ignored.sslCA, "ssl-ca", "", "accepted, no effect")
 	f.BoolVar(&ignored.sslReqCert, "ssl-request-cert", false, "accepted, no effect")

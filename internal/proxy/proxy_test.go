@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -38,9 +39,12 @@ type testProxy struct {
 	srv   *httptest.Server
 }
 
-// forEachForwarder runs f with the proxy's own forwarder and with httputil.ReverseProxy.
+// forEachForwarder runs f with the proxy's own forwarder served by the proxy's own Server
+// (as `gohub proxy` runs) and by net/http's server (as the in-process hub does), and with
+// httputil.ReverseProxy. startProxy picks the server from the subtest's name.
 func forEachForwarder(t *testing.T, f func(t *testing.T, stdlib bool)) {
-	t.Run("own", func(t *testing.T) { f(t, false) })
+	t.Run("own-server", func(t *testing.T) { f(t, false) })
+	t.Run("own-forwarder", func(t *testing.T) { f(t, false) })
 	t.Run("stdlib", func(t *testing.T) { f(t, true) })
 }
 
@@ -51,6 +55,27 @@ func startProxy(t *testing.T, opts Options) *testProxy {
 	}
 	tab := NewRouteTable()
 	px := New(tab, opts)
+	if strings.Contains(t.Name(), "/own-server") {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{Handler: px}
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ln) }()
+		t.Cleanup(func() {
+			px.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := s.Shutdown(ctx); err != nil {
+				t.Errorf("Server.Shutdown: %v", err)
+			}
+			if err := <-done; err != nil {
+				t.Errorf("Server.Serve: %v", err)
+			}
+		})
+		return &testProxy{table: tab, px: px, srv: &httptest.Server{URL: "http://" + ln.Addr().String()}}
+	}
 	srv := httptest.NewServer(px)
 	t.Cleanup(func() { px.Close(); srv.Close() })
 	return &testProxy{table: tab, px: px, srv: srv}

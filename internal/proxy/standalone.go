@@ -43,6 +43,9 @@ type StandaloneOptions struct {
 	Logger              *slog.Logger
 	Ready               func(public, api net.Addr) // called once both listeners are up
 	ShutdownGracePeriod time.Duration
+	// NetHTTPServer serves the public side with net/http's server instead of the proxy's
+	// own connection loop (Server).
+	NetHTTPServer bool
 }
 
 // RunStandalone runs the proxy and its API until ctx ends, like configurable-http-proxy.
@@ -99,7 +102,10 @@ func RunStandalone(ctx context.Context, o StandaloneOptions) error {
 		headerTimeout = time.Minute
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
-	pub := &http.Server{Handler: px, IdleTimeout: keepAlive, ReadHeaderTimeout: headerTimeout, ErrorLog: errLog}
+	var pub publicServer = &Server{Handler: px, IdleTimeout: keepAlive, HeaderTimeout: headerTimeout}
+	if o.NetHTTPServer {
+		pub = &http.Server{Handler: px, IdleTimeout: keepAlive, ReadHeaderTimeout: headerTimeout, ErrorLog: errLog}
+	}
 	apiSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog}
 	if o.PIDFile != "" {
 		if err := os.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
@@ -108,7 +114,7 @@ func RunStandalone(ctx context.Context, o StandaloneOptions) error {
 		defer os.Remove(o.PIDFile)
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- serve(pub, pubLn, o.SSLCert, o.SSLKey) }()
+	go func() { errc <- servePublic(pub, pubLn, o.SSLCert, o.SSLKey) }()
 	go func() { errc <- serve(apiSrv, apiLn, o.APISSLCert, o.APISSLKey) }()
 	log.Info("proxy listening", "addr", pubLn.Addr().String(), "api", apiLn.Addr().String())
 	if o.Ready != nil {
@@ -129,6 +135,29 @@ func RunStandalone(ctx context.Context, o StandaloneOptions) error {
 	_ = pub.Shutdown(sctx)
 	_ = apiSrv.Shutdown(sctx)
 	return runErr
+}
+
+// publicServer is Server or http.Server.
+type publicServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+func servePublic(s publicServer, ln net.Listener, cert, key string) error {
+	if hs, ok := s.(*http.Server); ok {
+		return serve(hs, ln, cert, key)
+	}
+	if cert != "" {
+		c, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return fmt.Errorf("--ssl-cert/--ssl-key: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{c}, NextProtos: []string{"http/1.1"}})
+	}
+	if err := s.Serve(ln); err != nil {
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	}
+	return nil
 }
 
 func listen(socket, ip string, port int) (net.Listener, error) {

@@ -40,86 +40,92 @@ func startWSEcho(t *testing.T) (*httptest.Server, chan string) {
 func wsURL(httpURL string) string { return "ws" + strings.TrimPrefix(httpURL, "http") }
 
 func TestWebsocketEchoThroughProxy(t *testing.T) {
-	be, paths := startWSEcho(t)
-	tp := startProxy(t, Options{})
-	route := tp.add(t, "/user/alice", be.URL)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	c, resp, err := websocket.Dial(ctx, wsURL(tp.srv.URL)+"/user/alice/api/kernels/k%201/channels?session=s", nil)
-	if err != nil {
-		t.Fatalf("dial through proxy: %v", err)
-	}
-	defer c.CloseNow()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	if p := <-paths; p != "/user/alice/api/kernels/k%201/channels?session=s xff=127.0.0.1 proto=ws" {
-		t.Errorf("backend saw %q", p)
-	}
-	old := time.Now().Add(-time.Hour)
-	route.lastActivity.Store(old.UnixNano())
-	for i := range 50 {
-		msg := strings.Repeat(fmt.Sprint(i%10), 1+i*600) // up to ~30 KB: several relay reads
-		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		_, b, err := c.Read(ctx)
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		be, paths := startWSEcho(t)
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		route := tp.add(t, "/user/alice", be.URL)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		c, resp, err := websocket.Dial(ctx, wsURL(tp.srv.URL)+"/user/alice/api/kernels/k%201/channels?session=s", nil)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("dial through proxy: %v", err)
 		}
-		if string(b) != msg {
-			t.Fatalf("echo %d: got %d bytes, want %d", i, len(b), len(msg))
+		defer c.CloseNow()
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("status %d", resp.StatusCode)
 		}
-	}
-	if !route.LastActivity().After(old.Add(time.Minute)) {
-		t.Error("websocket frames did not count as route activity")
-	}
-	st := tp.px.Stats()
-	if st.WebsocketsOpen != 1 || st.WebsocketsTotal != 1 || st.WebsocketBytes < 2*735000 {
-		t.Errorf("stats %+v", st)
-	}
-	c.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, func() bool { return tp.px.Stats().WebsocketsOpen == 0 })
+		if p := <-paths; p != "/user/alice/api/kernels/k%201/channels?session=s xff=127.0.0.1 proto=ws" {
+			t.Errorf("backend saw %q", p)
+		}
+		old := time.Now().Add(-time.Hour)
+		route.lastActivity.Store(old.UnixNano())
+		for i := range 50 {
+			msg := strings.Repeat(fmt.Sprint(i%10), 1+i*600) // up to ~30 KB: several relay reads
+			if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != msg {
+				t.Fatalf("echo %d: got %d bytes, want %d", i, len(b), len(msg))
+			}
+		}
+		if !route.LastActivity().After(old.Add(time.Minute)) {
+			t.Error("websocket frames did not count as route activity")
+		}
+		st := tp.px.Stats()
+		if st.WebsocketsOpen != 1 || st.WebsocketsTotal != 1 || st.WebsocketBytes < 2*735000 {
+			t.Errorf("stats %+v", st)
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+		waitFor(t, func() bool { return tp.px.Stats().WebsocketsOpen == 0 })
+	})
 }
 
 func TestWebsocketRefusedUpgradeAndDeadTarget(t *testing.T) {
-	plain := startEcho(t) // answers 200, never upgrades
-	tp := startProxy(t, Options{})
-	tp.add(t, "/plain", plain.URL)
-	tp.add(t, "/dead", deadURL(t))
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	_, resp, err := websocket.Dial(ctx, wsURL(tp.srv.URL)+"/plain/ws", nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("refused upgrade: err %v resp %v, want the target's 200", err, resp)
-	}
-	_, resp, err = websocket.Dial(ctx, wsURL(tp.srv.URL)+"/dead/ws", nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("dead target: err %v resp %v, want 503", err, resp)
-	}
-	_, resp, err = websocket.Dial(ctx, wsURL(tp.srv.URL)+"/none/ws", nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
-		t.Errorf("no route: err %v resp %v, want 404", err, resp)
-	}
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		plain := startEcho(t) // answers 200, never upgrades
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		tp.add(t, "/plain", plain.URL)
+		tp.add(t, "/dead", deadURL(t))
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		_, resp, err := websocket.Dial(ctx, wsURL(tp.srv.URL)+"/plain/ws", nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("refused upgrade: err %v resp %v, want the target's 200", err, resp)
+		}
+		_, resp, err = websocket.Dial(ctx, wsURL(tp.srv.URL)+"/dead/ws", nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("dead target: err %v resp %v, want 503", err, resp)
+		}
+		_, resp, err = websocket.Dial(ctx, wsURL(tp.srv.URL)+"/none/ws", nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("no route: err %v resp %v, want 404", err, resp)
+		}
+	})
 }
 
 func TestCloseEndsOpenWebsockets(t *testing.T) {
-	be, _ := startWSEcho(t)
-	tp := startProxy(t, Options{})
-	tp.add(t, "/", be.URL)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, wsURL(tp.srv.URL)+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	waitFor(t, func() bool { return tp.px.Stats().WebsocketsOpen == 1 })
-	tp.px.Close()
-	if _, _, err := c.Read(ctx); err == nil {
-		t.Fatal("read succeeded after the proxy closed its websockets")
-	}
-	waitFor(t, func() bool { return tp.px.Stats().WebsocketsOpen == 0 })
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		be, _ := startWSEcho(t)
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		tp.add(t, "/", be.URL)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, wsURL(tp.srv.URL)+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		waitFor(t, func() bool { return tp.px.Stats().WebsocketsOpen == 1 })
+		tp.px.Close()
+		if _, _, err := c.Read(ctx); err == nil {
+			t.Fatal("read succeeded after the proxy closed its websockets")
+		}
+		waitFor(t, func() bool { return tp.px.Stats().WebsocketsOpen == 0 })
+	})
 }
 
 func waitFor(t *testing.T, cond func() bool) {
