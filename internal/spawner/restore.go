@@ -89,7 +89,7 @@ func (m *Manager) restoreOne(ctx context.Context, a store.ActiveSpawner) error {
 	if err != nil || !ready {
 		return err
 	}
-	m.log.Info("re-adopted running server", "user", u.Name, "server", name, "target", s.target)
+	m.log.Info("re-adopted running server", "user", u.Name, "server", name, "target", target)
 	return nil
 }
 

@@ -89,8 +89,9 @@ func (m *Manager) begin(ctx context.Context, u User, name string, options map[st
 			m.mu.Unlock()
 			return nil, nil
 		case s.pending != "":
+			pending := s.pending
 			m.mu.Unlock()
-			return nil, withMsg(ErrPending, "%s is pending %s", logName(u.Name, name), s.pending)
+			return nil, withMsg(ErrPending, "%s is pending %s", logName(u.Name, name), pending)
 		case s.ready:
 			sp := s.sp
 			m.mu.Unlock()
