@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 const spawnerCols = `sp.id, sp.user_id, sp.name, sp.display_name, sp.state, sp.started,
@@ -212,4 +213,19 @@ func expectRow(res sql.Result, what string, id any) error {
 		return fmt.Errorf("%s %v: %w", what, id, ErrNotFound)
 	}
 	return nil
+}
+
+// TouchSpawner moves the last_activity of the user's spawner of that name forward to t (never
+// back), touching no other column, so activity reports cannot overwrite state the spawner
+// manager saves at the same time. ErrNotFound if there is no such spawner.
+func (db *DB) TouchSpawner(ctx context.Context, userID int64, name string, t time.Time) error {
+	var id int64
+	err := db.sql.QueryRowContext(ctx, `SELECT id FROM spawners WHERE user_id = $1 AND name = $2`, userID, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("spawner %q of user %d: %w", name, userID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("spawner %q of user %d: %w", name, userID, err)
+	}
+	return db.touch(ctx, "spawners", id, t)
 }

@@ -40,6 +40,16 @@ func testSpawners(t *testing.T, open func(t *testing.T) *store.DB) {
 	if got.Started == nil || !got.Started.Equal(started) || got.LastActivity == nil {
 		t.Errorf("started = %v", got.Started)
 	}
+	// TouchSpawner moves last_activity forward only and leaves state alone.
+	later := started.Add(time.Minute)
+	ok(t, db.TouchSpawner(ctx, u.ID, "", later))
+	ok(t, db.TouchSpawner(ctx, u.ID, "", started.Add(-time.Hour)))
+	touched := must(db.GetSpawner(ctx, u.ID, ""))
+	if touched.LastActivity == nil || !touched.LastActivity.Equal(later) {
+		t.Errorf("after touch last_activity = %v, want %v", touched.LastActivity, later)
+	}
+	eq(t, "state after touch", string(touched.State), `{"pid":1234}`)
+	wantErr(t, db.TouchSpawner(ctx, u.ID, "nope", later), store.ErrNotFound)
 	wantErr(t, db.SaveSpawner(ctx, &store.Spawner{ID: 987654}), store.ErrNotFound)
 	bad := *got
 	bad.OAuthClientID = "no-such-client"
