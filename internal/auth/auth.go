@@ -81,6 +81,9 @@ type Identity struct {
 	// Groups, with manage_groups on, is the user's exact group membership; nil leaves the
 	// membership unchanged. The pipeline drops it when manage_groups is off.
 	Groups []string
+	// Private carries an authenticator's own data from Authenticate to its LoginCompleter
+	// (FirstUse marks a first use); the pipeline neither reads nor returns it.
+	Private any
 }
 
 // Authenticator checks one login. It returns an Identity on success, an error that is or wraps

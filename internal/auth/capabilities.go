@@ -20,9 +20,9 @@ type UserAdder interface {
 // LoginCompleter is an authenticator that persists something about a login only once the whole
 // pipeline has accepted it (name valid, not blocked, allowed): FirstUse stores the first password
 // here, never for a refused name (upstream stores it inside authenticate, authenticators.md §4.6).
-// An error refuses the login.
+// name is the final hub name and id what Authenticate returned. An error refuses the login.
 type LoginCompleter interface {
-	CompleteLogin(ctx context.Context, c Credentials, id *Identity) error
+	CompleteLogin(ctx context.Context, c Credentials, name string, id *Identity) error
 }
 
 // UserDeleter is told when the hub deletes a user (REST DELETE /users/{name}, the admin page):

@@ -167,7 +167,7 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 	if p.cfg.EnableAuthState {
 		out.AuthState = id.AuthState
 	}
-	if err := p.complete(ctx, c, name, out); err != nil {
+	if err := p.complete(ctx, c, name, id); err != nil {
 		return nil, err
 	}
 	p.log.Info("user authenticated", "user", name, "allowed_by", rule)
@@ -183,7 +183,7 @@ func (p *Pipeline) complete(ctx context.Context, c Credentials, name string, id 
 		steps = append(steps, func() error { return a.AddUser(ctx, name) })
 	}
 	if lc, ok := p.auth.(LoginCompleter); ok {
-		steps = append(steps, func() error { return lc.CompleteLogin(ctx, c, id) })
+		steps = append(steps, func() error { return lc.CompleteLogin(ctx, c, name, id) })
 	}
 	for _, step := range steps {
 		err := step()

@@ -129,6 +129,9 @@ func (h *Hasher) Describe() string {
 	return fmt.Sprintf("bcrypt cost=%d", h.cost)
 }
 
+// Algorithm is the algorithm of new hashes: Bcrypt or Argon2id.
+func (h *Hasher) Algorithm() string { return h.alg }
+
 // Concurrency is the number of hashes that may run at once.
 func (h *Hasher) Concurrency() int { return cap(h.slots) }
 

@@ -11,6 +11,7 @@ import (
 
 	"gohub/internal/auth"
 	"gohub/internal/auth/dummy"
+	"gohub/internal/auth/firstuse"
 	"gohub/internal/auth/local"
 	"gohub/internal/auth/null"
 	"gohub/internal/auth/pam"
@@ -38,6 +39,7 @@ type Entry struct {
 var Entries = []Entry{
 	entry([]string{"dummy", "DummyAuthenticator", "jupyterhub.auth.DummyAuthenticator", "dummyauthenticator.DummyAuthenticator"}, "DummyAuthenticator", dummy.DefaultConfig, dummy.New),
 	entry([]string{"null", "NullAuthenticator", "jupyterhub.auth.NullAuthenticator"}, "NullAuthenticator", null.DefaultConfig, null.New),
+	entryLog([]string{"firstuse", "firstuseauthenticator", "FirstUseAuthenticator", "firstuseauthenticator.FirstUseAuthenticator", "firstuseauthenticator.firstuseauthenticator.FirstUseAuthenticator"}, "FirstUseAuthenticator", firstuse.DefaultConfig, firstuse.New, Common.Class, Local.Class),
 	entryLog([]string{"pam", "default", "PAMAuthenticator", "jupyterhub.auth.PAMAuthenticator"}, "PAMAuthenticator", pam.DefaultConfig, pam.New, Common.Class, Local.Class),
 	entry([]string{"shared-password", "SharedPasswordAuthenticator", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator"}, "SharedPasswordAuthenticator", sharedpassword.DefaultConfig, sharedpassword.New),
 }

@@ -24,8 +24,10 @@ func TestLookup(t *testing.T) {
 		"jupyterhub.auth.NullAuthenticator":     "NullAuthenticator",
 		"shared-password":                       "SharedPasswordAuthenticator",
 		"pam":                                   "PAMAuthenticator",
-		"default":                               "PAMAuthenticator",
-		"jupyterhub.auth.PAMAuthenticator":      "PAMAuthenticator",
+		"firstuse":                              "FirstUseAuthenticator",
+		"firstuseauthenticator.FirstUseAuthenticator": "FirstUseAuthenticator",
+		"default":                          "PAMAuthenticator",
+		"jupyterhub.auth.PAMAuthenticator": "PAMAuthenticator",
 		"jupyterhub.authenticators.shared.SharedPasswordAuthenticator": "SharedPasswordAuthenticator",
 	}
 	for name, class := range tests {
@@ -39,7 +41,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, pam, shared-password" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, shared-password" {
 		t.Errorf("Names() = %q", got)
 	}
 }
