@@ -24,6 +24,8 @@ type result struct {
 	rate     float64 // per second
 	p50, p99 time.Duration
 	errors   int64
+	requests int64         // requests completed (wrk)
+	cpu      time.Duration // CPU used by the program under test meanwhile
 }
 
 var (
@@ -31,6 +33,7 @@ var (
 	wrkP99 = regexp.MustCompile(`\s99%\s+([0-9.]+)(us|ms|s)`)
 	wrkP50 = regexp.MustCompile(`\s50%\s+([0-9.]+)(us|ms|s)`)
 	wrkErr = regexp.MustCompile(`Non-2xx or 3xx responses:\s+([0-9]+)`)
+	wrkN   = regexp.MustCompile(`([0-9]+) requests in`)
 )
 
 // runWrk drives url closed-loop with wrk (1 thread, conns connections) for d.
@@ -60,6 +63,9 @@ func runWrkScript(ctx context.Context, cpu int, url, script string, conns int, d
 	r.rate, _ = strconv.ParseFloat(string(m[1]), 64)
 	r.p99 = wrkDuration(wrkP99.FindSubmatch(out))
 	r.p50 = wrkDuration(wrkP50.FindSubmatch(out))
+	if m := wrkN.FindSubmatch(out); m != nil {
+		r.requests, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	}
 	if m := wrkErr.FindSubmatch(out); m != nil {
 		r.errors, _ = strconv.ParseInt(string(m[1]), 10, 64)
 	}

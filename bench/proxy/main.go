@@ -219,11 +219,19 @@ func benchHTTP(ctx context.Context, c config, targets []*target) error {
 	}
 	for round := range c.rounds {
 		for _, t := range targets {
+			var cpu0 time.Duration
+			if t.proc != nil {
+				cpu0 = t.proc.cpuTime()
+			}
 			r, err := runWrk(ctx, c.loadCPU, t.url+"/", c.conns, c.duration)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("http round %d %-7s %8.0f req/s  p99 %v  errors %d\n", round+1, t.name, r.rate, r.p99, r.errors)
+			if t.proc != nil {
+				r.cpu = t.proc.cpuTime() - cpu0
+			}
+			fmt.Printf("http round %d %-7s %8.0f req/s  p99 %v  errors %d  cpu/req %v\n", round+1, t.name, r.rate,
+				r.p99, r.errors, cpuPerReq(r))
 			t.http = append(t.http, r)
 		}
 	}
@@ -274,4 +282,12 @@ func benchIdle(ctx context.Context, c config, targets []*target) error {
 		time.Sleep(time.Second)
 	}
 	return nil
+}
+
+// cpuPerReq is the proxy's CPU time per request in a run (0 when unknown).
+func cpuPerReq(r result) time.Duration {
+	if r.requests == 0 || r.cpu == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.requests)
 }

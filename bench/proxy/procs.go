@@ -40,6 +40,27 @@ func (p *proc) rssKB() int {
 	return total
 }
 
+// cpuTime sums user+system CPU time of the process (and nginx workers).
+func (p *proc) cpuTime() time.Duration {
+	var total time.Duration
+	for _, pid := range p.pids() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.Atoi(f[11])
+		st, _ := strconv.Atoi(f[12])
+		total += time.Duration(u+st) * (time.Second / 100) // USER_HZ is 100 on Linux
+	}
+	return total
+}
+
 func readRSS(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -22,14 +22,17 @@ func median(rs []result) result {
 	}
 	rates := make([]float64, len(rs))
 	p99s := make([]time.Duration, len(rs))
+	cpus := make([]time.Duration, len(rs))
 	var errs int64
 	for i, r := range rs {
-		rates[i], p99s[i] = r.rate, r.p99
+		rates[i], p99s[i], cpus[i] = r.rate, r.p99, cpuPerReq(r)
 		errs += r.errors
 	}
 	slices.Sort(rates)
 	slices.Sort(p99s)
-	return result{rate: rates[len(rates)/2], p99: p99s[len(p99s)/2], errors: errs}
+	slices.Sort(cpus)
+	// cpu carries the median CPU per request, with requests = 1.
+	return result{rate: rates[len(rates)/2], p99: p99s[len(p99s)/2], errors: errs, cpu: cpus[len(cpus)/2], requests: 1}
 }
 
 func (r *report) find(name string) *target {
@@ -63,11 +66,15 @@ func (r *report) String() string {
 		cm = median(chp.http)
 	}
 	b.WriteString("### HTTP (\"Hello, World!\" backend), medians\n\n")
-	b.WriteString("| path | req/s | p99 | % of direct | × CHP | non-2xx/socket errors |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| path | req/s | p99 | % of direct | × CHP | proxy CPU per request | non-2xx/socket errors |\n|---|---|---|---|---|---|---|\n")
 	for _, t := range r.targets {
 		m := median(t.http)
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f %% | %s | %d |\n", t.name, m.rate, ms(m.p99),
-			100*m.rate/dm.rate, ratio(m.rate, cm.rate), m.errors)
+		cpu := "—"
+		if m.cpu > 0 {
+			cpu = fmt.Sprintf("%.1f µs", float64(m.cpu)/float64(time.Microsecond))
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %.0f %% | %s | %s | %d |\n", t.name, m.rate, ms(m.p99),
+			100*m.rate/dm.rate, ratio(m.rate, cm.rate), cpu, m.errors)
 	}
 	b.WriteString("\n### Websockets\n\n")
 	fmt.Fprintf(&b, "| path | echo round trips/s (%d conns, 128 B) | echo p99 | × CHP | upgrades/s | × CHP | RSS per idle websocket (N=%d) |\n|---|---|---|---|---|---|---|\n",

@@ -1,6 +1,3 @@
-// Package proxy is gohub's built-in proxy: a route table, a reverse proxy for HTTP and
-// websockets, configurable-http-proxy's REST API (server and client), and a standalone
-// mode that is a drop-in replacement for configurable-http-proxy.
 package proxy
 
 import (
