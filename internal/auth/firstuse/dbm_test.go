@@ -1,0 +1,152 @@
+package firstuse_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"gohub/internal/auth/authtest"
+	"gohub/internal/auth/firstuse"
+)
+
+// needPython skips (or under CI=true fails) without python3.
+func needPython(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 is needed to write dbm files (CI=true)")
+		}
+		t.Skip("python3 is needed to write dbm files")
+	}
+}
+
+// pythonWith returns an interpreter that has the dbm flavour's module; without one the test is
+// skipped, or fails under CI=true (Debian: python3-gdbm for dbm.gnu).
+func pythonWith(t *testing.T, flavour string) string {
+	t.Helper()
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(py, "-c", "import "+flavour).Run() == nil {
+			return py
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("no python3 with %s (CI=true; Debian package python3-gdbm for dbm.gnu)", flavour)
+	}
+	t.Skipf("no python3 with %s", flavour)
+	return ""
+}
+
+// writeDBM writes entries with Python's dbm module of the given flavour (dbm.dumb, dbm.gnu, …),
+// exactly as FirstUseAuthenticator does (keys and values encoded as UTF-8).
+func writeDBM(t *testing.T, flavour, path string, entries map[string]string) {
+	t.Helper()
+	py := pythonWith(t, flavour)
+	data, _ := json.Marshal(entries)
+	script := `import json, sys, importlib
+mod = importlib.import_module(sys.argv[1])
+with mod.open(sys.argv[2], "c") as d:
+    for k, v in json.loads(sys.argv[3]).items():
+        d[k.encode("utf8")] = v.encode("utf8")
+`
+	if out, err := exec.Command(py, "-c", script, flavour, path, string(data)).CombinedOutput(); err != nil {
+		t.Fatalf("write %s: %v: %s", flavour, err, out)
+	}
+}
+
+func bcryptHash(t *testing.T, pw string) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Python's bcrypt writes $2b$; the algorithm is the same.
+	return "$2b$" + string(h[4:])
+}
+
+func TestImportDBM(t *testing.T) {
+	needPython(t)
+	for _, flavour := range []string{"dbm.dumb", "dbm.gnu", "dbm.ndbm"} {
+		t.Run(flavour, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "passwords.dbm")
+			writeDBM(t, flavour, path, map[string]string{
+				"alice":    bcryptHash(t, "alice-password"),
+				"émile":    bcryptHash(t, "émile-password"),
+				"Bob":      bcryptHash(t, "bob-password"), // pre-1.0 un-normalised key
+				"it's\"me": bcryptHash(t, "quote-password"),
+				"carol":    "not a hash",
+			})
+			got, err := firstuse.ReadDBM(context.Background(), path, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 5 || !strings.HasPrefix(got["émile"], "$2b$04$") {
+				t.Fatalf("ReadDBM = %q", got)
+			}
+
+			a, cfg := newAuth(t, nil)
+			h := authtest.New(t, a, cfg.Config.Config, authtest.Options{})
+			if err := h.DB.SetPasswordHash(t.Context(), "dave", bcryptHash(t, "dave-password")); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := firstuse.ImportDBM(t.Context(), h.DB, path, firstuse.ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(rep.Imported)
+			if want := []string{"alice", "bob", "it's\"me", "émile"}; !slices.Equal(rep.Imported, want) || !slices.Equal(rep.Invalid, []string{"carol"}) {
+				t.Errorf("report %+v, want imported %q and invalid carol", rep, want)
+			}
+			// The hashes are unchanged, so the old passwords work through the login page.
+			for name, pw := range map[string]string{"alice": "alice-password", "émile": "émile-password", "Bob": "bob-password"} {
+				if r := h.Browser().Login(name, pw); r.Status != 302 {
+					t.Errorf("login %s after import: %d", name, r.Status)
+				}
+			}
+			if r := h.Browser().Login("alice", "wrong-password"); r.Status != 403 {
+				t.Errorf("wrong password after import: %d", r.Status)
+			}
+			// Importing again keeps what is there.
+			rep, _ = firstuse.ImportDBM(t.Context(), h.DB, path, firstuse.ImportOptions{})
+			if len(rep.Imported) != 0 || len(rep.Kept) != 4 {
+				t.Errorf("second import %+v", rep)
+			}
+		})
+	}
+}
+
+func TestImportMissingFile(t *testing.T) {
+	needPython(t)
+	if _, err := firstuse.ReadDBM(context.Background(), filepath.Join(t.TempDir(), "nope.dbm"), ""); err == nil {
+		t.Error("ReadDBM of a missing file succeeded")
+	}
+}
+
+func TestStartupNormalisesStoredNames(t *testing.T) {
+	path := authtest.DBFile(t)
+	a, cfg := newAuth(t, nil)
+	h := authtest.New(t, a, cfg.Config.Config, authtest.Options{DBPath: path})
+	for name, pw := range map[string]string{"Zed": "zed-password", "Yan": "yan-1-password", "yan": "yan-2-password"} {
+		if err := h.DB.SetPasswordHash(t.Context(), name, bcryptHash(t, pw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.DB.Close()
+	a2, _ := newAuth(t, nil)
+	h2 := authtest.New(t, a2, cfg.Config.Config, authtest.Options{DBPath: path})
+	names, _ := h2.DB.PasswordUsernames(t.Context())
+	if want := []string{"Yan", "yan", "zed"}; !slices.Equal(names, want) {
+		t.Errorf("stored names after the startup check = %q, want %q", names, want)
+	}
+	if r := h2.Browser().Login("zed", "zed-password"); r.Status != 302 {
+		t.Errorf("moved password: %d", r.Status)
+	}
+	if r := h2.Browser().Login("yan", "yan-2-password"); r.Status != 302 {
+		t.Errorf("normalised entry kept on collision: %d", r.Status)
+	}
+}
