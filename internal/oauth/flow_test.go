@@ -18,6 +18,7 @@ const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789"
 // for her own server), code with PKCE S256, token exchange with the server's API token as
 // client secret, then the token on GET /hub/api/user gives exactly the step-10 scopes.
 func TestCodeFlowOwnServer(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("alice")
 	q := withPKCE(authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "S1"), verifier, "S256")
@@ -74,6 +75,7 @@ func TestCodeFlowOwnServer(t *testing.T) {
 // A browser that is not logged in goes to the login page with the whole authorize URI as next;
 // a POST without login is refused.
 func TestAuthorizeNeedsLogin(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("")
 	q := authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "S1")
@@ -97,6 +99,7 @@ func TestAuthorizeNeedsLogin(t *testing.T) {
 
 // LoginURL replaces the login page (auto_login_oauth2_authorize).
 func TestAuthorizeLoginURL(t *testing.T) {
+	t.Parallel()
 	h := newHub(t, func(d *Deps) {
 		d.LoginURL = func(*http.Request) string { return "/hub/oauth_login?x=1" }
 	})
@@ -110,6 +113,7 @@ func TestAuthorizeLoginURL(t *testing.T) {
 
 // Bob may not log in to alice's server: 403 page, no code.
 func TestAuthorizeDeniedForOthersServer(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	r := h.browser("bob").authorize(authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "S1"))
 	if r.status != http.StatusForbidden || r.header.Get("Location") != "" {
@@ -123,6 +127,7 @@ func TestAuthorizeDeniedForOthersServer(t *testing.T) {
 // An admin holds access:servers, so may log in to alice's server, but only after confirming;
 // the confirmation needs the _xsrf token, and a second visit needs no confirmation.
 func TestAdminConfirmation(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("admin")
 	q := authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "S9")
@@ -176,6 +181,7 @@ func TestAdminConfirmation(t *testing.T) {
 
 // An empty confirmation means identify only; scopes the client may not have are refused.
 func TestConfirmScopes(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("admin")
 	q := authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "S")
@@ -199,6 +205,7 @@ func TestConfirmScopes(t *testing.T) {
 // Errors in the request: a bad client or redirect_uri is shown on the hub (400), the others go
 // back to the client with error and state.
 func TestAuthorizeErrors(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("alice")
 	base := func() url.Values { return authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "S1") }
@@ -253,6 +260,7 @@ func TestAuthorizeErrors(t *testing.T) {
 
 // A client whose server or service is gone (a stale client) is a configuration error.
 func TestAuthorizeOrphanClient(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	if _, err := h.db.UpsertOAuthClient(t.Context(), store.OAuthClient{Identifier: "service-gone",
 		Secret: store.HashToken("s3cret-value", 1), RedirectURI: "/services/gone/oauth_callback"}); err != nil {
@@ -267,6 +275,7 @@ func TestAuthorizeOrphanClient(t *testing.T) {
 // The token carries the browser's session id, so the hub's logout (web) deletes it (§4.2):
 // the server's next check of the token fails and a new OAuth round starts.
 func TestLogoutEndsServerSessions(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("alice")
 	_, body := h.exchange(h.tokenForm(h.newCode(b, "", ""), ""))

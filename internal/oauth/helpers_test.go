@@ -63,7 +63,7 @@ func (names) CheckUsername(string) error   { return nil }
 
 // hub is the provider, the REST API and the pages on one mux over a real SQLite store.
 type hub struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	sessions *session.Manager
 	oauth    *Provider
@@ -76,7 +76,7 @@ type hub struct {
 
 type hubOption func(*Deps)
 
-func newHub(t *testing.T, opts ...hubOption) *hub {
+func newHub(t testing.TB, opts ...hubOption) *hub {
 	t.Helper()
 	ctx := t.Context()
 	db, err := store.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "jupyterhub.sqlite"), store.Options{})
@@ -264,7 +264,7 @@ func (b *browser) authorize(q url.Values) *response {
 }
 
 // codeFrom checks a redirect to the client's callback and returns its code.
-func codeFrom(t *testing.T, r *response, redirect, state string) string {
+func codeFrom(t testing.TB, r *response, redirect, state string) string {
 	t.Helper()
 	if r.status != http.StatusFound {
 		t.Fatalf("authorize: status %d, want 302; body:\n%s", r.status, r.body)

@@ -27,6 +27,7 @@ func python(t *testing.T) string {
 // from the environment a spawner gives a server: it builds the authorize URL, trades the code
 // for a token and reads /hub/api/user, and the returned scopes grant it access.
 func TestHubOAuthClient(t *testing.T) {
+	t.Parallel()
 	py := python(t)
 	h := newHub(t)
 	env := append(os.Environ(),

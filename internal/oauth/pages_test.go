@@ -9,6 +9,7 @@ import (
 // Both endpoints send the hub's headers and forbid caching; the token endpoint's CSP is the
 // API's. OPTIONS on the token endpoint is a CORS preflight.
 func TestHeaders(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	r := h.browser("alice").authorize(authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "s"))
 	for k, want := range map[string]string{
@@ -34,6 +35,7 @@ func TestHeaders(t *testing.T) {
 
 // Without Pages the provider still renders a working confirmation page and error pages.
 func TestWithoutPages(t *testing.T) {
+	t.Parallel()
 	h := newHub(t, func(d *Deps) { d.Pages = nil })
 	q := authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "s")
 	b := h.browser("admin")

@@ -8,6 +8,7 @@ import (
 
 // Codes and tokens are 30 letters and digits, every character about equally likely.
 func TestRandomToken(t *testing.T) {
+	t.Parallel()
 	re := regexp.MustCompile(`^[A-Za-z0-9]{30}$`)
 	counts := map[rune]int{}
 	seen := map[string]bool{}
@@ -34,6 +35,7 @@ func TestRandomToken(t *testing.T) {
 }
 
 func TestValidVerifierText(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]bool{
 		strings.Repeat("a", 43):             true,
 		strings.Repeat("Z", 128):            true,

@@ -13,6 +13,7 @@ import (
 )
 
 func TestClientIDAndPrefix(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ user, server, id, prefix string }{
 		{"alice", "", "jupyterhub-user-alice", "/user/alice/"},
 		{"alice", "gpu", "jupyterhub-user-alice-gpu", "/user/alice/gpu/"},
@@ -32,6 +33,7 @@ func TestClientIDAndPrefix(t *testing.T) {
 
 // PrepareServer makes the server token and the OAuth client of spec §2.1 steps 2–3.
 func TestPrepareServer(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	ctx := t.Context()
 	row, err := h.db.LookupToken(ctx, h.aliceToken, time.Now())
@@ -76,6 +78,7 @@ func TestPrepareServer(t *testing.T) {
 // server_token_scopes: bare !server is bound to the server, users:activity!user is added, and
 // what the user does not hold is dropped. Options set the client's scopes and redirect.
 func TestPrepareServerOptions(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	ctx := t.Context()
 	tok, id, err := h.oauth.PrepareServer(ctx, h.users["bob"], "gpu", "", ServerOptions{
@@ -118,6 +121,7 @@ func TestPrepareServerOptions(t *testing.T) {
 
 // CleanupServer removes the server token, the client and the tokens issued to it; twice is fine.
 func TestCleanupServer(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	ctx := t.Context()
 	b := h.browser("alice")
@@ -165,6 +169,7 @@ func TestCleanupServer(t *testing.T) {
 // A named server of a user whose name has a dash: the client id is ambiguous, the spawner row
 // decides, and the owner logs in without confirmation.
 func TestNamedServerOfDashedUser(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.createUser("dash-user", false)
 	h.createUser("dash", false)
@@ -197,6 +202,7 @@ func TestNamedServerOfDashedUser(t *testing.T) {
 // access:servers through a group filter: bob may use alice's server when he holds
 // access:servers!group=team and alice is in team (after confirming).
 func TestAccessThroughGroup(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	ctx := t.Context()
 	if _, err := h.db.CreateGroups(ctx, []string{"team"}, []string{"alice"}); err != nil {

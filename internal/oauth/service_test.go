@@ -49,6 +49,7 @@ func svcQuery(scope string) url.Values {
 
 // A service's client needs access:services on it; then the user confirms what it asks for.
 func TestServiceClient(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.addService(false)
 	b := h.browser("alice")
@@ -90,6 +91,7 @@ func TestServiceClient(t *testing.T) {
 
 // oauth_no_confirm services and Deps.NoConfirm clients skip the confirmation page.
 func TestServiceNoConfirm(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	h.addService(true)
 	h.grantServiceAccess()

@@ -21,6 +21,7 @@ func (h *hub) newCode(b *browser, pkceVerifier, method string) string {
 }
 
 func TestPKCE(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("alice")
 	other := strings.Repeat("x", 43)
@@ -55,6 +56,7 @@ func TestPKCE(t *testing.T) {
 // With RequirePKCE, an authorization request needs a challenge, and a code without one (made
 // before the setting changed) is refused.
 func TestRequirePKCE(t *testing.T) {
+	t.Parallel()
 	h := newHub(t, func(d *Deps) { d.RequirePKCE = true })
 	b := h.browser("alice")
 	r := b.authorize(authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "st"))
@@ -78,6 +80,7 @@ func TestRequirePKCE(t *testing.T) {
 
 // Codes live 300 seconds.
 func TestCodeExpiry(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("alice")
 	code := h.newCode(b, "", "")
@@ -93,6 +96,7 @@ func TestCodeExpiry(t *testing.T) {
 }
 
 func TestTokenErrors(t *testing.T) {
+	t.Parallel()
 	h := newHub(t)
 	b := h.browser("alice")
 
