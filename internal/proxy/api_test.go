@@ -126,7 +126,7 @@ func TestAPIHostRoutingAddsHost(t *testing.T) {
 	req, _ := http.NewRequest("POST", "/api/routes/alice.hub.test/user/alice", strings.NewReader(`{"target":"http://127.0.0.1:1"}`))
 	api.ServeHTTP(rec, req)
 	r := tab.Get("/alice.hub.test/user/alice")
-	if rec.Code != 201 || r == nil || r.Data["host"] != "alice.hub.test" {
+	if rec.Code != 201 || r == nil || r.Data()["host"] != "alice.hub.test" {
 		t.Fatalf("host routing add: %d %v", rec.Code, r)
 	}
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -17,12 +18,19 @@ type Route struct {
 	// Prefix is the normalised key: leading '/', no trailing '/', decoded segments.
 	Prefix string
 	// Target is the parsed "target" of Data.
-	Target *url.URL
-	// Data is the route's data as given (it holds "target"), never modified after insert.
-	Data map[string]any
-
-	dataJSON     []byte // Data as JSON without "last_activity", cached for listing
+	Target       *url.URL
+	dataJSON     []byte // the data as JSON without "last_activity": kept instead of the map (less memory)
 	lastActivity atomic.Int64
+}
+
+// Data returns a copy of the route's data as given (with "target"; without
+// "last_activity"). Numbers are json.Number, so they keep their exact text.
+func (r *Route) Data() map[string]any {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(r.dataJSON))
+	dec.UseNumber()
+	_ = dec.Decode(&m) // dataJSON was encoded from a map by NewRoute
+	return m
 }
 
 // LastActivity reports when traffic last flowed through the route (or when it was added).
@@ -84,7 +92,7 @@ func NewRoute(prefix string, data map[string]any) (*Route, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route %q: encode data: %w", prefix, err)
 	}
-	r := &Route{Prefix: CleanPath(prefix), Target: u, Data: data, dataJSON: js}
+	r := &Route{Prefix: CleanPath(prefix), Target: u, dataJSON: js}
 	r.lastActivity.Store(time.Now().UnixNano())
 	return r, nil
 }

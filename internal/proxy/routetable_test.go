@@ -121,6 +121,11 @@ func TestRouteJSONKeepsDataVerbatim(t *testing.T) {
 	if got["user"] != "alice" || got["jupyterhub"] != true || got["server_name"] != "" {
 		t.Errorf("data lost: %s", b)
 	}
+	d := r.Data()
+	if _, has := d["last_activity"]; has || d["target"] != "http://127.0.0.1:5" ||
+		d["nested"].(map[string]any)["n"] != json.Number("1.50") {
+		t.Errorf("Data() = %v", d)
+	}
 }
 
 func TestTouchIsConcurrentWithWrites(t *testing.T) {
