@@ -14,7 +14,6 @@
 //     stop is wired in (JupyterHub stops the servers first);
 //   - POST /users/{name} refuses a name the authenticator would normalise to another one, and
 //     every invalid name gets a 400 naming the reason;
-//   - POST /users/{name}/tokens without credentials does not take an "auth" body;
 //   - a negative token expires_in is a 400 (JupyterHub would create an expired token), and
 //     expires_in 0 gets token_expires_in_max_seconds when one is set (JupyterHub: never expires);
 //   - runtime services (POST /services/{name}) cannot have OAuth clients yet.
@@ -91,6 +90,10 @@ type Deps struct {
 	Servers ServerStates
 	// AuthState decrypts and encrypts auth_state; optional.
 	AuthState AuthStateCrypter
+	// Login checks the "auth" object an unauthenticated POST /users/{name}/tokens may carry
+	// (e.g. {"username": ..., "password": ...}) and returns the authenticated username; optional
+	// (without it such requests get 403).
+	Login func(ctx context.Context, r *http.Request, auth map[string]any) (string, error)
 }
 
 // API is the REST API handler. It is safe for concurrent use.

@@ -284,9 +284,8 @@ func (a *API) cookieCaller(r *http.Request) (*caller, error) {
 			return nil, errXSRF
 		}
 	}
-	c := &caller{kind: store.KindUser, user: u,
-		owner: rbac.Owner{Kind: store.KindUser, Name: u.Name, Groups: u.Groups}}
-	if c.scopes, err = a.ownerScopes(ctx, store.KindUser, c.owner, u.ID); err != nil {
+	c, err := a.userCaller(ctx, u)
+	if err != nil {
 		return nil, err
 	}
 	now := a.now()
@@ -294,6 +293,17 @@ func (a *API) cookieCaller(r *http.Request) (*caller, error) {
 		if err := a.db.TouchUser(ctx, u.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			a.log.Warn("record user activity", "user", u.Name, "err", err)
 		}
+	}
+	return c, nil
+}
+
+// userCaller is a caller acting as user u with all of u's scopes (cookie or "auth" body).
+func (a *API) userCaller(ctx context.Context, u *store.User) (*caller, error) {
+	c := &caller{kind: store.KindUser, user: u,
+		owner: rbac.Owner{Kind: store.KindUser, Name: u.Name, Groups: u.Groups}}
+	var err error
+	if c.scopes, err = a.ownerScopes(ctx, store.KindUser, c.owner, u.ID); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

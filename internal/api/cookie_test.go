@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -116,5 +117,43 @@ func TestAuthorizationHeader(t *testing.T) {
 	req, _ := http.NewRequest("GET", h.srv.URL+"/hub/api/user?token="+tok, nil)
 	if r := h.send(req); r.status != 403 {
 		t.Errorf("?token= accepted: %d", r.status)
+	}
+}
+
+// TestTokenByAuthBody: without credentials, POST /users/{name}/tokens hands the body's "auth"
+// to the authenticator (JupyterHub's way for scripts to get a first token).
+func TestTokenByAuthBody(t *testing.T) {
+	h := newTestHub(t)
+	if r := h.do(callAnon, "POST", "/hub/api/users/alice/tokens", map[string]any{"auth": map[string]any{"username": "alice", "password": "pw"}}); r.status != 403 {
+		t.Fatalf("without a Login hook: %d", r.status)
+	}
+	h.api.d.Login = func(_ context.Context, _ *http.Request, auth map[string]any) (string, error) {
+		if auth["username"] == "alice" && auth["password"] == "pw" {
+			return "alice", nil
+		}
+		return "", errors.New("bad password")
+	}
+	before := h.snapshot()
+	for _, body := range []map[string]any{
+		{"auth": map[string]any{"username": "alice", "password": "wrong"}},
+		{"note": "no auth"},
+	} {
+		if r := h.do(callAnon, "POST", "/hub/api/users/alice/tokens", body); r.status != 403 {
+			t.Errorf("%v: %d %s", body, r.status, r.body)
+		}
+	}
+	if r := h.do(callAnon, "POST", "/hub/api/users/bob/tokens", map[string]any{"auth": map[string]any{"username": "alice", "password": "pw"}}); r.status != 403 {
+		t.Errorf("alice's password for bob's token: %d %s", r.status, r.body)
+	}
+	if after := h.snapshot(); after != before {
+		t.Fatalf("refused requests wrote:\n%s\n%s", before, after)
+	}
+	r := h.do(callAnon, "POST", "/hub/api/users/alice/tokens", map[string]any{"auth": map[string]any{"username": "alice", "password": "pw"}, "note": "script"})
+	if r.status != 201 {
+		t.Fatalf("auth body: %d %s", r.status, r.body)
+	}
+	h.tokens["script"] = r.json(t).(map[string]any)["token"].(string)
+	if r := h.do("script", "GET", "/hub/api/user", nil); r.status != 200 || r.json(t).(map[string]any)["name"] != "alice" {
+		t.Errorf("token from auth body: %d %s", r.status, r.body)
 	}
 }

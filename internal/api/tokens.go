@@ -251,13 +251,18 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request, c *caller) err
 // createToken answers POST /users/{name}/tokens: the requester needs `tokens` on the user.
 func (a *API) createToken(w http.ResponseWriter, r *http.Request, c *caller) error {
 	name := r.PathValue("name")
-	if c == nil {
-		// JupyterHub can hand a body "auth" to the Authenticator here; gohub does not.
+	if c == nil && a.d.Login == nil {
 		return errNoCredentials
 	}
 	body, err := readObject(w, r)
 	if err != nil {
 		return err
+	}
+	if c == nil {
+		// No credentials: the body's "auth" goes to the authenticator (no _xsrf on this path).
+		if c, err = a.callerFromAuthBody(r, body); err != nil {
+			return err
+		}
 	}
 	u, t, err := a.userTarget(r, name)
 	if err != nil {
@@ -308,6 +313,27 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, c *caller) err
 	tm.write(r.Context(), j, tok, nt.Plain)
 	writeBody(w, http.StatusCreated, j.b)
 	return nil
+}
+
+// callerFromAuthBody authenticates the "auth" object of a token request; 403 on any failure.
+func (a *API) callerFromAuthBody(r *http.Request, body map[string]any) (*caller, error) {
+	auth, ok := body["auth"].(map[string]any)
+	if !ok {
+		return nil, errNoCredentials
+	}
+	name, err := a.d.Login(r.Context(), r, auth)
+	if err != nil || name == "" {
+		a.log.Info("token request with auth body refused", "err", err)
+		return nil, errorf(http.StatusForbidden, "")
+	}
+	u, err := a.db.GetUser(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(http.StatusForbidden, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.userCaller(r.Context(), u)
 }
 
 // expiresIn reads expires_in (null or an integer ≥ 0; 0 = never) and applies
