@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gohub/internal/spawner"
+	"gohub/internal/spawner/spawnertest"
 )
 
 // Many requests at once: concurrent starts of one server start it once; starts, status and
@@ -24,7 +25,7 @@ func TestConcurrentRequests(t *testing.T) {
 	ctx := t.Context()
 	users := make([]spawner.User, 4)
 	for i := range users {
-		users[i] = h.user(fmt.Sprintf("cc%d", i), false)
+		users[i] = h.User(fmt.Sprintf("cc%d", i), false)
 	}
 
 	var wg sync.WaitGroup
@@ -32,19 +33,19 @@ func TestConcurrentRequests(t *testing.T) {
 	for _, u := range users {
 		for range 5 {
 			wg.Go(func() {
-				if _, err := h.m.Start(ctx, u, "", nil); err != nil {
+				if _, err := h.M.Start(ctx, u, "", nil); err != nil {
 					errs <- fmt.Errorf("start %s: %w", u.Name, err)
 				}
 			})
 		}
 		wg.Go(func() {
 			for range 20 {
-				h.m.Status(u.Name, "")
+				h.M.Status(u.Name, "")
 				time.Sleep(5 * time.Millisecond)
 			}
 		})
 		wg.Go(func() {
-			if ch, err := h.m.Progress(ctx, u.Name, ""); err == nil {
+			if ch, err := h.M.Progress(ctx, u.Name, ""); err == nil {
 				for range ch {
 				}
 			}
@@ -56,18 +57,18 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Error(err)
 	}
 	for _, u := range users {
-		waitFor(t, 10*time.Second, u.Name+" ready", func() bool { return h.m.Status(u.Name, "").Ready })
-		ch, err := h.m.Progress(ctx, u.Name, "")
+		spawnertest.WaitFor(t, 10*time.Second, u.Name+" ready", func() bool { return h.M.Status(u.Name, "").Ready })
+		ch, err := h.M.Progress(ctx, u.Name, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		collect(t, ch)
+		spawnertest.Collect(t, ch)
 	}
 	// Each server was started once: one process per user, and the state names it.
 	for _, u := range users {
-		var who whoami
-		h.get(u, "", "whoami", &who)
-		if pid := int(h.state(u, "")["pid"].(float64)); pid != who.PID {
+		var who spawnertest.Whoami
+		h.Get(u, "", "whoami", &who)
+		if pid := int(h.State(u, "")["pid"].(float64)); pid != who.PID {
 			t.Errorf("%s: state pid %d, serving pid %d", u.Name, pid, who.PID)
 		}
 		out, _ := readCmdlines(who.PID)
@@ -77,18 +78,18 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 	// Stops and starts racing each other end in a consistent state.
 	for _, u := range users {
-		wg.Go(func() { h.m.Stop(ctx, u, "") })
-		wg.Go(func() { h.m.Start(ctx, u, "", nil) })
+		wg.Go(func() { h.M.Stop(ctx, u, "") })
+		wg.Go(func() { h.M.Start(ctx, u, "", nil) })
 	}
 	wg.Wait()
-	if err := h.m.StopAll(ctx); err != nil {
+	if err := h.M.StopAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range users {
-		if st := h.m.Status(u.Name, ""); st.Active {
+		if st := h.M.Status(u.Name, ""); st.Active {
 			t.Errorf("%s still active after StopAll: %+v", u.Name, st)
 		}
-		if _, ok := h.hub.route("/user/" + u.Name + "/"); ok {
+		if _, ok := h.Hub.Route("/user/" + u.Name + "/"); ok {
 			t.Errorf("%s still routed", u.Name)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gohub/internal/spawner"
+	"gohub/internal/spawner/spawnertest"
 )
 
 // mem_limit and cpu_limit are enforced: through a cgroup made for the server when the machine
@@ -17,14 +18,14 @@ func TestLimitsEnforced(t *testing.T) {
 	mem, _ := spawner.ParseByteSize("256M")
 	cfg.MemLimit, cfg.CPULimit = mem, 0.5
 	h := newHarness(t, "simple", cfg, limits())
-	kim := h.user("kim", false)
-	if ready, err := h.m.Start(t.Context(), kim, "", nil); !ready || err != nil {
+	kim := h.User("kim", false)
+	if ready, err := h.M.Start(t.Context(), kim, "", nil); !ready || err != nil {
 		t.Fatalf("Start = %v, %v", ready, err)
 	}
-	var who whoami
-	h.get(kim, "", "whoami", &who)
+	var who spawnertest.Whoami
+	h.Get(kim, "", "whoami", &who)
 	var env map[string]string
-	h.get(kim, "", "env", &env)
+	h.Get(kim, "", "env", &env)
 	if env["MEM_LIMIT"] != "268435456" || env["CPU_LIMIT"] != "0.5" {
 		t.Errorf("MEM_LIMIT %q CPU_LIMIT %q", env["MEM_LIMIT"], env["CPU_LIMIT"])
 	}
@@ -60,7 +61,7 @@ func TestLimitsEnforced(t *testing.T) {
 		}
 		t.Log("no writable cgroup here; mem_limit enforced as RLIMIT_AS")
 	}
-	if stopped, err := h.m.Stop(t.Context(), kim, ""); !stopped || err != nil {
+	if stopped, err := h.M.Stop(t.Context(), kim, ""); !stopped || err != nil {
 		t.Fatalf("Stop = %v, %v", stopped, err)
 	}
 	for _, d := range dirs {

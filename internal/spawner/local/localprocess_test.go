@@ -16,6 +16,7 @@ import (
 
 	"gohub/internal/spawner"
 	"gohub/internal/spawner/local"
+	"gohub/internal/spawner/spawnertest"
 )
 
 // needRoot skips a test that must run as root, except under CI=true, where it fails.
@@ -62,7 +63,7 @@ func systemUser(t *testing.T) (name string, home string, supGroup string) {
 func TestLocalProcessRunsAsSystemUser(t *testing.T) {
 	name, home, supGroup := systemUser(t)
 	cfg := local.DefaultConfig()
-	cfg.Cmd = []string{helperBinary(t)}
+	cfg.Cmd = []string{spawnertest.HelperBinary(t)}
 	cfg.Environment = map[string]string{"GOHUB_TEST_SERVER": "serve"}
 	cfg.NotebookDir = "~/work"
 	cfg.DefaultURL = "/lab/tree/{username}"
@@ -70,8 +71,8 @@ func TestLocalProcessRunsAsSystemUser(t *testing.T) {
 	cfg.CPULimit = 2
 	cfg.OAuthClientAllowedScopes = []string{"read:users:name!user"}
 	h := newHarness(t, "localprocess", cfg, limits())
-	u := h.user(name, false)
-	if ready, err := h.m.Start(t.Context(), u, "", nil); !ready || err != nil {
+	u := h.User(name, false)
+	if ready, err := h.M.Start(t.Context(), u, "", nil); !ready || err != nil {
 		t.Fatalf("Start = %v, %v", ready, err)
 	}
 	sys, err := user.Lookup(name)
@@ -82,8 +83,8 @@ func TestLocalProcessRunsAsSystemUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var who whoami
-	h.get(u, "", "whoami", &who)
+	var who spawnertest.Whoami
+	h.Get(u, "", "whoami", &who)
 	if strconv.Itoa(who.UID) != sys.Uid || strconv.Itoa(who.GID) != sys.Gid {
 		t.Errorf("uid/gid %d/%d, want %s/%s", who.UID, who.GID, sys.Uid, sys.Gid)
 	}
@@ -96,9 +97,9 @@ func TestLocalProcessRunsAsSystemUser(t *testing.T) {
 	}
 
 	var env map[string]string
-	h.get(u, "", "env", &env)
-	st := h.m.Status(name, "")
-	token := h.hub.token("jupyterhub-user-" + name)
+	h.Get(u, "", "env", &env)
+	st := h.M.Status(name, "")
+	token := h.Hub.Token("jupyterhub-user-" + name)
 	prefix := "/user/" + name + "/"
 	want := map[string]string{
 		"PATH":                                   "/usr/bin:/bin",
@@ -133,14 +134,14 @@ func TestLocalProcessRunsAsSystemUser(t *testing.T) {
 	if diff := cmp.Diff(want, env); diff != "" {
 		t.Errorf("server environment (-want +got):\n%s", diff)
 	}
-	client, err := h.db.GetOAuthClient(t.Context(), "jupyterhub-user-"+name)
+	client, err := h.DB.GetOAuthClient(t.Context(), "jupyterhub-user-"+name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if wantScopes := []string{"access:servers!server=" + name + "/", "read:users:name!user"}; !slices.Equal(client.AllowedScopes, wantScopes) {
 		t.Errorf("client allowed scopes %v, want %v", client.AllowedScopes, wantScopes)
 	}
-	if stopped, err := h.m.Stop(t.Context(), u, ""); !stopped || err != nil {
+	if stopped, err := h.M.Stop(t.Context(), u, ""); !stopped || err != nil {
 		t.Fatalf("Stop = %v, %v", stopped, err)
 	}
 }
@@ -148,21 +149,21 @@ func TestLocalProcessRunsAsSystemUser(t *testing.T) {
 // A hub user with no system account fails to spawn with a message naming the user.
 func TestLocalProcessUnknownSystemUser(t *testing.T) {
 	cfg := local.DefaultConfig()
-	cfg.Cmd = []string{helperBinary(t)}
+	cfg.Cmd = []string{spawnertest.HelperBinary(t)}
 	h := newHarness(t, "localprocess", cfg, limits())
-	u := h.user("no-such-system-user-gohub", false)
-	_, err := h.m.Start(t.Context(), u, "", nil)
+	u := h.User("no-such-system-user-gohub", false)
+	_, err := h.M.Start(t.Context(), u, "", nil)
 	if err == nil || !strings.Contains(err.Error(), `system user "no-such-system-user-gohub"`) {
 		t.Fatalf("Start: %v", err)
 	}
-	ch, perr := h.m.Progress(t.Context(), u.Name, "")
+	ch, perr := h.M.Progress(t.Context(), u.Name, "")
 	if perr != nil {
 		t.Fatal(perr)
 	}
-	if evs := collect(t, ch); len(evs) != 1 || !strings.Contains(evs[0].Message, "Spawn failed: system user") {
+	if evs := spawnertest.Collect(t, ch); len(evs) != 1 || !strings.Contains(evs[0].Message, "Spawn failed: system user") {
 		t.Fatalf("events %+v", evs)
 	}
-	if st := h.m.Status(u.Name, ""); st.LastFailure == nil {
+	if st := h.M.Status(u.Name, ""); st.LastFailure == nil {
 		t.Fatal("no failure recorded")
 	}
 	_ = spawner.ErrBadRequest

@@ -13,6 +13,7 @@ import (
 
 	"gohub/internal/spawner"
 	"gohub/internal/spawner/local"
+	"gohub/internal/spawner/spawnertest"
 )
 
 // The real jupyterhub-singleuser starts under the simple spawner: it accepts the environment,
@@ -53,22 +54,22 @@ func TestRealSingleuserServer(t *testing.T) {
 	cfg.HTTPTimeout = spawner.Seconds(60)
 	cfg.StartTimeout = spawner.Seconds(30)
 	h := newHarness(t, "simple", cfg, limits())
-	h.m.Close()
-	h.envAPI = "http://" + l.Addr().String() + "/hub/api"
-	h.open()
-	lee := h.user("lee", false)
+	h.M.Close()
+	h.EnvAPI = "http://" + l.Addr().String() + "/hub/api"
+	h.Open()
+	lee := h.User("lee", false)
 	start := time.Now()
-	ready, err := h.m.Start(t.Context(), lee, "", nil)
+	ready, err := h.M.Start(t.Context(), lee, "", nil)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	if !ready {
-		waitFor(t, 60*time.Second, "jupyterhub-singleuser to answer", func() bool {
-			st := h.m.Status("lee", "")
+		spawnertest.WaitFor(t, 60*time.Second, "jupyterhub-singleuser to answer", func() bool {
+			st := h.M.Status("lee", "")
 			return st.Ready || (!st.Active && st.LastFailure != nil)
 		})
 	}
-	st := h.m.Status("lee", "")
+	st := h.M.Status("lee", "")
 	if !st.Ready {
 		t.Fatalf("server failed: %v", st.LastFailure)
 	}
@@ -90,7 +91,7 @@ func TestRealSingleuserServer(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("GET /user/lee/api: %d", resp.StatusCode)
 	}
-	if stopped, err := h.m.Stop(t.Context(), lee, ""); !stopped || err != nil {
+	if stopped, err := h.M.Stop(t.Context(), lee, ""); !stopped || err != nil {
 		t.Fatalf("Stop = %v, %v", stopped, err)
 	}
 }

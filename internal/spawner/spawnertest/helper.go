@@ -1,4 +1,11 @@
-package local_test
+// Package spawnertest is the conformance suite every spawner kind passes (Run), with what it
+// is built from: a test single-user server (the test binary itself, see MaybeRunHelper), a
+// Harness that runs a spawner.Manager on a real SQLite database with a recording FakeHub, and
+// small helpers. Spawner packages use it from their tests:
+//
+//	func TestMain(m *testing.M) { spawnertest.MaybeRunHelper(); os.Exit(m.Run()) }
+//	func TestConformance(t *testing.T) { spawnertest.Run(t, spawnertest.Kind{...}) }
+package spawnertest
 
 import (
 	"encoding/json"
@@ -10,23 +17,29 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
-// The test binary doubles as the single-user server the spawners start: when
-// GOHUB_TEST_SERVER is in its environment (set through Spawner.environment), TestMain runs
-// the helper instead of the tests. Modes, comma-separated:
-//   - serve: listen on JUPYTERHUB_SERVICE_URL and answer {prefix}api, {prefix}env, {prefix}whoami;
+// HelperEnv is the variable (set through Spawner.environment) that makes the test binary act
+// as a single-user server. Its value is a comma-separated list of modes:
+//   - serve: listen on JUPYTERHUB_SERVICE_URL and answer {prefix}api (302 with
+//     X-JupyterHub-Version), {prefix}env (the environment as JSON), {prefix}whoami (Whoami),
+//     {prefix}exit (exit with status 7), {prefix}hang (close the listener, keep running);
 //   - exit: print a message and exit 3 at once;
 //   - silent: never listen, sleep until killed;
 //   - stubborn: ignore SIGTERM and SIGINT;
-//   - slow: wait GOHUB_TEST_DELAY (a Go duration) before listening.
-func TestMain(m *testing.M) {
-	if mode, ok := os.LookupEnv("GOHUB_TEST_SERVER"); ok {
+//   - slow: wait DelayEnv (a Go duration) before listening.
+const HelperEnv = "GOHUB_TEST_SERVER"
+
+// DelayEnv is the delay of the slow mode.
+const DelayEnv = "GOHUB_TEST_DELAY"
+
+// MaybeRunHelper runs the test server and exits when HelperEnv is set; call it first in
+// TestMain.
+func MaybeRunHelper() {
+	if mode, ok := os.LookupEnv(HelperEnv); ok {
 		os.Exit(helper(mode))
 	}
-	os.Exit(m.Run())
 }
 
 func helper(mode string) int {
@@ -51,7 +64,7 @@ func helper(mode string) int {
 		}
 	}
 	if has("slow") {
-		d, _ := time.ParseDuration(os.Getenv("GOHUB_TEST_DELAY"))
+		d, _ := time.ParseDuration(os.Getenv(DelayEnv))
 		time.Sleep(d)
 	}
 	u, err := url.Parse(os.Getenv("JUPYTERHUB_SERVICE_URL"))
@@ -84,17 +97,30 @@ func helper(mode string) int {
 		cwd, _ := os.Getwd()
 		limits, _ := os.ReadFile("/proc/self/limits")
 		cgroup, _ := os.ReadFile("/proc/self/cgroup")
-		json.NewEncoder(w).Encode(whoami{
+		json.NewEncoder(w).Encode(Whoami{
 			UID: os.Getuid(), GID: os.Getgid(), Groups: groups, Cwd: cwd, PID: os.Getpid(),
 			SID: sid(), Limits: string(limits), Cgroup: string(cgroup),
 		})
 	})
+	mux.HandleFunc(prefix+"exit", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(os.Stderr, "helper: exiting on request")
+		os.Exit(7)
+	})
+	mux.HandleFunc(prefix+"hang", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			l.Close()
+		}()
+	})
 	http.Serve(l, mux)
-	return 0
+	for {
+		time.Sleep(time.Hour) // hung: alive, answering nothing
+	}
 }
 
-// whoami is what the helper reports about its process.
-type whoami struct {
+// Whoami is what the test server reports about its process.
+type Whoami struct {
 	UID    int    `json:"uid"`
 	GID    int    `json:"gid"`
 	Groups []int  `json:"groups"`

@@ -1,4 +1,4 @@
-package local_test
+package spawnertest
 
 import (
 	"cmp"
@@ -17,13 +17,12 @@ import (
 	"time"
 
 	"gohub/internal/spawner"
-	"gohub/internal/spawner/registry"
 	"gohub/internal/store"
 )
 
-// fakeHub implements spawner.Hooks with the real store for tokens and OAuth clients, and a
+// FakeHub implements spawner.Hooks with the real store for tokens and OAuth clients, and a
 // recorded route table in place of the proxy.
-type fakeHub struct {
+type FakeHub struct {
 	db *store.DB
 
 	mu      sync.Mutex
@@ -33,7 +32,7 @@ type fakeHub struct {
 	cleaned []string
 }
 
-func (h *fakeHub) PrepareServer(ctx context.Context, s spawner.ServerSetup) (string, error) {
+func (h *FakeHub) PrepareServer(ctx context.Context, s spawner.ServerSetup) (string, error) {
 	b := make([]byte, 16)
 	rand.Read(b)
 	plain := hex.EncodeToString(b)
@@ -54,21 +53,21 @@ func (h *fakeHub) PrepareServer(ctx context.Context, s spawner.ServerSetup) (str
 	return plain, nil
 }
 
-func (h *fakeHub) AddRoute(ctx context.Context, spec, target string, data map[string]any) error {
+func (h *FakeHub) AddRoute(ctx context.Context, spec, target string, data map[string]any) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.routes[spec] = target
 	return nil
 }
 
-func (h *fakeHub) DeleteRoute(ctx context.Context, spec string) error {
+func (h *FakeHub) DeleteRoute(ctx context.Context, spec string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.routes, spec)
 	return nil
 }
 
-func (h *fakeHub) Cleanup(ctx context.Context, s spawner.ServerSetup) error {
+func (h *FakeHub) Cleanup(ctx context.Context, s spawner.ServerSetup) error {
 	h.mu.Lock()
 	id, ok := h.tokenID[s.ClientID]
 	delete(h.tokenID, s.ClientID)
@@ -86,47 +85,51 @@ func (h *fakeHub) Cleanup(ctx context.Context, s spawner.ServerSetup) error {
 	return nil
 }
 
-func (h *fakeHub) route(spec string) (string, bool) {
+// Route returns the target of a route, if it exists.
+func (h *FakeHub) Route(spec string) (string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t, ok := h.routes[spec]
 	return t, ok
 }
 
-func (h *fakeHub) token(client string) string {
+// Token returns the plaintext API token of a running server, by OAuth client id.
+func (h *FakeHub) Token(client string) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.tokens[client]
 }
 
-// hubEnv is the environment of the "hub" the tests pretend to be: env_keep picks from it.
-var hubEnv = map[string]string{"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "CONFIGPROXY_AUTH_TOKEN": "must-not-leak"}
+// HubEnv is the environment of the "hub" the tests pretend to be: env_keep picks from it.
+var HubEnv = map[string]string{"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "CONFIGPROXY_AUTH_TOKEN": "must-not-leak"}
 
-// harness is one hub's worth of spawning: a database, the fake hub and a manager.
-type harness struct {
+// Harness is one hub's worth of spawning: a database, the fake hub and a manager.
+type Harness struct {
 	t      *testing.T
 	dbPath string
-	db     *store.DB
-	hub    *fakeHub
-	m      *spawner.Manager
-	class  string
-	cfg    any
-	limits spawner.Limits
-	envAPI string // hub API URL servers get; the default when empty
+	plugin spawner.Plugin
 
-	onFailureLimit func(int)
+	DB  *store.DB
+	Hub *FakeHub
+	M   *spawner.Manager
+	// Limits, EnvAPI (the hub API URL servers get; a default when empty) and OnFailureLimit
+	// apply from the next Open.
+	Limits         spawner.Limits
+	EnvAPI         string
+	OnFailureLimit func(int)
 }
 
-// newHarness opens a fresh SQLite database and builds a manager for the spawner class with cfg.
-func newHarness(t *testing.T, class string, cfg any, limits spawner.Limits) *harness {
+// NewHarness opens a fresh SQLite database and builds a manager for plugin.
+func NewHarness(t *testing.T, plugin spawner.Plugin, limits spawner.Limits) *Harness {
 	t.Helper()
-	h := &harness{t: t, dbPath: filepath.Join(t.TempDir(), "hub.sqlite"), class: class, cfg: cfg, limits: limits}
-	h.open()
+	h := &Harness{t: t, dbPath: filepath.Join(t.TempDir(), "hub.sqlite"), plugin: plugin, Limits: limits}
+	h.Open()
 	return h
 }
 
-// open (re)opens the database and builds a new manager: a hub "restart" when called again.
-func (h *harness) open() {
+// Open (re)opens the database and builds a new manager: a hub "restart" when called again
+// (Close the old manager first). Managers are stopped (StopAll, Close) when the test ends.
+func (h *Harness) Open() {
 	t := h.t
 	t.Helper()
 	db, err := store.Open(t.Context(), "sqlite:///"+h.dbPath, store.Options{Logger: slog.New(slog.DiscardHandler)})
@@ -134,17 +137,13 @@ func (h *harness) open() {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	entry, ok := registry.Lookup(h.class)
-	if !ok {
-		t.Fatalf("no spawner class %q", h.class)
-	}
-	hub := &fakeHub{db: db, routes: map[string]string{}, tokens: map[string]string{}, tokenID: map[string]int64{}}
+	hub := &FakeHub{db: db, routes: map[string]string{}, tokens: map[string]string{}, tokenID: map[string]int64{}}
 	m, err := spawner.NewManager(spawner.Options{
-		DB: db, Plugin: entry.Plugin(h.cfg), Hooks: hub, Limits: h.limits,
-		Env:            spawner.EnvSettings{HubAPIURL: cmp.Or(h.envAPI, "http://127.0.0.1:8081/hub/api"), BaseURL: "/"},
+		DB: db, Plugin: h.plugin, Hooks: hub, Limits: h.Limits,
+		Env:            spawner.EnvSettings{HubAPIURL: cmp.Or(h.EnvAPI, "http://127.0.0.1:8081/hub/api"), BaseURL: "/"},
 		Logger:         slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
-		LookupEnv:      func(k string) (string, bool) { v, ok := hubEnv[k]; return v, ok },
-		OnFailureLimit: h.onFailureLimit,
+		LookupEnv:      func(k string) (string, bool) { v, ok := HubEnv[k]; return v, ok },
+		OnFailureLimit: h.OnFailureLimit,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -155,41 +154,41 @@ func (h *harness) open() {
 		m.StopAll(ctx)
 		m.Close()
 	})
-	h.db, h.hub, h.m = db, hub, m
+	h.DB, h.Hub, h.M = db, hub, m
 }
 
-// user creates (or finds) a hub user.
-func (h *harness) user(name string, admin bool, groups ...string) spawner.User {
+// User creates (or finds) a hub user, in the given groups.
+func (h *Harness) User(name string, admin bool, groups ...string) spawner.User {
 	h.t.Helper()
 	ctx := h.t.Context()
-	u, err := h.db.GetUser(ctx, name)
+	u, err := h.DB.GetUser(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
-		u, err = h.db.CreateUser(ctx, name, admin)
+		u, err = h.DB.CreateUser(ctx, name, admin)
 	}
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	for _, g := range groups {
-		if _, err := h.db.GetGroup(ctx, g); errors.Is(err, store.ErrNotFound) {
-			if _, err := h.db.CreateGroups(ctx, []string{g}, nil); err != nil {
+		if _, err := h.DB.GetGroup(ctx, g); errors.Is(err, store.ErrNotFound) {
+			if _, err := h.DB.CreateGroups(ctx, []string{g}, nil); err != nil {
 				h.t.Fatal(err)
 			}
 		}
-		if _, err := h.db.AddGroupMembers(ctx, g, []string{name}); err != nil {
+		if _, err := h.DB.AddGroupMembers(ctx, g, []string{name}); err != nil {
 			h.t.Fatal(err)
 		}
 	}
-	u, err = h.db.GetUser(ctx, name)
+	u, err = h.DB.GetUser(ctx, name)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return spawner.UserFromStore(u)
 }
 
-// get fetches path from a running server and decodes its JSON into v.
-func (h *harness) get(u spawner.User, server, path string, v any) {
+// Get fetches path under a running server's prefix and decodes its JSON into v.
+func (h *Harness) Get(u spawner.User, server, path string, v any) {
 	h.t.Helper()
-	st := h.m.Status(u.Name, server)
+	st := h.M.Status(u.Name, server)
 	if st.Target == "" {
 		h.t.Fatalf("%s/%s has no target: %+v", u.Name, server, st)
 	}
@@ -202,15 +201,27 @@ func (h *harness) get(u spawner.User, server, path string, v any) {
 	if resp.StatusCode != 200 {
 		h.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
 	}
+	if v == nil {
+		return
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		h.t.Fatalf("GET %s: %v: %s", path, err, body)
 	}
 }
 
-// state returns the saved spawner state of a server.
-func (h *harness) state(u spawner.User, server string) map[string]any {
+// Poke requests path under a running server's prefix and ignores the answer (exit, hang).
+func (h *Harness) Poke(u spawner.User, server, path string) {
+	st := h.M.Status(u.Name, server)
+	resp, err := http.Get(st.Target + st.Prefix + path)
+	if err == nil {
+		resp.Body.Close()
+	}
+}
+
+// State returns the saved spawner state of a server.
+func (h *Harness) State(u spawner.User, server string) map[string]any {
 	h.t.Helper()
-	row, err := h.db.GetSpawner(h.t.Context(), u.ID, server)
+	row, err := h.DB.GetSpawner(h.t.Context(), u.ID, server)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -223,8 +234,8 @@ func (h *harness) state(u spawner.User, server string) map[string]any {
 	return m
 }
 
-// helperBinary copies the test binary where any user can run it.
-func helperBinary(t *testing.T) string {
+// HelperBinary copies the test binary where any user can run it, and returns its path.
+func HelperBinary(t *testing.T) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "gohub-spawner-bin-")
 	if err != nil {
@@ -257,8 +268,8 @@ func helperBinary(t *testing.T) string {
 	return path
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+// WaitFor polls cond until it holds or d passes, and fails the test then.
+func WaitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -269,8 +280,8 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// collect reads a progress stream to its end.
-func collect(t *testing.T, ch <-chan spawner.Event) []spawner.Event {
+// Collect reads a progress stream to its end.
+func Collect(t *testing.T, ch <-chan spawner.Event) []spawner.Event {
 	t.Helper()
 	var out []spawner.Event
 	timeout := time.After(30 * time.Second)
