@@ -36,11 +36,11 @@ func snapshotKey(ck *callerKeys, includeStopped bool) string {
 }
 
 // snapshot returns a fresh snapshot for c's view; ok=false when c's view depends on the user
-// (filtered scopes), so the caller must read the database.
+// (filtered scopes) or shows no user at all, so the caller must read the database.
 func (a *API) snapshot(ctx context.Context, c *caller, includeStopped bool) (*userSnapshot, bool, error) {
 	ck := c.modelKeys()
-	if ck.filtered {
-		return nil, false, nil
+	if ck.filtered || ck.user == 0 {
+		return nil, false, nil // per-user views, or nothing to show: the database path decides
 	}
 	key := snapshotKey(ck, includeStopped)
 	gen, now := a.gen.Load(), a.now()
