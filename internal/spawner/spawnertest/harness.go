@@ -32,6 +32,7 @@ type FakeHub struct {
 	cleaned []string
 }
 
+// PrepareServer creates the server's OAuth client and API token in the store.
 func (h *FakeHub) PrepareServer(ctx context.Context, s spawner.ServerSetup) (string, error) {
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -53,6 +54,7 @@ func (h *FakeHub) PrepareServer(ctx context.Context, s spawner.ServerSetup) (str
 	return plain, nil
 }
 
+// AddRoute records a route.
 func (h *FakeHub) AddRoute(ctx context.Context, spec, target string, data map[string]any) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -60,6 +62,7 @@ func (h *FakeHub) AddRoute(ctx context.Context, spec, target string, data map[st
 	return nil
 }
 
+// DeleteRoute forgets a route.
 func (h *FakeHub) DeleteRoute(ctx context.Context, spec string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -67,6 +70,7 @@ func (h *FakeHub) DeleteRoute(ctx context.Context, spec string) error {
 	return nil
 }
 
+// Cleanup deletes the server's token and OAuth client.
 func (h *FakeHub) Cleanup(ctx context.Context, s spawner.ServerSetup) error {
 	h.mu.Lock()
 	id, ok := h.tokenID[s.ClientID]
