@@ -127,9 +127,10 @@ func validVerifierText(s string) bool {
 // authorize answers GET and POST {base}hub/api/oauth2/authorize (spec §1.9, §2.4 steps 2–7).
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodPost:
+	case http.MethodGet, http.MethodPost:
 	default:
-		w.Header().Set("Allow", "GET, HEAD, POST")
+		// Not even HEAD: a GET may issue a code, which a HEAD must not (tornado answers 405 too).
+		w.Header().Set("Allow", "GET, POST")
 		p.errorPage(w, r, http.StatusMethodNotAllowed, "")
 		return
 	}

@@ -252,9 +252,12 @@ func TestAuthorizeErrors(t *testing.T) {
 	codeFrom(t, b.authorize(without("redirect_uri")), "/user/alice/oauth_callback", "S1")
 	// identify and scopes the user's own server may ask for are accepted.
 	codeFrom(t, b.authorize(with("scope", "identify access:servers!server=alice/")), "/user/alice/oauth_callback", "S1")
-	// PUT is not a method of the endpoint.
+	// PUT and HEAD are not methods of the endpoint.
 	if r := b.do("PUT", authorizePath+"?"+base().Encode(), url.Values{}); r.status != http.StatusMethodNotAllowed {
 		t.Errorf("PUT: %d, want 405", r.status)
+	}
+	if r := b.do("HEAD", authorizePath+"?"+base().Encode(), nil); r.status != http.StatusMethodNotAllowed {
+		t.Errorf("HEAD: %d, want 405", r.status)
 	}
 }
 
