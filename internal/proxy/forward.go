@@ -58,8 +58,14 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, route *Route) {
 		uc.close()
 		var se stageError
 		if errors.As(err, &se) && se.beforeResponse {
-			if reused && replayable && attempt == 0 && r.Context().Err() == nil {
-				continue // the idle connection had been closed by the target: try a fresh one
+			// A reused connection that fails before any response byte was, in practice,
+			// closed by the target while idle (keep-alive timers): send again on a fresh one.
+			// A target that took the request and then died is not listening any more, so
+			// the retry fails to connect rather than repeat the request. Timeouts are final.
+			var ne net.Error
+			timeout := errors.As(err, &ne) && ne.Timeout()
+			if reused && replayable && attempt == 0 && !timeout && r.Context().Err() == nil {
+				continue
 			}
 			if r.Context().Err() == nil {
 				p.fail(w, r, http.StatusServiceUnavailable, err)

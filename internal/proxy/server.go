@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +32,9 @@ type Server struct {
 	IdleTimeout time.Duration
 	// HeaderTimeout bounds the wait for a request's headers once it started (default 60 s).
 	HeaderTimeout time.Duration
+
+	// Logger receives handler panics; nil means slog.Default().
+	Logger *slog.Logger
 
 	mu       sync.Mutex
 	conns    map[*serverConn]struct{}
@@ -118,9 +124,10 @@ var (
 
 func (s *Server) serveConn(sc *serverConn) {
 	c := sc.c
+	lr := &limitReader{r: c}
 	br := readerPool.Get().(*bufio.Reader)
 	bw := writerPool.Get().(*bufio.Writer)
-	br.Reset(c)
+	br.Reset(lr)
 	bw.Reset(c)
 	defer func() {
 		s.mu.Lock()
@@ -147,6 +154,7 @@ func (s *Server) serveConn(sc *serverConn) {
 		// One deadline covers the idle wait and the headers; it is lifted only for requests
 		// with a body, since nothing else reads from the client until the next request.
 		_ = c.SetReadDeadline(time.Now().Add(idle))
+		lr.remain = maxHeaderBytes
 		if _, err := br.Peek(1); err != nil {
 			return // idle timeout or the client went away
 		}
@@ -155,6 +163,7 @@ func (s *Server) serveConn(sc *serverConn) {
 			_ = c.SetReadDeadline(time.Now().Add(header))
 		}
 		req, err := http.ReadRequest(br)
+		lr.remain = math.MaxInt64
 		if err != nil {
 			writeBadRequest(c, err)
 			return
@@ -178,12 +187,47 @@ func (s *Server) serveConn(sc *serverConn) {
 	}
 }
 
+// maxHeaderBytes bounds a request's line and headers, as net/http's default.
+const maxHeaderBytes = 1 << 20
+
+// limitReader stops reading at remain bytes (set around header parsing only).
+type limitReader struct {
+	r      io.Reader
+	remain int64
+}
+
+var errHeaderTooLarge = errors.New("request headers too large")
+
+func (l *limitReader) Read(b []byte) (int, error) {
+	if l.remain <= 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(b)) > l.remain {
+		b = b[:l.remain]
+	}
+	n, err := l.r.Read(b)
+	l.remain -= int64(n)
+	return n, err
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
 func writeBadRequest(c net.Conn, err error) {
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		return
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
+		return
+	}
+	if errors.Is(err, errHeaderTooLarge) {
+		_, _ = io.WriteString(c, "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"+
+			"Content-Length: 0\r\n\r\n")
 		return
 	}
 	_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"+
@@ -202,7 +246,8 @@ func (s *Server) serveRequest(sc *serverConn, req *http.Request, br *bufio.Reade
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
-				panic(v)
+				s.logger().Error("panic serving request", "path", req.URL.Path, "panic", v,
+					"stack", string(debug.Stack()))
 			}
 			keep = false
 		}

@@ -106,3 +106,22 @@ func TestServerBadRequestExpectContinueAndIdleTimeout(t *testing.T) {
 		t.Errorf("idle connection closed after %v, want about 300 ms", d)
 	}
 }
+
+func TestServerSurvivesPanicsAndHugeHeaders(t *testing.T) {
+	addr := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/panic" {
+			panic("handler bug")
+		}
+		io.WriteString(w, "fine")
+	}), time.Second)
+	if got := rawExchange(t, addr, "GET /panic HTTP/1.1\r\nHost: h\r\n\r\n"); got != "" {
+		t.Errorf("panic: got %q, want the connection closed", got)
+	}
+	huge := "GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + strings.Repeat("a", 2<<20) + "\r\n\r\n"
+	if got := rawExchange(t, addr, huge); !strings.HasPrefix(got, "HTTP/1.1 431 ") {
+		t.Errorf("2 MB header: %.60q", got)
+	}
+	if got := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"); !strings.Contains(got, "\r\nfine\r\n") {
+		t.Errorf("after the panic: %q", got)
+	}
+}
