@@ -24,10 +24,11 @@ type Admin struct {
 
 // OpenAdmin reads the config and opens its database. upgrade applies pending migrations.
 func OpenAdmin(ctx context.Context, file *config.File, upgrade bool) (*Admin, error) {
-	cfg, _, a, acfg, err := loadConfig(file, nil)
+	l, err := loadConfig(file, nil)
 	if err != nil {
 		return nil, err
 	}
+	cfg := l.hub
 	catalog, err := rbac.NewCatalog(cfg.CustomScopes)
 	if err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func OpenAdmin(ctx context.Context, file *config.File, upgrade bool) (*Admin, er
 		return nil, fmt.Errorf("open database %s: %w", redactURL(cfg.DBURL), err)
 	}
 	ad := &Admin{DB: db, catalog: catalog}
-	ad.pipeline, err = auth.NewPipeline(*acfg, a, func(ctx context.Context, name string) (bool, error) {
+	ad.pipeline, err = auth.NewPipeline(*l.authCommon, l.auth, func(ctx context.Context, name string) (bool, error) {
 		_, err := db.GetUser(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return false, nil

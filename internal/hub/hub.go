@@ -1,10 +1,13 @@
 // Package hub wires gohub together: it reads the config, opens the database, brings roles and
-// services in line with the config, builds the authenticator, the pages and the REST API, and
-// serves them on the public and the hub listener until its context ends.
+// services in line with the config, builds the authenticator, the spawner manager, the OAuth
+// provider, the pages, the REST API and the proxy, and serves them on the public and the hub
+// listener until its context ends.
 package hub
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,8 +22,11 @@ import (
 	"gohub/internal/api"
 	"gohub/internal/auth"
 	"gohub/internal/config"
+	"gohub/internal/oauth"
+	"gohub/internal/proxy"
 	"gohub/internal/rbac"
 	"gohub/internal/session"
+	"gohub/internal/spawner"
 	"gohub/internal/store"
 	"gohub/internal/web"
 )
@@ -28,23 +34,33 @@ import (
 // Options are what the command line adds to the config file.
 type Options struct {
 	Logger *slog.Logger
-	// Getenv reads the environment (JPY_COOKIE_SECRET); os.Getenv when nil.
+	// Getenv reads the environment (JPY_COOKIE_SECRET, CONFIGPROXY_AUTH_TOKEN); os.Getenv when nil.
 	Getenv func(string) string
 }
 
 // Hub is one running gohub: everything hangs off it, nothing is global.
 type Hub struct {
 	cfg      *config.Hub
+	loaded   *loaded
 	log      *slog.Logger
+	getenv   func(string) string
 	db       *store.DB
 	pipeline *auth.Pipeline
 	sessions *session.Manager
+	api      *api.API
+	pages    *web.Pages
+	spawners *spawner.Manager
 	handler  http.Handler
-	authName string
+
+	table     *proxy.RouteTable // the built-in proxy's routes (nil with an external CHP)
+	proxy     *proxy.Proxy
+	router    Router
+	chp       *chpProcess
+	hubTarget string // where the proxy sends hub traffic: http://<hub listener>
 }
 
 // New builds a hub from a loaded config file. It validates the whole file first, so a broken
-// config stops the hub before it touches anything.
+// config stops the hub before it touches anything. The hub serves nothing until Listen and Serve.
 func New(ctx context.Context, file *config.File, opts Options) (*Hub, error) {
 	log := opts.Logger
 	if log == nil {
@@ -54,10 +70,11 @@ func New(ctx context.Context, file *config.File, opts Options) (*Hub, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	cfg, authEntry, authImpl, authCfg, err := loadConfig(file, log)
+	l, err := loadConfig(file, log)
 	if err != nil {
 		return nil, err
 	}
+	cfg := l.hub
 	secret, err := config.CookieSecret(cfg.CookieSecret, cfg.CookieSecretFile, getenv)
 	if err != nil {
 		return nil, err
@@ -70,17 +87,17 @@ func New(ctx context.Context, file *config.File, opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactURL(cfg.DBURL), err)
 	}
-	h := &Hub{cfg: cfg, log: log, db: db, authName: authEntry.Class}
-	if err := h.init(ctx, catalog, secret, authImpl, authCfg); err != nil {
-		db.Close()
+	h := &Hub{cfg: cfg, loaded: l, log: log, getenv: getenv, db: db}
+	if err := h.init(ctx, catalog, secret); err != nil {
+		h.Close()
 		return nil, err
 	}
 	return h, nil
 }
 
-func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a auth.Authenticator, acfg *auth.Config) error {
-	cfg := h.cfg
-	pipeline, err := auth.NewPipeline(*acfg, a, h.userExists, h.log)
+func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) error {
+	cfg, l := h.cfg, h.loaded
+	pipeline, err := auth.NewPipeline(*l.authCommon, l.auth, h.userExists, h.log)
 	if err != nil {
 		return fmt.Errorf("authenticator: %w", err)
 	}
@@ -91,7 +108,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a 
 	if err := syncServices(ctx, h.db, cfg.Services, cfg.BaseURL, cfg.TrustUserProvidedTokens, h.log); err != nil {
 		return err
 	}
-	sessions, err := session.New(session.Options{
+	h.sessions, err = session.New(session.Options{
 		Secret:  secret,
 		BaseURL: cfg.BaseURL,
 		MaxAge:  time.Duration(cfg.CookieMaxAgeDays * float64(24*time.Hour)),
@@ -100,11 +117,13 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a 
 	if err != nil {
 		return err
 	}
-	h.sessions = sessions
+	if err := h.initProxy(); err != nil {
+		return err
+	}
 
-	apiHandler, err := api.New(api.Deps{
+	h.api, err = api.New(api.Deps{
 		Store:              h.db,
-		Sessions:           sessions,
+		Sessions:           h.sessions,
 		Catalog:            catalog,
 		Users:              pipeline,
 		Version:            JupyterHubVersion,
@@ -115,8 +134,8 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a 
 		ActivityResolution: time.Duration(cfg.ActivityResolution) * time.Second,
 		AdminAccess:        cfg.AdminAccess,
 		Info: api.Info{
-			AuthenticatorClass: h.authName, AuthenticatorVersion: Version,
-			SpawnerClass: cfg.SpawnerClass, SpawnerVersion: Version,
+			AuthenticatorClass: l.authEntry.Class, AuthenticatorVersion: Version,
+			SpawnerClass: l.spawnerEntry.Class, SpawnerVersion: Version,
 		},
 		Logger: h.log,
 	})
@@ -129,9 +148,9 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a 
 			return fmt.Errorf("JupyterHub.public_url: %w", err)
 		}
 	}
-	pages, err := web.New(web.Deps{
+	h.pages, err = web.New(web.Deps{
 		Store:            h.db,
-		Sessions:         sessions,
+		Sessions:         h.sessions,
 		Auth:             loginAdapter{pipeline},
 		BaseURL:          cfg.BaseURL,
 		DefaultURL:       cfg.DefaultURL,
@@ -145,17 +164,109 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte, a 
 	if err != nil {
 		return err
 	}
+	provider, err := oauth.New(oauth.Deps{
+		Store:      h.db,
+		Sessions:   h.sessions,
+		Catalog:    catalog,
+		BaseURL:    cfg.BaseURL,
+		Pages:      h.pages,
+		Invalidate: h.api.Invalidate,
+		Version:    JupyterHubVersion,
+		Logger:     h.log,
+	})
+	if err != nil {
+		return err
+	}
+	h.spawners, err = spawner.NewManager(spawner.Options{
+		DB:     h.db,
+		Plugin: l.spawnerEntry.Plugin(l.spawnerCfg),
+		Hooks:  &serverHooks{db: h.db, oauth: provider, router: h.router},
+		Limits: spawner.Limits{
+			ConcurrentSpawnLimit:    cfg.ConcurrentSpawnLimit,
+			ActiveServerLimit:       cfg.ActiveServerLimit,
+			AllowNamedServers:       cfg.AllowNamedServers,
+			NamedServerLimitPerUser: cfg.NamedServerLimitPerUser,
+			SlowSpawnTimeout:        spawner.Seconds(10),
+			SlowStopTimeout:         spawner.Seconds(10),
+		},
+		Env: spawner.EnvSettings{
+			HubAPIURL:   h.hubAPIURL(),
+			BaseURL:     cfg.BaseURL,
+			PublicURL:   cfg.PublicURL,
+			AdminAccess: cfg.AdminAccess,
+		},
+		Logger: h.log,
+	})
+	if err != nil {
+		return fmt.Errorf("spawner: %w", err)
+	}
+
 	mux := http.NewServeMux()
 	hubPrefix := cfg.BaseURL + "hub/"
-	mux.Handle(hubPrefix+"api", apiHandler.Handler())
-	mux.Handle(hubPrefix+"api/", apiHandler.Handler())
+	mux.Handle(hubPrefix+"api", h.api.Handler())
+	mux.Handle(hubPrefix+"api/", h.api.Handler())
 	health := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }
 	mux.HandleFunc("GET "+hubPrefix+"health", health)
 	mux.HandleFunc("HEAD "+hubPrefix+"health", health)
-	pages.Register(mux)
-	mux.HandleFunc(cfg.BaseURL, pages.NotHub)
+	provider.Register(mux)
+	h.pages.Register(mux)
+	mux.HandleFunc(cfg.BaseURL, h.pages.NotHub)
 	h.handler = mux
 	return nil
+}
+
+// initProxy sets up the built-in route table and proxy, or the client of an external
+// configurable-http-proxy (JupyterHub.proxy_class).
+func (h *Hub) initProxy() error {
+	switch strings.ToLower(h.cfg.ProxyClass) {
+	case "", "builtin", "gohub":
+		h.table = proxy.NewRouteTable()
+		h.proxy = proxy.New(h.table, proxy.Options{
+			Logger: h.log,
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, status int) {
+				msg := "Your server appears to be down. Try restarting it from the hub."
+				if status == http.StatusNotFound {
+					msg = "Nothing is served at this address."
+				}
+				h.pages.Error(w, r, status, msg)
+			},
+		})
+		h.router = builtinRouter{h.table}
+	case "configurable-http-proxy", "chp", "configurablehttpproxy", "jupyterhub.proxy.configurablehttpproxy":
+		c := h.loaded.chp
+		token := c.AuthToken
+		if token == "" {
+			token = h.getenv("CONFIGPROXY_AUTH_TOKEN")
+		}
+		if token == "" && !c.ShouldStart {
+			return errors.New("ConfigurableHTTPProxy: should_start is false, so auth_token (or CONFIGPROXY_AUTH_TOKEN) is required")
+		}
+		if token == "" {
+			b := make([]byte, 32)
+			rand.Read(b)
+			token = hex.EncodeToString(b)
+		}
+		c.AuthToken = token
+		h.router = chpRouter{proxy.NewCHPClient(c.APIURL, token, proxy.CHPClientOptions{Logger: h.log})}
+	default:
+		return fmt.Errorf("JupyterHub.proxy_class: unknown proxy %q (builtin or configurable-http-proxy)", h.cfg.ProxyClass)
+	}
+	return nil
+}
+
+// hubAPIURL is where servers reach the hub API: hub_connect_url, or the hub listener.
+func (h *Hub) hubAPIURL() string {
+	if h.cfg.HubConnectURL != "" {
+		return strings.TrimSuffix(h.cfg.HubConnectURL, "/") + h.cfg.BaseURL + "hub/api"
+	}
+	host, port, err := h.cfg.HubBindAddr()
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + h.cfg.BaseURL + "hub/api"
 }
 
 // userExists answers allow_existing_users for the login pipeline.
@@ -167,75 +278,164 @@ func (h *Hub) userExists(ctx context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
-// Handler is everything the hub serves (pages and API); tests mount it on httptest servers.
+// Handler is everything the hub itself serves (pages and API); tests mount it on httptest servers.
 func (h *Hub) Handler() http.Handler { return h.handler }
 
 // DB is the hub's database.
 func (h *Hub) DB() *store.DB { return h.db }
 
-// Close releases the database.
-func (h *Hub) Close() error { return h.db.Close() }
+// Close stops background work and releases the database. Running servers are left alone.
+func (h *Hub) Close() error {
+	if h.spawners != nil {
+		h.spawners.Close()
+	}
+	if h.proxy != nil {
+		h.proxy.Close()
+	}
+	h.chp.stop()
+	return h.db.Close()
+}
 
 // Listeners are the two addresses a running hub serves on.
 type Listeners struct {
-	Public net.Listener // JupyterHub.bind_url: browsers
+	Public net.Listener // JupyterHub.bind_url: browsers (nil with an external proxy)
 	Hub    net.Listener // JupyterHub.hub_bind_url: single-user servers and services call the API here
 }
 
-// Listen opens the public and hub listeners named by the config.
+// Listen opens the hub listener and, with the built-in proxy, the public one.
 func (h *Hub) Listen() (*Listeners, error) {
-	pubHost, pubPort, err := h.cfg.BindAddr()
-	if err != nil {
-		return nil, err
-	}
 	hubHost, hubPort, err := h.cfg.HubBindAddr()
 	if err != nil {
 		return nil, err
 	}
-	pub, err := net.Listen("tcp", net.JoinHostPort(pubHost, pubPort))
-	if err != nil {
-		return nil, fmt.Errorf("public listener: %w", err)
-	}
 	hl, err := net.Listen("tcp", net.JoinHostPort(hubHost, hubPort))
 	if err != nil {
-		pub.Close()
 		return nil, fmt.Errorf("hub listener: %w", err)
 	}
-	return &Listeners{Public: pub, Hub: hl}, nil
+	ls := &Listeners{Hub: hl}
+	if h.table == nil {
+		return ls, nil
+	}
+	pubHost, pubPort, err := h.cfg.BindAddr()
+	if err != nil {
+		hl.Close()
+		return nil, err
+	}
+	ls.Public, err = net.Listen("tcp", net.JoinHostPort(pubHost, pubPort))
+	if err != nil {
+		hl.Close()
+		return nil, fmt.Errorf("public listener: %w", err)
+	}
+	return ls, nil
 }
 
-// Serve serves on both listeners until ctx ends, then shuts down gracefully.
+// Serve starts the proxy (or connects to it), re-adopts servers that kept running while the hub
+// was down, reconciles routes and serves until ctx ends; then it shuts down gracefully,
+// stopping servers only with cleanup_servers.
 func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
-	servers := []*http.Server{
-		{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)},
-		{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)},
+	h.hubTarget = "http://" + connectable(ls.Hub.Addr().String())
+	if h.router == nil {
+		return errors.New("hub: no proxy")
 	}
-	lns := []net.Listener{ls.Public, ls.Hub}
-	errc := make(chan error, len(servers))
+	if h.loaded.chp != nil && h.table == nil && h.loaded.chp.ShouldStart {
+		pubHost, pubPort, err := h.cfg.BindAddr()
+		if err != nil {
+			return err
+		}
+		h.chp, err = startCHP(ctx, h.loaded.chp, h.loaded.chp.AuthToken, pubHost, pubPort,
+			h.hubTarget+h.cfg.BaseURL+"hub/error", h.hubTarget, h.log)
+		if err != nil {
+			return err
+		}
+	}
+	if err := h.spawners.Restore(ctx); err != nil {
+		h.log.Warn("restoring servers", "err", err)
+	}
+	if err := h.checkRoutes(ctx); err != nil {
+		return err
+	}
+
+	logger := slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)
+	hubSrv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: logger}
+	var pubSrv *proxy.Server
+	if ls.Public != nil {
+		pubSrv = &proxy.Server{Handler: h.publicHandler()}
+	}
+	errc := make(chan error, 2)
 	var wg sync.WaitGroup
-	for i, srv := range servers {
+	wg.Go(func() {
+		if err := hubSrv.Serve(ls.Hub); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("hub listener: %w", err)
+		}
+	})
+	if pubSrv != nil {
 		wg.Go(func() {
-			if err := srv.Serve(lns[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
+			if err := pubSrv.Serve(ls.Public); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				errc <- fmt.Errorf("public listener: %w", err)
 			}
 		})
 	}
-	h.log.Info("gohub is running",
-		"public_url", "http://"+ls.Public.Addr().String()+h.cfg.BaseURL,
-		"hub_api", "http://"+ls.Hub.Addr().String()+h.cfg.BaseURL+"hub/api",
-		"authenticator", h.authName)
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	wg.Go(func() {
+		h.activityLoop(loopCtx, time.Duration(h.cfg.LastActivityInterval)*time.Second, h.log)
+	})
+	public := ""
+	if ls.Public != nil {
+		public = "http://" + ls.Public.Addr().String() + h.cfg.BaseURL
+	} else if h.loaded.chp != nil {
+		host, port, _ := h.cfg.BindAddr()
+		public = "http://" + connectable(net.JoinHostPort(host, port)) + h.cfg.BaseURL
+	}
+	h.log.Info("gohub is running", "public_url", public,
+		"hub_api", h.hubTarget+h.cfg.BaseURL+"hub/api", "authenticator", h.loaded.authEntry.Class,
+		"spawner", h.loaded.spawnerEntry.Class)
+
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	stopLoops()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, srv := range servers {
-		srv.Shutdown(shutCtx)
+	if h.cfg.CleanupServers {
+		h.log.Info("stopping all servers (cleanup_servers)")
+		if err := h.spawners.StopAll(shutCtx); err != nil {
+			h.log.Warn("stopping servers", "err", err)
+		}
 	}
+	if pubSrv != nil {
+		pubSrv.Shutdown(shutCtx)
+	}
+	hubSrv.Shutdown(shutCtx)
 	wg.Wait()
 	return err
+}
+
+// publicHandler is what the public listener serves with the built-in proxy: routed requests go
+// to their server; everything the hub's own route covers is handled in-process, without a
+// loopback hop.
+func (h *Hub) publicHandler() http.Handler {
+	hubRoute := routespecPath(h.cfg.BaseURL)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt := h.table.Match(r.URL.Path); rt == nil || rt.Prefix == hubRoute {
+			h.handler.ServeHTTP(w, r)
+			return
+		}
+		h.proxy.ServeHTTP(w, r)
+	})
+}
+
+// connectable turns a listener address into one others can dial (0.0.0.0 → 127.0.0.1).
+func connectable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // loginAdapter lets the pages use the login pipeline.

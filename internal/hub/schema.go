@@ -5,55 +5,103 @@ import (
 	"log/slog"
 
 	"gohub/internal/auth"
-	"gohub/internal/auth/registry"
+	authreg "gohub/internal/auth/registry"
 	"gohub/internal/config"
+	spawnreg "gohub/internal/spawner/registry"
 )
+
+// chpClass is the config section of the external proxy.
+const chpClass = "ConfigurableHTTPProxy"
 
 // Schema lists every config class gohub knows, in the order generate-config prints them.
 func Schema() *config.Schema {
 	classes := []config.Class{
 		{Name: "JupyterHub", New: func() any { return config.DefaultHub() }},
+		{Name: chpClass, New: func() any { return DefaultCHPConfig() }},
 	}
-	for _, b := range registry.Bases() { // Authenticator, LocalAuthenticator
-		parent := ""
-		if n := len(b.Parents); n > 0 {
-			parent = b.Parents[n-1]
+	seen := map[string]bool{}
+	for _, e := range authreg.Bases() {
+		if len(e.Parents) == 0 {
+			seen[e.Class] = true
+			classes = append(classes, config.Class{Name: e.Class, New: e.NewConfig})
+			continue
 		}
-		classes = append(classes, config.Class{Name: b.Class, Parent: parent, New: b.NewConfig})
+		classes = append(classes, pluginClasses(e.Class, e.Parents, e.NewConfig, authreg.Common.Class, seen)...)
 	}
-	for _, e := range registry.Entries {
-		parent := "Authenticator"
-		if n := len(e.Parents); n > 0 {
-			parent = e.Parents[n-1]
-		}
-		classes = append(classes, config.Class{Name: e.Class, Parent: parent, New: e.NewConfig})
+	for _, e := range authreg.Entries {
+		classes = append(classes, pluginClasses(e.Class, e.Parents, e.NewConfig, authreg.Common.Class, seen)...)
+	}
+	classes = append(classes, config.Class{Name: spawnreg.Common.Class, New: spawnreg.Common.NewConfig})
+	for _, e := range spawnreg.Entries {
+		classes = append(classes, pluginClasses(e.Class, e.Parents, e.NewConfig, spawnreg.Common.Class, seen)...)
 	}
 	return config.NewSchema(classes...)
 }
 
-// loadConfig validates the whole file and decodes the JupyterHub section and the selected
-// authenticator's sections.
-func loadConfig(file *config.File, log *slog.Logger) (*config.Hub, registry.Entry, auth.Authenticator, *auth.Config, error) {
+// pluginClasses returns the config class of a plug-in, after any of its intermediate parents
+// that are plug-ins of their own and not yet listed (their entries come with their own config).
+func pluginClasses(class string, parents []string, newConfig func() any, root string, seen map[string]bool) []config.Class {
+	if seen[class] {
+		return nil
+	}
+	seen[class] = true
+	parent := root
+	if n := len(parents); n > 0 {
+		parent = parents[n-1]
+	}
+	return []config.Class{{Name: class, Parent: parent, New: newConfig}}
+}
+
+// loaded is the decoded config: the JupyterHub section and the selected plug-ins.
+type loaded struct {
+	hub          *config.Hub
+	authEntry    authreg.Entry
+	auth         auth.Authenticator
+	authCommon   *auth.Config
+	spawnerEntry spawnreg.Entry
+	spawnerCfg   any
+	chp          *CHPConfig
+}
+
+// loadConfig validates the whole file and decodes the JupyterHub section and the sections of
+// the selected authenticator, spawner and proxy.
+func loadConfig(file *config.File, log *slog.Logger) (*loaded, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	schema := Schema()
-	var none registry.Entry
 	if err := file.Validate(schema); err != nil {
-		return nil, none, nil, nil, err
+		return nil, err
 	}
-	cfg := config.DefaultHub()
-	if err := file.Decode(schema, "JupyterHub", cfg); err != nil {
-		return nil, none, nil, nil, err
+	l := &loaded{hub: config.DefaultHub()}
+	if err := file.Decode(schema, "JupyterHub", l.hub); err != nil {
+		return nil, err
 	}
-	entry, ok := registry.Lookup(cfg.AuthenticatorClass)
+	var ok bool
+	l.authEntry, ok = authreg.Lookup(l.hub.AuthenticatorClass)
 	if !ok {
-		return nil, none, nil, nil, fmt.Errorf("JupyterHub.authenticator_class: unknown authenticator %q (known: %s)", cfg.AuthenticatorClass, registry.Names())
+		return nil, fmt.Errorf("JupyterHub.authenticator_class: unknown authenticator %q (known: %s)", l.hub.AuthenticatorClass, authreg.Names())
 	}
-	acfg := entry.NewConfig()
-	if err := file.Decode(schema, entry.Class, acfg); err != nil {
-		return nil, none, nil, nil, err
+	acfg := l.authEntry.NewConfig()
+	if err := file.Decode(schema, l.authEntry.Class, acfg); err != nil {
+		return nil, err
 	}
-	a, common, err := entry.New(acfg, log)
+	var err error
+	l.auth, l.authCommon, err = l.authEntry.New(acfg, log)
 	if err != nil {
-		return nil, none, nil, nil, fmt.Errorf("%s: %w", entry.Class, err)
+		return nil, fmt.Errorf("%s: %w", l.authEntry.Class, err)
 	}
-	return cfg, entry, a, common, nil
+	l.spawnerEntry, ok = spawnreg.Lookup(l.hub.SpawnerClass)
+	if !ok {
+		return nil, fmt.Errorf("JupyterHub.spawner_class: unknown spawner %q (known: %s)", l.hub.SpawnerClass, spawnreg.Names())
+	}
+	l.spawnerCfg = l.spawnerEntry.NewConfig()
+	if err := file.Decode(schema, l.spawnerEntry.Class, l.spawnerCfg); err != nil {
+		return nil, err
+	}
+	l.chp = DefaultCHPConfig()
+	if err := file.Decode(schema, chpClass, l.chp); err != nil {
+		return nil, err
+	}
+	return l, nil
 }

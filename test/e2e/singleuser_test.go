@@ -1,0 +1,273 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// needSingleuser returns the path of Debian's jupyterhub-singleuser, skipping (failing in CI)
+// when it is missing.
+func needSingleuser(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("jupyterhub-singleuser")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("jupyterhub-singleuser is not installed (scripts/install-deps.sh test installs it)")
+		}
+		t.Skip("jupyterhub-singleuser is not installed")
+	}
+	return p
+}
+
+// browser is a Go HTTP client with a cookie jar, as a browser would keep them.
+type browser struct {
+	t      *testing.T
+	c      *http.Client
+	jar    *cookiejar.Jar
+	public string // http://127.0.0.1:<port>
+}
+
+func newBrowser(t *testing.T, public string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, jar: jar, public: strings.TrimSuffix(public, "/"),
+		c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+var xsrfField = regexp.MustCompile(`name="_xsrf"\s+value="([^"]+)"`)
+
+// login posts the hub's login form as a person would.
+func (b *browser) login(user, password string) *http.Response {
+	b.t.Helper()
+	resp, err := b.c.Get(b.public + "/hub/login")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := xsrfField.FindSubmatch(page)
+	if m == nil {
+		b.t.Fatalf("login page has no _xsrf field:\n%s", page)
+	}
+	form := url.Values{"username": {user}, "password": {password}, "_xsrf": {string(m[1])}}
+	resp, err = b.c.PostForm(b.public+"/hub/login", form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// cookie returns the value of the named cookie the jar would send to path.
+func (b *browser) cookie(path, name string) string {
+	u, _ := url.Parse(b.public + path)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// TestSingleuserEndToEnd is issue 3's first acceptance item: alice logs in, follows the
+// redirects to /user/alice/ through the hub's OAuth flow, lands on a Jupyter page, runs
+// print(6*7) on a kernel over the proxied websocket, and after her server is stopped through
+// the API the hub answers /user/alice/ with 424.
+func TestSingleuserEndToEnd(t *testing.T) {
+	for _, proxyClass := range []string{"builtin", "configurable-http-proxy"} {
+		t.Run(proxyClass, func(t *testing.T) { singleuserScenario(t, proxyClass) })
+	}
+}
+
+func singleuserScenario(t *testing.T, proxyClass string) {
+	singleuser := needSingleuser(t)
+	bin := gohubBinary(t)
+	dir := t.TempDir()
+	hubPort, pubPort := freePort(t), freePort(t)
+	extra := ""
+	if proxyClass != "builtin" {
+		chp, err := exec.LookPath("configurable-http-proxy")
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("configurable-http-proxy is not installed")
+			}
+			t.Skip("configurable-http-proxy is not installed")
+		}
+		extra = fmt.Sprintf("ConfigurableHTTPProxy:\n  api_url: http://127.0.0.1:%d\n  command: [%s]\n", freePort(t), chp)
+	}
+	const svcToken = "e2e-admin-token-0123456789abcdef0123"
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+JupyterHub:
+  bind_url: http://127.0.0.1:%d
+  hub_bind_url: http://127.0.0.1:%d
+  db_url: sqlite:///gohub.sqlite
+  authenticator_class: dummy
+  spawner_class: simple
+  proxy_class: %s
+  services:
+    - {name: admin-bot, api_token: %s, admin: true}
+Spawner:
+  cmd: [%s]
+  args: [--allow-root]
+  start_timeout: 60
+  http_timeout: 45
+SimpleLocalProcessSpawner:
+  home_dir_template: %s/home/{username}
+%s`, pubPort, hubPort, proxyClass, svcToken, singleuser, dir, extra))
+	if err := os.MkdirAll(dir+"/home/alice", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := startHub(t, bin, dir, cfg, hubPort, pubPort)
+	defer func() {
+		if t.Failed() {
+			t.Logf("hub output:\n%s", h.log.String())
+		}
+	}()
+
+	b := newBrowser(t, h.pubURL)
+	b.login("alice", "anything")
+
+	// Follow the redirects to the server as a browser would, until the Jupyter page answers.
+	var landed *http.Response
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := b.c.Get(b.public + "/user/alice/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && strings.HasPrefix(resp.Request.URL.Path, "/user/alice/") {
+			landed = resp
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if landed == nil {
+		t.Fatal("never landed on a 200 page under /user/alice/")
+	}
+	if b.cookie("/user/alice/", "jupyterhub-user-alice") == "" {
+		t.Errorf("no jupyterhub-user-alice cookie after the OAuth round")
+	}
+
+	// Create a kernel through the proxy with the server's _xsrf cookie.
+	xsrf := b.cookie("/user/alice/", "_xsrf")
+	req, _ := http.NewRequest("POST", b.public+"/user/alice/api/kernels", strings.NewReader(`{"name":"python3"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-XSRFToken", xsrf)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kernel struct{ ID string }
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || json.Unmarshal(body, &kernel) != nil || kernel.ID == "" {
+		t.Fatalf("create kernel: %d %s", resp.StatusCode, body)
+	}
+	if got := runOnKernel(t, b, kernel.ID, "print(6*7)"); got != "42\n" {
+		t.Errorf("print(6*7) printed %q, want 42", got)
+	}
+
+	// Stop the server through the API; the hub then answers /user/alice/ itself with 424.
+	if code := call(t, "DELETE", h.apiURL+"/users/alice/server", svcToken, nil, nil); code != 204 && code != 202 {
+		t.Fatalf("stop server: %d", code)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		var u map[string]any
+		call(t, "GET", h.apiURL+"/users/alice", svcToken, nil, &u)
+		if servers, _ := u["servers"].(map[string]any); len(servers) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server still listed 30 s after stop: %v", u)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	resp, err = b.c.Get(b.public + "/user/alice/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFailedDependency {
+		t.Errorf("/user/alice/ after stop: %d at %s, want 424", resp.StatusCode, resp.Request.URL)
+	}
+}
+
+// runOnKernel executes code on the kernel over its channels websocket (through the proxy) and
+// returns what it printed on stdout.
+func runOnKernel(t *testing.T, b *browser, kernelID, code string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	wsURL := strings.Replace(b.public, "http://", "ws://", 1) + "/user/alice/api/kernels/" + kernelID + "/channels?session_id=e2e"
+	hdr := http.Header{"Origin": {b.public}}
+	u, _ := url.Parse(b.public + "/user/alice/")
+	for _, c := range b.jar.Cookies(u) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	conn, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("kernel websocket through the proxy: %v (status %d)", err, status)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(16 << 20)
+	msgID := fmt.Sprintf("e2e-%d", time.Now().UnixNano())
+	msg := map[string]any{
+		"header": map[string]any{"msg_id": msgID, "username": "alice", "session": "e2e",
+			"msg_type": "execute_request", "version": "5.3"},
+		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell",
+		"content": map[string]any{"code": code, "silent": false, "store_history": false,
+			"user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
+	}
+	data, _ := json.Marshal(msg)
+	if err := conn.Write(ctx, websocket.MessageText, data); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("reading kernel messages: %v (stdout so far %q)", err, out.String())
+		}
+		var m struct {
+			Channel string `json:"channel"`
+			Header  struct {
+				MsgType string `json:"msg_type"`
+			} `json:"header"`
+			ParentHeader struct {
+				MsgID string `json:"msg_id"`
+			} `json:"parent_header"`
+			Content map[string]any `json:"content"`
+		}
+		if json.Unmarshal(data, &m) != nil || m.ParentHeader.MsgID != msgID {
+			continue
+		}
+		switch {
+		case m.Header.MsgType == "stream" && m.Content["name"] == "stdout":
+			out.WriteString(fmt.Sprint(m.Content["text"]))
+		case m.Header.MsgType == "error":
+			t.Fatalf("kernel error: %v", m.Content)
+		case m.Header.MsgType == "status" && m.Content["execution_state"] == "idle":
+			return out.String()
+		}
+	}
+}
