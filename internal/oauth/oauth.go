@@ -54,7 +54,8 @@ type Deps struct {
 	// BaseURL is JupyterHub.base_url ("/" by default); the endpoints live under
 	// BaseURL+"hub/api/oauth2/".
 	BaseURL string
-	// TokenExpiresIn is oauth_token_expires_in; cookie_max_age_days (14 days) when zero.
+	// TokenExpiresIn is oauth_token_expires_in, which defaults to cookie_max_age_days: the hub
+	// passes one of them; 14 days (cookie_max_age_days' default) when zero.
 	TokenExpiresIn time.Duration
 	// CodeTTL is the lifetime of authorization codes; DefaultCodeTTL when zero.
 	CodeTTL time.Duration

@@ -66,7 +66,8 @@ func pyQuote(s, safe string) string {
 // to what the user holds) and its OAuth client, whose secret is that token, stored hashed.
 // serverURL is the server's URL path ("" means ServerPrefix of the provider's base URL); a
 // previous token of the same server is deleted first. The caller records clientID on the
-// spawner row, which is how the authorize endpoint finds the server of the client.
+// spawner row, which is how the authorize endpoint finds the server of the client. Of user,
+// only ID, Name and Groups are read.
 func (p *Provider) PrepareServer(ctx context.Context, user *store.User, serverName, serverURL string, opts ServerOptions) (apiToken, clientID string, err error) {
 	if serverURL == "" {
 		serverURL = ServerPrefix(p.base, user.Name, serverName)
