@@ -74,8 +74,13 @@ func (p *Pages) nextURL(r *http.Request, u *store.User) string {
 		return next
 	}
 	target := p.d.DefaultURL
-	if target == "" && u != nil && p.d.RedirectToServer && p.d.ServerLanding != nil {
-		target = p.d.ServerLanding(r, u)
+	if target == "" && u != nil && p.d.RedirectToServer {
+		switch {
+		case p.d.ServerLanding != nil:
+			target = p.d.ServerLanding(r, u)
+		case p.d.Servers != nil:
+			target = p.serverLanding(r, u)
+		}
 	}
 	if target == "" {
 		target = p.hubPrefix + "home"

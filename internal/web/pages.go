@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"gohub/internal/store"
 )
 
 // root answers GET /hub/ (spec §4.5): default_url if set, the next-URL logic when logged in,
@@ -33,16 +35,24 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.XSRFToken(w, r, u)
-	v := &view{Title: "Home", User: u}
-	for _, sp := range u.Spawners {
+	v := &view{Title: "Home", User: u, XSRF: p.XSRFToken(w, r, u), Spawning: p.d.Servers != nil}
+	spawners := u.Spawners
+	if v.Spawning && (len(spawners) == 0 || spawners[0].Name != "") {
+		// The default server exists before its first start, as upstream's home shows it.
+		spawners = append([]*store.Spawner{{Name: ""}}, spawners...)
+	}
+	for _, sp := range spawners {
 		sv := serverView{Name: sp.Name, Display: sp.DisplayName, Active: sp.Server != nil, Started: sp.Started}
-		sv.URL = p.d.BaseURL + "user/" + escapeName(u.Name) + "/"
-		if sp.Name != "" {
-			sv.URL += url.PathEscape(sp.Name) + "/"
-		}
+		sv.URL = p.serverURL(u.Name, sp.Name)
 		if sv.Display == "" {
 			sv.Display = sp.Name
+		}
+		if v.Spawning {
+			t := &target{caller: u, owner: u, server: sp.Name}
+			st := p.d.Servers.Status(u.Name, sp.Name)
+			sv.Active, sv.Pending, sv.Ready = st.Active, st.Pending, st.Ready
+			sv.SpawnURL = p.hubPrefix + "spawn" + t.urlPath()
+			sv.PendingURL = p.hubPrefix + "spawn-pending" + t.urlPath()
 		}
 		v.Servers = append(v.Servers, sv)
 	}

@@ -27,7 +27,8 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // pageNames are the pages; each is parsed together with the layout page.html.
-var pageNames = []string{"login.html", "logout.html", "home.html", "error.html", "content.html"}
+var pageNames = []string{"login.html", "logout.html", "home.html", "error.html", "content.html",
+	"spawn_pending.html", "not_running.html"}
 
 // templates holds one parsed template set per page.
 type templates struct {
@@ -77,6 +78,7 @@ type view struct {
 	BaseURL   string
 	HubPrefix string
 	StaticCSS string // the stylesheet's versioned URL
+	SpawnJS   string // the ?v= of the spawn-pending script
 	LogoURL   string
 	User      *store.User
 	Version   string
@@ -92,6 +94,11 @@ type view struct {
 
 	// home page
 	Servers []serverView
+	// Spawning is true when the hub can start servers (Deps.Servers set): home shows buttons.
+	Spawning bool
+
+	// spawn-pending and not-running pages
+	Server *serverPage
 
 	// pages rendered elsewhere (RenderContent)
 	Content template.HTML
@@ -110,6 +117,25 @@ type serverView struct {
 	URL     string
 	Active  bool
 	Started *time.Time
+	// With spawning: Pending is "spawn", "stop", "check" or ""; Ready when it answers.
+	Pending    string
+	Ready      bool
+	SpawnURL   string // POST target of the Start button
+	PendingURL string // the spawn-pending page
+}
+
+// serverPage is the server a spawn-pending or not-running page is about.
+type serverPage struct {
+	Owner string
+	Name  string // "" for the default server
+	// SpawnURL starts the server (GET), with next kept.
+	SpawnURL string
+	// ProgressURL is the progress event stream, with _xsrf; set while a spawn is pending.
+	ProgressURL string
+	// Busy is the pending action other than a spawn ("stop", "check").
+	Busy string
+	// Failure is the last spawn's error message.
+	Failure string
 }
 
 // render writes a page with status. A template error is logged and answered with a bare 500,
@@ -119,6 +145,7 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, v *view) 
 	v.HubPrefix = p.hubPrefix
 	v.StaticCSS = p.hubPrefix + "static/style.css?v=" + p.static.version("style.css")
 	v.LogoURL = p.hubPrefix + "logo"
+	v.SpawnJS = p.static.version("spawn-pending.js")
 	v.Version = p.d.Version
 	var buf bytes.Buffer
 	if err := p.tmpl.pages[name].ExecuteTemplate(&buf, "page.html", v); err != nil {

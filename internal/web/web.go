@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"gohub/internal/session"
+	"gohub/internal/spawner"
 	"gohub/internal/store"
 )
 
@@ -48,9 +50,15 @@ type Deps struct {
 	// user's server (ServerLanding) rather than /hub/home.
 	RedirectToServer bool
 	// ServerLanding returns the redirect_to_server target for u (spec §4.3: /user/{name}/ when
-	// the default server is active, else /hub/spawn). Nil while there is no spawning: the
-	// landing is then /hub/home.
+	// the default server is active, else /hub/spawn). When nil, the pages use that rule
+	// themselves if Servers is set; with neither, the landing is /hub/home.
 	ServerLanding func(r *http.Request, u *store.User) string
+	// Servers runs the single-user servers. When set, the pages serve spawn, spawn-pending,
+	// user/{name}/..., user-redirect and home's Start and Stop buttons; nil means no spawning.
+	Servers *spawner.Manager
+	// AllowNamedServers is JupyterHub.allow_named_servers: the first segment of a
+	// /user/{name}/{server}/... path then picks a named server the user has.
+	AllowNamedServers bool
 	// Version is sent as X-JupyterHub-Version on every page.
 	Version string
 	Logger  *slog.Logger
@@ -73,6 +81,8 @@ type Pages struct {
 	hubPrefix string
 	tmpl      *templates
 	static    *staticFiles
+	// sleep waits between redirect-loop bounces; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // New checks the dependencies and parses the templates.
@@ -97,7 +107,7 @@ func New(d Deps) (*Pages, error) {
 	if d.MaxFormBytes <= 0 {
 		d.MaxFormBytes = 1 << 20
 	}
-	p := &Pages{d: d, log: d.Logger, hubPrefix: base + "hub/"}
+	p := &Pages{d: d, log: d.Logger, hubPrefix: base + "hub/", sleep: sleepCtx}
 	var err error
 	if p.static, err = loadStatic(); err != nil {
 		return nil, err
@@ -122,6 +132,18 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	handle("GET "+h+"error/{code}", p.proxyError)
 	handle("GET "+h+"static/{file...}", p.static.serve)
 	handle("GET "+h+"logo", p.logo)
+	if p.d.Servers != nil {
+		for _, tail := range []string{"", "/{user}", "/{user}/{server}"} {
+			handle("GET "+h+"spawn"+tail, p.spawnGet)
+			handle("POST "+h+"spawn"+tail, p.spawnPost)
+		}
+		handle("GET "+h+"spawn-pending/{user}", p.spawnPending)
+		handle("GET "+h+"spawn-pending/{user}/{server}", p.spawnPending)
+		handle(h+"user/{name}", p.userURL)
+		handle(h+"user/{name}/{rest...}", p.userURL)
+		handle("GET "+h+"user-redirect/{path...}", p.userRedirect)
+		handle("POST "+h+"home/stop", p.homeStop)
+	}
 	handle("POST "+h+"security/csp-report", p.cspReport)
 	handle(h, p.notFound)
 }
