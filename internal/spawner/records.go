@@ -67,3 +67,42 @@ func (m *Manager) Rename(ctx context.Context, u User, from, to string) error {
 	}
 	return nil
 }
+
+// ForgetUser drops what the manager remembers of a user's stopped servers (last failures),
+// after the user was deleted. ErrPending if one of them is still active: stop them first.
+func (m *Manager) ForgetUser(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, s := range m.servers {
+		if k.user == name && (s.ready || s.pending != "") {
+			return withMsg(ErrPending, "%s is not stopped", logName(name, k.name))
+		}
+	}
+	for k := range m.servers {
+		if k.user == name {
+			delete(m.servers, k)
+		}
+	}
+	return nil
+}
+
+// RenameUser moves what the manager remembers of a user's servers to a new name, when the
+// user is renamed. ErrPending if one of the user's servers is active: its URL, token and
+// OAuth client carry the old name, so it must be stopped first.
+func (m *Manager) RenameUser(from, to string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, s := range m.servers {
+		if k.user == from && (s.ready || s.pending != "") {
+			return withMsg(ErrPending, "%s is not stopped", logName(from, k.name))
+		}
+	}
+	for k, s := range m.servers {
+		if k.user == from {
+			delete(m.servers, k)
+			s.user.Name = to
+			m.servers[serverKey{to, k.name}] = s
+		}
+	}
+	return nil
+}

@@ -106,3 +106,39 @@ func TestConsecutiveFailureLimit(t *testing.T) {
 	}
 	spawnertest.WaitFor(t, 5*time.Second, "OnFailureLimit", func() bool { return calls.Load() == 1 })
 }
+
+// The manager's memory follows user deletion and renaming, and refuses both while a server runs.
+func TestForgetAndRenameUser(t *testing.T) {
+	h := newHarness(t, "simple", simpleConfig(t, "exit"), limits())
+	ot := h.User("ot", false)
+	if _, err := h.M.Start(t.Context(), ot, "", nil); err == nil {
+		t.Fatal("exiting server started")
+	}
+	if err := h.M.RenameUser("ot", "otto"); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.M.Status("otto", ""); st.LastFailure == nil {
+		t.Errorf("failure not moved with the rename: %+v", st)
+	}
+	if st := h.M.Status("ot", ""); st.LastFailure != nil {
+		t.Errorf("failure left under the old name: %+v", st)
+	}
+	if err := h.M.ForgetUser("otto"); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.M.Status("otto", ""); st.LastFailure != nil {
+		t.Errorf("failure remembered after ForgetUser: %+v", st)
+	}
+
+	h2 := newHarness(t, "simple", simpleConfig(t, "serve"), limits())
+	pia := h2.User("pia", false)
+	if ready, err := h2.M.Start(t.Context(), pia, "", nil); !ready || err != nil {
+		t.Fatalf("Start = %v, %v", ready, err)
+	}
+	if err := h2.M.RenameUser("pia", "pio"); !errors.Is(err, spawner.ErrPending) {
+		t.Errorf("rename with a running server: %v", err)
+	}
+	if err := h2.M.ForgetUser("pia"); !errors.Is(err, spawner.ErrPending) {
+		t.Errorf("forget with a running server: %v", err)
+	}
+}
