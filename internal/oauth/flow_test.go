@@ -297,3 +297,34 @@ func TestLogoutEndsServerSessions(t *testing.T) {
 		t.Errorf("token of the other session: %d, want 200", status)
 	}
 }
+
+// Under a base URL every path moves: endpoints, login page, server prefix, client redirect.
+func TestBaseURL(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, func(d *Deps) { d.BaseURL = "/jh/" })
+	if h.oauth.AuthorizePath() != "/jh/hub/api/oauth2/authorize" || h.oauth.TokenPath() != "/jh/hub/api/oauth2/token" {
+		t.Errorf("paths %s %s", h.oauth.AuthorizePath(), h.oauth.TokenPath())
+	}
+	c, err := h.db.GetOAuthClient(t.Context(), h.aliceClient)
+	if err != nil || c.RedirectURI != "/jh/user/alice/oauth_callback" || c.Description != "Server at /jh/user/alice/" {
+		t.Fatalf("client %+v %v", c, err)
+	}
+	q := authorizeQuery(h.aliceClient, "/jh/user/alice/oauth_callback", "s")
+	path := h.oauth.AuthorizePath() + "?" + q.Encode()
+	if r := h.browser("").do("GET", path, nil); r.header.Get("Location") != "/jh/hub/login?next="+url.QueryEscape(path) {
+		t.Errorf("login redirect %q", r.header.Get("Location"))
+	}
+	b := h.browser("alice")
+	code := codeFrom(t, b.do("GET", path, nil), "/jh/user/alice/oauth_callback", "s")
+	if b.cookie("/jh/", session.SessionCookie) == "" {
+		t.Error("no session cookie under the base URL")
+	}
+	status, body := h.exchange(url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"client_id": {h.aliceClient}, "client_secret": {h.aliceToken}, "redirect_uri": {"/jh/user/alice/oauth_callback"}})
+	if status != http.StatusOK {
+		t.Fatalf("token: %d %v", status, body)
+	}
+	if status, ident := h.identity(body["access_token"].(string)); status != http.StatusOK || ident["name"] != "alice" {
+		t.Errorf("identity: %d %v", status, ident)
+	}
+}

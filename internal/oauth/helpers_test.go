@@ -69,6 +69,7 @@ type hub struct {
 	oauth    *Provider
 	clock    *clock
 	srv      *httptest.Server
+	base     string // the base URL, "/" or "/prefix/"
 	users    map[string]*store.User
 	// aliceToken is the API token of alice's default server, the client secret of its client.
 	aliceToken, aliceClient string
@@ -93,38 +94,48 @@ func newHub(t testing.TB, opts ...hubOption) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := session.New(session.Options{Secret: testSecret})
+	clk := &clock{t: time.Now().UTC()}
+	var d Deps
+	for _, o := range opts {
+		o(&d)
+	}
+	base := d.BaseURL
+	if base == "" {
+		base = "/"
+	}
+	sessions, err := session.New(session.Options{Secret: testSecret, BaseURL: base})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pages, err := web.New(web.Deps{Store: db, Sessions: sessions, Auth: noLogin{}, Version: "5.4.0", Logger: logger})
+	pages, err := web.New(web.Deps{Store: db, Sessions: sessions, Auth: noLogin{}, BaseURL: base, Version: "5.4.0",
+		Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := api.New(api.Deps{Store: db, Sessions: sessions, Catalog: catalog, Users: names{},
-		Version: "5.4.0", Logger: logger})
+		BaseURL: base, Version: "5.4.0", Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now().UTC()}
-	d := Deps{Store: db, Sessions: sessions, Catalog: catalog, Pages: pages, Version: "5.4.0",
-		Logger: logger, Now: clk.Now, Invalidate: a.Invalidate}
+	full := Deps{Store: db, Sessions: sessions, Catalog: catalog, Pages: pages, Version: "5.4.0",
+		Logger: logger, Now: clk.Now, Invalidate: a.Invalidate, BaseURL: base}
 	for _, o := range opts {
-		o(&d)
+		o(&full)
 	}
-	prov, err := New(d)
+	prov, err := New(full)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/hub/api", a.Handler())
-	mux.Handle("/hub/api/", a.Handler())
+	mux.Handle(base+"hub/api", a.Handler())
+	mux.Handle(base+"hub/api/", a.Handler())
 	prov.Register(mux)
 	pages.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	h := &hub{t: t, db: db, sessions: sessions, oauth: prov, clock: clk, srv: srv, users: map[string]*store.User{}}
+	h := &hub{t: t, db: db, sessions: sessions, oauth: prov, clock: clk, srv: srv, base: base,
+		users: map[string]*store.User{}}
 	for _, name := range []string{"alice", "bob"} {
 		h.createUser(name, false)
 	}
@@ -190,7 +201,7 @@ func (h *hub) browser(user string) *browser {
 	if user != "" {
 		rec := httptest.NewRecorder()
 		h.sessions.SetLogin(rec, h.users[user].CookieID)
-		u, _ := url.Parse(h.srv.URL + "/hub/")
+		u, _ := url.Parse(h.srv.URL + h.base + "hub/")
 		jar.SetCookies(u, rec.Result().Cookies())
 	}
 	return &browser{h: h, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -293,7 +304,7 @@ func codeFrom(t testing.TB, r *response, redirect, state string) string {
 // exchange posts to the token endpoint as the single-user server does and decodes the reply.
 func (h *hub) exchange(form url.Values, basic ...string) (int, map[string]any) {
 	h.t.Helper()
-	req, err := http.NewRequest("POST", h.srv.URL+"/hub/api/oauth2/token", strings.NewReader(form.Encode()))
+	req, err := http.NewRequest("POST", h.srv.URL+h.base+"hub/api/oauth2/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -329,7 +340,7 @@ func (h *hub) tokenForm(code, verifier string) url.Values {
 // identity calls GET /hub/api/user with a token and returns the decoded model.
 func (h *hub) identity(token string) (int, map[string]any) {
 	h.t.Helper()
-	req, _ := http.NewRequest("GET", h.srv.URL+"/hub/api/user", nil)
+	req, _ := http.NewRequest("GET", h.srv.URL+h.base+"hub/api/user", nil)
 	req.Header.Set("Authorization", "token "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
