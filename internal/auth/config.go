@@ -11,6 +11,8 @@ package auth
 //   - the typed name is normalised and mapped before authentication, so the authenticator and
 //     the admin/blocked checks see the hub name (upstream maps only the authenticated name); a
 //     name the authenticator returns is normalised again. Credentials.Typed keeps the raw name;
+//   - repeated failed logins for one name are slowed, then locked (failed_logins_before_lockout,
+//     lockout_seconds, failed_login_delay_seconds; upstream has no such protection);
 //   - post_auth_hook, custom_html and the deprecated whitelist/blacklist are not supported: gohub
 //     has no Python to run, and the aliases were removed.
 type Config struct {
@@ -37,6 +39,10 @@ type Config struct {
 	AuthRefreshAge             int  `yaml:"auth_refresh_age" help:"Seconds before a user's authentication is refreshed on a hub request; 0 disables time-based refresh."`
 	DeleteInvalidUsers         bool `yaml:"delete_invalid_users" help:"At startup, delete users the authenticator refuses to add instead of only logging them."`
 
+	FailedLoginsBeforeLockout int     `yaml:"failed_logins_before_lockout" help:"Consecutive failed logins after which a username is locked for lockout_seconds (gohub's brute-force protection; 0 turns throttling off). A successful login resets the count."`
+	LockoutSeconds            float64 `yaml:"lockout_seconds" help:"How long a username stays locked after failed_logins_before_lockout failures."`
+	FailedLoginDelaySeconds   float64 `yaml:"failed_login_delay_seconds" help:"After a second consecutive failed login the username must wait this long before its next attempt, doubling with each further failure until the lockout (0: no slowing)."`
+
 	RequestOTP   bool   `yaml:"request_otp" help:"Add a one-time-password field to the login form."`
 	OTPPrompt    string `yaml:"otp_prompt" help:"Label of the one-time-password field."`
 	LoginService string `yaml:"login_service" help:"If set, the login page shows a 'Sign in with <login_service>' button instead of the form."`
@@ -47,6 +53,10 @@ func DefaultConfig() Config {
 	return Config{
 		AuthRefreshAge: 300,
 		OTPPrompt:      "OTP:",
+		// Brute force: after failures 2, 3, 4 wait 1, 2, 4 s; the 5th locks for 5 minutes.
+		FailedLoginsBeforeLockout: 5,
+		LockoutSeconds:            300,
+		FailedLoginDelaySeconds:   1,
 	}
 }
 

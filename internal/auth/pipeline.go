@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Pipeline is the login pipeline shared by all authenticators (upstream's
@@ -21,6 +22,7 @@ type Pipeline struct {
 
 	allowAll, allowExisting bool
 	formless                bool
+	throttle                *throttle
 }
 
 // NewPipeline checks cfg and builds the pipeline around a. userExists answers
@@ -51,10 +53,15 @@ func NewPipeline(cfg Config, a Authenticator, userExists func(ctx context.Contex
 	if err != nil {
 		return nil, err
 	}
+	thr, err := newThrottle(cfg)
+	if err != nil {
+		return nil, err
+	}
 	_, formless := a.(FormlessAuthenticator)
 	p := &Pipeline{
 		cfg: cfg, auth: a, userExists: userExists, log: log, names: names,
 		allowAll: *cfg.AllowAll, allowExisting: *cfg.AllowExistingUsers, formless: formless,
+		throttle: thr,
 	}
 	p.warnings()
 	return p, nil
@@ -97,7 +104,41 @@ func (p *Pipeline) LoginService() string { return p.cfg.LoginService }
 // check it is allowed, and decide the admin flag. Every refusal is ErrRejected (or an
 // authenticator's *Rejection); the reason is logged at info with the username, never the
 // password. Other errors mean the attempt could not be decided.
+//
+// Brute force: a name with recent failed logins must wait before its next attempt (see
+// failed_login_delay_seconds, failed_logins_before_lockout, lockout_seconds); an attempt too
+// early gets a *Rejection saying how long to wait, without reaching the authenticator.
 func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) {
+	key := ""
+	if typed := strings.TrimSpace(c.Username); typed != "" {
+		key = p.names.normalize(typed)
+	}
+	if wait := p.throttle.wait(key, time.Now()); wait > 0 {
+		p.log.Info("login refused", "user", logName(key), "reason", "too many failed logins", "retry_in", wait.Round(time.Second).String())
+		return nil, Reject(TooManyFailures(wait))
+	}
+	id, err := p.login(ctx, c)
+	var shown *Rejection
+	switch {
+	case err == nil:
+		p.throttle.succeed(key)
+		if id.Name != key {
+			p.throttle.succeed(id.Name)
+		}
+	// A refusal with its own message (a too-short first password, a busy hub) is not a guess.
+	case errors.Is(err, ErrRejected) && !errors.As(err, &shown):
+		switch wait := p.throttle.fail(key, time.Now()); {
+		case wait < 0:
+			p.log.Warn("too many names with failed logins are tracked; this one is not throttled", "user", logName(key))
+		case wait >= p.throttle.lockout && p.throttle.lockout > 0:
+			p.log.Warn("username locked after repeated failed logins", "user", logName(key), "for", wait.String())
+		}
+	}
+	return id, err
+}
+
+// login is Login without the brute-force throttle.
+func (p *Pipeline) login(ctx context.Context, c Credentials) (*Identity, error) {
 	c.Typed = strings.TrimSpace(c.Username)
 	c.Username, c.InAdminUsers = "", false
 	if c.Typed != "" {

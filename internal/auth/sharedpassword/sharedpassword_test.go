@@ -134,6 +134,7 @@ user_password: `+userPW+`
 admin_password: `+adminPW+`
 admin_users: [Admin]
 allow_all: true
+failed_logins_before_lockout: 0 # several refusals in a row; throttling is tested in package auth
 `), cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,149 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"gohub/internal/auth"
+)
+
+// passwords accepts the passwords of its map and counts calls; "short" gets a message.
+type passwords struct {
+	pw    map[string]string
+	calls atomic.Int32
+}
+
+func (a *passwords) Authenticate(_ context.Context, c auth.Credentials) (*auth.Identity, error) {
+	a.calls.Add(1)
+	if c.Password == "short" {
+		return nil, auth.Reject("Password too short!")
+	}
+	if want, ok := a.pw[c.Username]; ok && auth.PasswordsEqual(c.Password, want) {
+		return &auth.Identity{Name: c.Username}, nil
+	}
+	return nil, auth.ErrRejected
+}
+
+func throttled(err error) bool {
+	var r *auth.Rejection
+	return errors.As(err, &r) && strings.Contains(r.Message, "Too many failed login attempts")
+}
+
+func TestBruteForceSlowsThenLocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &passwords{pw: map[string]string{"alice": "alice-pw", "bob": "bob-pw"}}
+		cfg := auth.DefaultConfig()
+		cfg.AllowAll = auth.Bool(true)
+		p, err := auth.NewPipeline(cfg, a, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		login := func(name, pw string) error {
+			_, err := p.Login(ctx, auth.Credentials{Username: name, Password: pw})
+			return err
+		}
+
+		// One mistake is free; after the second the next attempt within 1 s is refused, even
+		// with the right password, and never reaches the authenticator.
+		if err := login("alice", "guess"); !errors.Is(err, auth.ErrRejected) || throttled(err) {
+			t.Fatalf("first failure = %v", err)
+		}
+		if err := login("alice", "guess"); !errors.Is(err, auth.ErrRejected) || throttled(err) {
+			t.Fatalf("second failure = %v", err)
+		}
+		calls := a.calls.Load()
+		if err := login("Alice", "alice-pw"); !throttled(err) {
+			t.Fatalf("attempt right after the second failure = %v, want throttled", err)
+		}
+		if a.calls.Load() != calls {
+			t.Error("a throttled attempt reached the authenticator")
+		}
+		// Other users are not affected.
+		if err := login("bob", "bob-pw"); err != nil {
+			t.Errorf("bob while alice is throttled: %v", err)
+		}
+		// Waits double: 1, 2, 4 s; the fifth failure locks for 300 s.
+		waits := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
+		for i, w := range waits {
+			time.Sleep(w - 10*time.Millisecond)
+			if err := login("alice", "alice-pw"); !throttled(err) {
+				t.Fatalf("failure %d: attempt just before %v = %v, want throttled", i+2, w, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+			if err := login("alice", "guess"); err == nil || throttled(err) {
+				t.Fatalf("failure %d after waiting %v = %v", i+3, w, err)
+			}
+		}
+		err = login("alice", "alice-pw")
+		var r *auth.Rejection
+		if !errors.As(err, &r) || !strings.Contains(r.Message, "300 seconds") {
+			t.Fatalf("after 5 failures = %v, want locked for 300 seconds", err)
+		}
+		time.Sleep(299 * time.Second)
+		if err := login("alice", "alice-pw"); !throttled(err) {
+			t.Fatalf("at 299 s of the lockout = %v", err)
+		}
+		time.Sleep(time.Second)
+		if err := login("alice", "alice-pw"); err != nil {
+			t.Fatalf("after the lockout with the right password: %v", err)
+		}
+		// The success reset the count: one failure is free again.
+		login("alice", "guess")
+		if err := login("alice", "alice-pw"); err != nil {
+			t.Errorf("after reset, one failure and 1 s: %v", err)
+		}
+	})
+}
+
+func TestBruteForceMessagesDoNotCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &passwords{pw: map[string]string{}}
+		cfg := auth.DefaultConfig()
+		cfg.AllowAll = auth.Bool(true)
+		p, _ := auth.NewPipeline(cfg, a, nil, nil)
+		for range 10 {
+			_, err := p.Login(t.Context(), auth.Credentials{Username: "newbie", Password: "short"})
+			if throttled(err) {
+				t.Fatal("refusals with their own message were counted as guesses")
+			}
+		}
+	})
+}
+
+func TestBruteForceOff(t *testing.T) {
+	a := &passwords{pw: map[string]string{"alice": "alice-pw"}}
+	cfg := auth.DefaultConfig()
+	cfg.AllowAll = auth.Bool(true)
+	cfg.FailedLoginsBeforeLockout = 0
+	p, err := auth.NewPipeline(cfg, a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		p.Login(t.Context(), auth.Credentials{Username: "alice", Password: "guess"})
+	}
+	if _, err := p.Login(t.Context(), auth.Credentials{Username: "alice", Password: "alice-pw"}); err != nil {
+		t.Errorf("with throttling off: %v", err)
+	}
+}
+
+func TestBruteForceConfig(t *testing.T) {
+	for name, edit := range map[string]func(*auth.Config){
+		"negative limit":   func(c *auth.Config) { c.FailedLoginsBeforeLockout = -1 },
+		"negative lockout": func(c *auth.Config) { c.LockoutSeconds = -1 },
+		"zero lockout":     func(c *auth.Config) { c.LockoutSeconds = 0 },
+		"negative delay":   func(c *auth.Config) { c.FailedLoginDelaySeconds = -1 },
+	} {
+		cfg := auth.DefaultConfig()
+		edit(&cfg)
+		if _, err := auth.NewPipeline(cfg, &passwords{}, nil, nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
