@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gohub/internal/auth"
 	"gohub/internal/auth/authtest"
@@ -20,6 +21,9 @@ func newAuth(t *testing.T, edit func(*firstuse.Config)) (*firstuse.Authenticator
 	t.Helper()
 	cfg := firstuse.DefaultConfig()
 	cfg.BcryptCost = 4 // see export_test.go
+	// Several refusals in a row are part of these stories; TestBruteForceThroughTheLoginPage
+	// turns throttling back on.
+	cfg.FailedLoginsBeforeLockout = 0
 	if edit != nil {
 		edit(cfg)
 	}
@@ -245,5 +249,37 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := firstuse.New(cfg, nil); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestBruteForceThroughTheLoginPage: repeated wrong passwords lock the name (with a message on
+// the form), other users still log in, and the lock ends.
+func TestBruteForceThroughTheLoginPage(t *testing.T) {
+	h := newHub(t, func(c *firstuse.Config) {
+		c.FailedLoginsBeforeLockout = 3
+		c.LockoutSeconds = 1
+		c.FailedLoginDelaySeconds = 0.01
+	}, authtest.Options{})
+	for _, u := range []string{"kim", "lee"} {
+		if r := h.Browser().Login(u, u+"-password"); r.Status != 302 {
+			t.Fatalf("first login of %s: %d", u, r.Status)
+		}
+	}
+	for i := range 3 {
+		time.Sleep(30 * time.Millisecond) // past the short waits between failures
+		if r := h.Browser().Login("kim", "guess-"+fmt.Sprint(i)); r.Status != 403 || !strings.Contains(r.Body, "Invalid username or password") {
+			t.Fatalf("failure %d: %d", i+1, r.Status)
+		}
+	}
+	r := h.Browser().Login("kim", "kim-password")
+	if r.Status != 403 || !strings.Contains(r.Body, "Too many failed login attempts") {
+		t.Errorf("locked name with the right password: %d\n%s", r.Status, r.Body)
+	}
+	if r := h.Browser().Login("lee", "lee-password"); r.Status != 302 {
+		t.Errorf("another user during the lock: %d", r.Status)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r := h.Browser().Login("kim", "kim-password"); r.Status != 302 {
+		t.Errorf("after the lockout: %d", r.Status)
 	}
 }
