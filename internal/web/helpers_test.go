@@ -67,6 +67,8 @@ type env struct {
 	sessions *session.Manager
 	pages    *Pages
 	srv      *httptest.Server
+	// mux serves srv; tests may add routes (the REST progress stream, a stand-in proxy).
+	mux *http.ServeMux
 }
 
 type envOption func(*Deps)
@@ -106,7 +108,7 @@ func newEnv(t *testing.T, a Authenticator, opts ...envOption) *env {
 	mux.HandleFunc(p.d.BaseURL, p.NotHub)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, sessions: sm, pages: p, srv: srv}
+	return &env{t: t, db: db, sessions: sm, pages: p, srv: srv, mux: mux}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.
