@@ -138,6 +138,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			SpawnerClass: l.spawnerEntry.Class, SpawnerVersion: Version,
 		},
 		Logger: h.log,
+		Login:  loginAdapter{pipeline}.apiLogin,
 	})
 	if err != nil {
 		return err
@@ -448,6 +449,24 @@ func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, pass
 	}
 	return id.Name, id.Admin, nil
 }
+// apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
+// ({"username": ..., "password": ...}), as JupyterHub hands it to its authenticator.
+func (l loginAdapter) apiLogin(ctx context.Context, r *http.Request, body map[string]any) (string, error) {
+	user, _ := body["username"].(string)
+	pass, _ := body["password"].(string)
+	form := url.Values{}
+	for k, v := range body {
+		if s, ok := v.(string); ok && k != "password" {
+			form.Set(k, s)
+		}
+	}
+	id, err := l.p.Login(ctx, auth.Credentials{Username: user, Password: pass, Form: form, Request: r})
+	if err != nil {
+		return "", err
+	}
+	return id.Name, nil
+}
+
 func (l loginAdapter) LoginForm() bool { return l.p.LoginForm() }
 func (l loginAdapter) AutoLogin() bool { return l.p.AutoLogin() }
 
