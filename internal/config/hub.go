@@ -53,9 +53,11 @@ type Hub struct {
 	NamedServerLimitPerUser int  `yaml:"named_server_limit_per_user" help:"Most named servers one user may have; 0 means no limit."`
 	ConcurrentSpawnLimit    int  `yaml:"concurrent_spawn_limit" help:"Most servers starting at the same time; further starts are refused (429) until one finishes; 0 means no limit."`
 	ActiveServerLimit       int  `yaml:"active_server_limit" help:"Most servers running or starting at once; 0 means no limit."`
-	CleanupServers          bool `yaml:"cleanup_servers" help:"Stop every single-user server when the hub shuts down (false leaves them running across a hub restart)."`
-	CleanupProxy            bool `yaml:"cleanup_proxy" help:"Stop the proxy the hub started when the hub shuts down."`
-	ShutdownOnLogout        bool `yaml:"shutdown_on_logout" help:"Stop a user's servers when they log out."`
+	// CleanupServers defaults to false, unlike JupyterHub (true): a hub restart or upgrade
+	// should not end everyone's running notebooks; the hub re-adopts them when it starts.
+	CleanupServers   bool `yaml:"cleanup_servers" help:"Stop every single-user server when the hub shuts down; the default (false, unlike JupyterHub) keeps them running across hub restarts and upgrades."`
+	CleanupProxy     bool `yaml:"cleanup_proxy" help:"Stop the proxy the hub started when the hub shuts down."`
+	ShutdownOnLogout bool `yaml:"shutdown_on_logout" help:"Stop a user's servers when they log out."`
 
 	TokenExpiresInMaxSeconds int  `yaml:"token_expires_in_max_seconds" help:"Longest lifetime, in seconds, of a token a user requests; 0 means tokens may never expire."`
 	TrustUserProvidedTokens  bool `yaml:"trust_user_provided_tokens" help:"Hash service tokens from the config with one round instead of many, trusting them to be random and long."`
@@ -114,7 +116,7 @@ func DefaultHub() *Hub {
 		APIPageMaxLimit:      200,
 		RedirectToServer:     true,
 		ConcurrentSpawnLimit: 100,
-		CleanupServers:       true,
+		CleanupServers:       false,
 		CleanupProxy:         true,
 		ActivityResolution:   30,
 		LastActivityInterval: 300,

@@ -90,7 +90,7 @@ JupyterHub:
   named_server_limit_per_user: 3
   concurrent_spawn_limit: 10
   active_server_limit: 50
-  cleanup_servers: false
+  cleanup_servers: true
   cleanup_proxy: false
   shutdown_on_logout: true
   token_expires_in_max_seconds: 86400
@@ -137,7 +137,7 @@ JupyterHub:
 	want.NamedServerLimitPerUser = 3
 	want.ConcurrentSpawnLimit = 10
 	want.ActiveServerLimit = 50
-	want.CleanupServers, want.CleanupProxy = false, false
+	want.CleanupServers, want.CleanupProxy = true, false
 	want.ShutdownOnLogout = true
 	want.TokenExpiresInMaxSeconds = 86400
 	want.TrustUserProvidedTokens = true
