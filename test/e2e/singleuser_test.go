@@ -92,11 +92,23 @@ func TestSingleuserEndToEnd(t *testing.T) {
 	}
 }
 
-func singleuserScenario(t *testing.T, proxyClass string) {
+// scenario is a running gohub with alice logged in through a browser-like client.
+type scenario struct {
+	h        *hubProc
+	b        *browser
+	bin, dir string
+	cfg      string
+	hubPort  int
+	pubPort  int
+}
+
+const svcToken = "e2e-admin-token-0123456789abcdef0123"
+
+// startScenario starts gohub (dummy authenticator, simple spawner running Debian's
+// jupyterhub-singleuser) with the given proxy class and logs alice in.
+func startScenario(t *testing.T, proxyClass string) *scenario {
 	singleuser := needSingleuser(t)
-	bin := gohubBinary(t)
-	dir := t.TempDir()
-	hubPort, pubPort := freePort(t), freePort(t)
+	sc := &scenario{bin: gohubBinary(t), dir: t.TempDir(), hubPort: freePort(t), pubPort: freePort(t)}
 	extra := ""
 	if proxyClass != "builtin" {
 		chp, err := exec.LookPath("configurable-http-proxy")
@@ -108,8 +120,7 @@ func singleuserScenario(t *testing.T, proxyClass string) {
 		}
 		extra = fmt.Sprintf("ConfigurableHTTPProxy:\n  api_url: http://127.0.0.1:%d\n  command: [%s]\n", freePort(t), chp)
 	}
-	const svcToken = "e2e-admin-token-0123456789abcdef0123"
-	cfg := writeConfig(t, dir, fmt.Sprintf(`
+	sc.cfg = writeConfig(t, sc.dir, fmt.Sprintf(`
 JupyterHub:
   bind_url: http://127.0.0.1:%d
   hub_bind_url: http://127.0.0.1:%d
@@ -126,39 +137,56 @@ Spawner:
   http_timeout: 45
 SimpleLocalProcessSpawner:
   home_dir_template: %s/home/{username}
-%s`, pubPort, hubPort, proxyClass, svcToken, singleuser, dir, extra))
-	if err := os.MkdirAll(dir+"/home/alice", 0o755); err != nil {
+%s`, sc.pubPort, sc.hubPort, proxyClass, svcToken, singleuser, sc.dir, extra))
+	if err := os.MkdirAll(sc.dir+"/home/alice", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h := startHub(t, bin, dir, cfg, hubPort, pubPort)
-	defer func() {
+	sc.h = startHub(t, sc.bin, sc.dir, sc.cfg, sc.hubPort, sc.pubPort)
+	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("hub output:\n%s", h.log.String())
+			t.Logf("hub output:\n%s", sc.h.log.String())
 		}
-	}()
+		// The servers outlive the hub by design; stop them at the end of the test.
+		sc.stopServers(t)
+	})
+	sc.b = newBrowser(t, sc.h.pubURL)
+	sc.b.login("alice", "anything")
+	return sc
+}
 
-	b := newBrowser(t, h.pubURL)
-	b.login("alice", "anything")
+// stopServers stops alice's server through the API if a hub is up.
+func (sc *scenario) stopServers(t *testing.T) {
+	req, _ := http.NewRequest("DELETE", sc.h.apiURL+"/users/alice/server", nil)
+	req.Header.Set("Authorization", "token "+svcToken)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
 
-	// Follow the redirects to the server as a browser would, until the Jupyter page answers.
-	var landed *http.Response
+// landOnServer follows the redirects to /user/alice/ as a browser would, until the Jupyter
+// page answers 200.
+func (sc *scenario) landOnServer(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := b.c.Get(b.public + "/user/alice/")
+		resp, err := sc.b.c.Get(sc.b.public + "/user/alice/")
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode == 200 && strings.HasPrefix(resp.Request.URL.Path, "/user/alice/") {
-			landed = resp
-			break
+			return
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if landed == nil {
-		t.Fatal("never landed on a 200 page under /user/alice/")
-	}
+	t.Fatal("never landed on a 200 page under /user/alice/")
+}
+
+func singleuserScenario(t *testing.T, proxyClass string) {
+	sc := startScenario(t, proxyClass)
+	h, b := sc.h, sc.b
+	sc.landOnServer(t)
 	if b.cookie("/user/alice/", "jupyterhub-user-alice") == "" {
 		t.Errorf("no jupyterhub-user-alice cookie after the OAuth round")
 	}
@@ -186,7 +214,7 @@ SimpleLocalProcessSpawner:
 	if code := call(t, "DELETE", h.apiURL+"/users/alice/server", svcToken, nil, nil); code != 204 && code != 202 {
 		t.Fatalf("stop server: %d", code)
 	}
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var u map[string]any
 		call(t, "GET", h.apiURL+"/users/alice", svcToken, nil, &u)
