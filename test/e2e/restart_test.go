@@ -24,6 +24,7 @@ func TestRestartKeepsServers(t *testing.T) {
 			sc.h.cmd.Wait()
 			// With the hub down nothing answers on the public port: the built-in proxy lives in it.
 			sc.h = startHub(t, sc.bin, sc.dir, sc.cfg, sc.hubPort, sc.pubPort)
+			defer sc.stopServers(t) // before the new hub's cleanup kills it
 
 			if code := sc.status(t, "/user/alice/api/status"); code != 200 {
 				t.Errorf("after restart /user/alice/api/status: %d, want 200 (server still routed, session still valid)", code)

@@ -154,12 +154,29 @@ SimpleLocalProcessSpawner:
 	return sc
 }
 
-// stopServers stops alice's server through the API if a hub is up.
+// stopServers stops alice's server through the API if a hub is up, and waits (up to 15 s)
+// until the hub reports it stopped.
 func (sc *scenario) stopServers(t *testing.T) {
 	req, _ := http.NewRequest("DELETE", sc.h.apiURL+"/users/alice/server", nil)
 	req.Header.Set("Authorization", "token "+svcToken)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return
+	}
+	resp.Body.Close()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", sc.h.apiURL+"/users/alice", nil)
+		req.Header.Set("Authorization", "token "+svcToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		var u struct{ Servers map[string]any }
+		json.NewDecoder(resp.Body).Decode(&u)
 		resp.Body.Close()
+		if len(u.Servers) == 0 {
+			return
+		}
 	}
 }
 
