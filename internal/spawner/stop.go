@@ -15,7 +15,8 @@ const teardownTimeout = 2 * time.Minute
 
 // Stop stops a user's server. A pending spawn is cancelled first. It waits up to
 // slow_stop_timeout: stopped true means the server is gone (204); false with a nil error means
-// the stop goes on in the background (202). A server that is not running is stopped already.
+// the stop goes on in the background (202); a stop already under way answers that at once. A
+// server that is not running is stopped already. ErrPending while it is re-adopted at start.
 // ErrNotFound for a named server the user does not have.
 func (m *Manager) Stop(ctx context.Context, u User, name string) (bool, error) {
 	if name != "" {
@@ -55,16 +56,18 @@ func (m *Manager) stop(ctx context.Context, u User, name string) (bool, error) {
 		m.mu.Unlock()
 		return false, withMsg(ErrPending, "%s is pending check", logName(u.Name, name))
 	}
-	att := s.stop
-	if s.pending != "stop" {
-		att = &attempt{done: make(chan struct{})}
-		s.pending, s.ready, s.stop = "stop", false, att
-		if s.stopPoll != nil {
-			s.stopPoll()
-			s.stopPoll = nil
-		}
-		m.wg.Go(func() { m.runStop(s, att, u.Name, name) })
+	if s.pending == "stop" {
+		// Already stopping: 202 at once, as upstream answers.
+		m.mu.Unlock()
+		return false, nil
 	}
+	att := &attempt{done: make(chan struct{})}
+	s.pending, s.ready, s.stop = "stop", false, att
+	if s.stopPoll != nil {
+		s.stopPoll()
+		s.stopPoll = nil
+	}
+	m.wg.Go(func() { m.runStop(s, att, u.Name, name) })
 	m.mu.Unlock()
 	t := time.NewTimer(m.opts.Limits.SlowStopTimeout.D())
 	defer t.Stop()

@@ -77,12 +77,13 @@ func TestRealSingleuserServer(t *testing.T) {
 	if st.Version == "" {
 		t.Error("no X-JupyterHub-Version from the server")
 	}
-	mu.Lock()
-	calls := strings.Join(seen, "; ")
-	mu.Unlock()
-	if !strings.Contains(calls, "GET /hub/api") {
-		t.Errorf("server never called the hub API: %s", calls)
-	}
+	// jupyterhub-singleuser checks the hub's version while it starts listening, so the call
+	// may come just after the server answers.
+	spawnertest.WaitFor(t, 10*time.Second, "the server to call the hub API", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(strings.Join(seen, "; "), "GET /hub/api")
+	})
 	resp, err := http.Get(st.Target + "/user/lee/api")
 	if err != nil {
 		t.Fatal(err)
