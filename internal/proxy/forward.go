@@ -93,8 +93,13 @@ func (e stageError) Unwrap() error { return e.err }
 // roundTrip writes r to uc, relays the response to w, and returns uc to the pool when the
 // exchange left it reusable. It returns the response status.
 func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, route *Route, uc *upConn) (int, error) {
-	stop := context.AfterFunc(r.Context(), func() { _ = uc.c.SetDeadline(aLongTimeAgo) })
-	defer stop()
+	// A client that goes away cuts the target connection too (net/http's server cancels the
+	// request context then; proxy.Server's requests have no cancellation).
+	stop := func() bool { return true }
+	if r.Context().Done() != nil {
+		stop = context.AfterFunc(r.Context(), func() { _ = uc.c.SetDeadline(aLongTimeAgo) })
+		defer stop()
+	}
 	if err := p.writeRequest(uc.bw, r, route); err != nil {
 		return 0, stageError{true, fmt.Errorf("write request: %w", err)}
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // startServer serves h on the proxy's own Server and returns its address.
-func startServer(t *testing.T, h http.Handler, idle time.Duration) string {
+func startServer(t testing.TB, h http.Handler, idle time.Duration) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
