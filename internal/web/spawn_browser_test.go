@@ -76,6 +76,7 @@ func TestBrowserSpawn(t *testing.T) {
 	if msg := text("#progress-message"); !strings.Contains(msg, "Preparing the server") {
 		t.Errorf("progress message %q", msg)
 	}
+	time.Sleep(500 * time.Millisecond) // let the bar's transition finish
 	shot("web-spawn-pending.png")
 
 	// When the server is ready the page reloads and the hub sends it to the server.

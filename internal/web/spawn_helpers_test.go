@@ -26,6 +26,7 @@ type testSpawnerConfig struct {
 	spawner.Config `yaml:",inline"`
 	Delay          spawner.Duration `yaml:"delay"`
 	Fail           string           `yaml:"fail"`
+	StopDelay      spawner.Duration `yaml:"stop_delay"`
 }
 
 type testFactory struct{ cfg *testSpawnerConfig }
@@ -87,7 +88,11 @@ func (s *testSpawner) Poll(context.Context) (spawner.Status, error) {
 	return spawner.Status{Running: s.srv != nil}, nil
 }
 
-func (s *testSpawner) Stop(context.Context, bool) error {
+func (s *testSpawner) Stop(ctx context.Context, _ bool) error {
+	select {
+	case <-time.After(s.cfg.StopDelay.D()):
+	case <-ctx.Done():
+	}
 	s.mu.Lock()
 	srv := s.srv
 	s.srv = nil

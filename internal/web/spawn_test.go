@@ -196,6 +196,14 @@ func TestUserURLNotRunning(t *testing.T) {
 	if r := boss.get("/hub/user/bob/tree"); r.StatusCode != http.StatusFailedDependency || !strings.Contains(r.body, "/hub/spawn/bob?next=") {
 		t.Errorf("admin on bob's stopped server: %d", r.StatusCode)
 	}
+	// An admin may start another user's server.
+	wantRedirect(t, boss.get("/hub/spawn/bob"), http.StatusFound, "/user/bob/")
+	if st := se.m.Status("bob", ""); !st.Ready {
+		t.Errorf("bob's server after the admin's spawn: %+v", st)
+	}
+	if r := boss.get("/hub/spawn/nobody"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("spawn for an unknown user: %d", r.StatusCode)
+	}
 	if r := se.browser().get("/hub/user/alice/tree"); r.StatusCode != http.StatusFound ||
 		!strings.HasPrefix(r.Header.Get("Location"), "/hub/login?next=") {
 		t.Errorf("anonymous: %d %s", r.StatusCode, r.Header.Get("Location"))
@@ -272,4 +280,33 @@ func TestNamedServerPages(t *testing.T) {
 		t.Errorf("unknown server name: %d %s", r.StatusCode, r.body)
 	}
 	wantRedirect(t, b.get("/hub/spawn-pending/alice/gpu"), http.StatusFound, "/user/alice/gpu/")
+}
+
+// While a server stops, spawn-pending says so and reloads itself; /hub/user/... sends there.
+func TestStopPending(t *testing.T) {
+	cfg := slowStart(0)
+	cfg.StopDelay = spawner.Duration(1500 * time.Millisecond)
+	se := newSpawnEnv(t, cfg)
+	b := se.loggedIn("alice", "wonderland")
+	wantRedirect(t, b.get("/hub/spawn"), http.StatusFound, "/user/alice/")
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	u, err := se.db.GetUser(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stopped, err := se.m.Stop(ctx, spawner.UserFromStore(u), ""); stopped || err != nil {
+		t.Fatalf("stop: %v %v", stopped, err)
+	}
+	r := b.get("/hub/spawn-pending/alice")
+	if r.StatusCode != 200 || r.Header.Get("Refresh") != "2" || !strings.Contains(r.body, "Your server is stopping") {
+		t.Fatalf("stop pending: %d %q %s", r.StatusCode, r.Header.Get("Refresh"), r.body)
+	}
+	wantRedirect(t, b.get("/hub/user/alice/lab"), http.StatusSeeOther, "/hub/spawn-pending/alice?next=%2Fhub%2Fuser%2Falice%2Flab")
+	// The spawn page waits for the stop too.
+	wantRedirect(t, b.get("/hub/spawn"), http.StatusFound, "/hub/spawn-pending/alice")
+	se.waitStatus("alice", "", func(st spawner.ServerStatus) bool { return !st.Active })
+	if r := b.get("/hub/spawn-pending/alice"); r.StatusCode != 200 || !strings.Contains(r.body, "Launch server") {
+		t.Errorf("after the stop: %d %s", r.StatusCode, r.body)
+	}
 }

@@ -118,6 +118,13 @@ func New(d Deps) (*Pages, error) {
 	return p, nil
 }
 
+// UseServers sets Deps.Servers and Deps.AllowNamedServers after New, for a hub that builds the
+// manager after the pages (the OAuth provider needs the pages, and the manager's hooks need the
+// provider). Call it before Register.
+func (p *Pages) UseServers(m *spawner.Manager, allowNamedServers bool) {
+	p.d.Servers, p.d.AllowNamedServers = m, allowNamedServers
+}
+
 // Register adds every page route under BaseURL+"hub/" to mux, with a 404 page for the rest of
 // that prefix. The hub mounts NotHub at BaseURL itself.
 func (p *Pages) Register(mux *http.ServeMux) {
