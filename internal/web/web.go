@@ -1,6 +1,16 @@
 // Package web serves the hub's HTML pages under {base_url}hub/: login and logout, the root
 // redirect, home, error pages and static files (spec §4.2–§4.5), from html/template files and
-// static assets embedded in the binary.
+// static assets embedded in the binary. With Deps.Servers set it also serves the pages that
+// start servers and bring the browser to them: spawn, spawn-pending (a progress bar fed by the
+// REST progress stream), user/{name}/... (the proxy's fallback for a server without a route),
+// user-redirect, and home's Start and Stop buttons.
+//
+// Deliberate differences from JupyterHub: spawn pages let a user act on their own servers and
+// admins on anyone's (upstream checks the servers scope, which the default roles give exactly
+// so); there is no options_form, options_from_query (opt- arguments), implicit_spawn_seconds
+// or default_server_name yet, and a POSTed spawn form becomes user_options as strings; the
+// progress page shows each event's plain message, not its html_message; the stop-pending page
+// reloads itself (Refresh header) instead of polling the API.
 package web
 
 import (
