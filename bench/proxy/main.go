@@ -242,14 +242,22 @@ func benchHTTP(ctx context.Context, c config, targets []*target) error {
 func benchWebsockets(ctx context.Context, c config, targets []*target) error {
 	for _, t := range targets {
 		ws := "ws" + strings.TrimPrefix(t.url, "http") + "/ws"
+		var cpu0 time.Duration
+		if t.proc != nil {
+			cpu0 = t.proc.cpuTime()
+		}
 		r, err := wsEcho(ctx, ws, c.conns, c.duration)
 		if err != nil {
 			return fmt.Errorf("%s echo: %w", t.name, err)
 		}
+		if t.proc != nil {
+			r.cpu = t.proc.cpuTime() - cpu0
+			r.requests = int64(r.rate * c.duration.Seconds())
+		}
 		t.echo = r
 		t.upgrades = wsUpgrades(ctx, ws, 16, c.duration/2)
-		fmt.Printf("ws %-7s echo %8.0f/s p99 %v; upgrades %6.0f/s (errors %d)\n", t.name, r.rate, r.p99,
-			t.upgrades.rate, t.upgrades.errors)
+		fmt.Printf("ws %-7s echo %8.0f/s p99 %v cpu/round trip %v; upgrades %6.0f/s (errors %d)\n", t.name,
+			r.rate, r.p99, cpuPerReq(r), t.upgrades.rate, t.upgrades.errors)
 	}
 	return nil
 }

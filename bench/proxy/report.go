@@ -77,7 +77,7 @@ func (r *report) String() string {
 			100*m.rate/dm.rate, ratio(m.rate, cm.rate), cpu, m.errors)
 	}
 	b.WriteString("\n### Websockets\n\n")
-	fmt.Fprintf(&b, "| path | echo round trips/s (%d conns, 128 B) | echo p99 | × CHP | upgrades/s | × CHP | RSS per idle websocket (N=%d) |\n|---|---|---|---|---|---|---|\n",
+	fmt.Fprintf(&b, "| path | echo round trips/s (%d conns, 128 B) | echo p99 | × CHP | proxy CPU per round trip | upgrades/s | × CHP | RSS per idle websocket (N=%d) |\n|---|---|---|---|---|---|---|---|\n",
 		c.conns, c.idle)
 	for _, t := range r.targets {
 		idle := "—"
@@ -88,8 +88,12 @@ func (r *report) String() string {
 		if chp != nil {
 			ce, cu = chp.echo.rate, chp.upgrades.rate
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %.0f | %s | %s |\n", t.name, t.echo.rate, ms(t.echo.p99),
-			ratio(t.echo.rate, ce), t.upgrades.rate, ratio(t.upgrades.rate, cu), idle)
+		cpu := "—"
+		if d := cpuPerReq(t.echo); d > 0 {
+			cpu = fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %.0f | %s | %s |\n", t.name, t.echo.rate, ms(t.echo.p99),
+			ratio(t.echo.rate, ce), cpu, t.upgrades.rate, ratio(t.upgrades.rate, cu), idle)
 	}
 	if len(r.routes) > 0 {
 		fmt.Fprintf(&b, "\n### %d routes\n\n", r.routes[0].routes)

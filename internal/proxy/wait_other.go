@@ -2,9 +2,14 @@
 
 package proxy
 
-// waitReadable is a no-op where the peek trick is unavailable: the relay then holds a
-// buffer while it waits.
-func waitReadable(any) error { return nil }
+import (
+	"net"
+	"sync"
+)
+
+// readPooled reads with a pooled buffer; without the poller trick of the unix version the
+// buffer is held while the connection is idle.
+func readPooled(c net.Conn, pool *sync.Pool) (*[]byte, int, error) { return readPlain(c, pool) }
 
 // idleConnAlive cannot peek here; a dead connection is found on use instead.
 func idleConnAlive(any) bool { return true }

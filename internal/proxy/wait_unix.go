@@ -4,36 +4,55 @@ package proxy
 
 import (
 	"errors"
+	"io"
+	"net"
+	"sync"
 	"syscall"
 )
 
-// waitReadable blocks until c has data (or EOF/error) to read, without holding a buffer.
-// It peeks one byte non-blockingly inside the runtime poller's callback: returning false
-// on EAGAIN parks the goroutine until the socket is readable again.
-func waitReadable(c any) error {
+// readPooled reads from c into a buffer from pool that is taken only when data is there:
+// the read runs inside the runtime poller's callback, and on EAGAIN the buffer goes back
+// to the pool before the goroutine parks. An idle websocket thus holds no buffer, at the
+// same syscall count as a plain Read. It returns the buffer holding n bytes (nil when n is
+// 0); the caller puts it back.
+func readPooled(c net.Conn, pool *sync.Pool) (*[]byte, int, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return nil // TLS and other wrappers: just read
+		return readPlain(c, pool) // TLS and other wrappers
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return readPlain(c, pool)
 	}
-	var one [1]byte
+	var bp *[]byte
+	var n int
+	var rerr error
 	err = rc.Read(func(fd uintptr) bool {
+		b := pool.Get().(*[]byte)
 		for {
-			_, _, e := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if errors.Is(e, syscall.EINTR) {
+			m, e := syscall.Read(int(fd), *b)
+			switch {
+			case errors.Is(e, syscall.EINTR):
 				continue
+			case errors.Is(e, syscall.EAGAIN) || errors.Is(e, syscall.EWOULDBLOCK):
+				pool.Put(b)
+				return false // park until readable
+			case e != nil:
+				pool.Put(b)
+				rerr = e
+			case m == 0:
+				pool.Put(b)
+				rerr = io.EOF
+			default:
+				bp, n = b, m
 			}
-			// Data, EOF or a socket error all mean "read now": Read reports them.
-			return !errors.Is(e, syscall.EAGAIN) && !errors.Is(e, syscall.EWOULDBLOCK)
+			return true
 		}
 	})
 	if err != nil {
-		return err
+		return nil, 0, err // closed or past a deadline
 	}
-	return nil
+	return bp, n, rerr
 }
 
 // idleConnAlive reports whether an idle keep-alive connection is still open: nothing to

@@ -194,11 +194,7 @@ func (p *Proxy) dialTarget(ctx context.Context, u *url.URL) (net.Conn, error) {
 func (p *Proxy) pipe(dst, src net.Conn, route *Route, done func()) {
 	defer done()
 	for {
-		if err := waitReadable(src); err != nil {
-			return
-		}
-		bp := wsBufs.Get().(*[]byte)
-		n, err := src.Read(*bp)
+		bp, n, err := readPooled(src, &wsBufs)
 		if n > 0 {
 			_, werr := dst.Write((*bp)[:n])
 			wsBufs.Put(bp)
@@ -207,8 +203,6 @@ func (p *Proxy) pipe(dst, src net.Conn, route *Route, done func()) {
 			if werr != nil {
 				return
 			}
-		} else {
-			wsBufs.Put(bp)
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
@@ -217,6 +211,17 @@ func (p *Proxy) pipe(dst, src net.Conn, route *Route, done func()) {
 			return
 		}
 	}
+}
+
+// readPlain is a Read into a pooled buffer (returned to the pool when nothing was read).
+func readPlain(c net.Conn, pool *sync.Pool) (*[]byte, int, error) {
+	bp := pool.Get().(*[]byte)
+	n, err := c.Read(*bp)
+	if n == 0 {
+		pool.Put(bp)
+		return nil, 0, err
+	}
+	return bp, n, err
 }
 
 var wsBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
