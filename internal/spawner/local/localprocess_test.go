@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -156,6 +157,9 @@ func TestLocalProcessUnknownSystemUser(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `system user "no-such-system-user-gohub"`) {
 		t.Fatalf("Start: %v", err)
 	}
+	if errors.Is(err, spawner.ErrBadRequest) {
+		t.Error("a failed spawn is reported as a bad request (400), not as a failure (500)")
+	}
 	ch, perr := h.M.Progress(t.Context(), u.Name, "")
 	if perr != nil {
 		t.Fatal(perr)
@@ -166,5 +170,4 @@ func TestLocalProcessUnknownSystemUser(t *testing.T) {
 	if st := h.M.Status(u.Name, ""); st.LastFailure == nil {
 		t.Fatal("no failure recorded")
 	}
-	_ = spawner.ErrBadRequest
 }
