@@ -2,8 +2,8 @@ package local_test
 
 import (
 	"crypto/rand"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"os"
 	"os/exec"
 	"os/user"
