@@ -98,18 +98,10 @@ func (a *API) postActivity(w http.ResponseWriter, r *http.Request, c *caller) er
 		}
 	}
 	for _, up := range updates {
-		// Re-read the row just before writing so only last_activity changes.
-		sp, err := a.db.GetSpawner(ctx, u.ID, up.sp.Name)
-		if err != nil {
+		// Only last_activity moves (forward): spawner state saved by the manager at the same
+		// time is never overwritten.
+		if err := a.db.TouchSpawner(ctx, u.ID, up.sp.Name, up.t); err != nil {
 			return fmt.Errorf("record activity of %s/%s: %w", u.Name, up.sp.Name, err)
-		}
-		if sp.LastActivity != nil && !up.t.After(*sp.LastActivity) {
-			continue
-		}
-		t := up.t
-		sp.LastActivity = &t
-		if err := a.db.SaveSpawner(ctx, sp); err != nil {
-			return fmt.Errorf("record activity of %s/%s: %w", u.Name, sp.Name, err)
 		}
 	}
 	a.gen.Add(1)

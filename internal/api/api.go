@@ -5,18 +5,31 @@
 //
 // Reads are served from caches keyed by a write generation that every successful write
 // through this API bumps before it replies; entries also expire after a second, so changes made
-// elsewhere (logins, the spawner manager) show within that time, or at once if the writer calls
-// API.Invalidate.
+// elsewhere (logins) show within that time, or at once if the writer calls API.Invalidate.
+// Server state is the exception that must show at once (a spawn finishing after a 202, a
+// server dying, a start from the spawn page), and the spawner manager has no change
+// notification: every cached user rendering or row carries a signature of what
+// Servers.Status said of the user's servers when it was made, and is served only while the
+// signature is unchanged (one map lookup per server shown). The rendered GET /users cache for
+// sorted or name-filtered lists is not used at all with a manager. A transition landing between
+// a database read and its signature can still show up to a second late.
+//
+// Servers (§1.4) are started, stopped, renamed and removed through Deps.Servers (the spawner
+// manager), which owns the server rows; this package writes a server row itself only to create
+// a stopped named server (PUT) and to change a stopped server's display_name and user_options
+// (PATCH), and records activity with store.TouchSpawner, which moves last_activity alone.
 //
 // Deliberate differences from JupyterHub 5:
 //   - /api/info's "python" and "sys_executable" name the Go runtime and the gohub binary;
-//   - DELETE /users/{name} refuses (400) while one of the user's servers runs, until server
-//     stop is wired in (JupyterHub stops the servers first);
 //   - POST /users/{name} refuses a name the authenticator would normalise to another one, and
 //     every invalid name gets a 400 naming the reason;
 //   - a negative token expires_in is a 400 (JupyterHub would create an expired token), and
 //     expires_in 0 gets token_expires_in_max_seconds when one is set (JupyterHub: never expires);
-//   - runtime services (POST /services/{name}) cannot have OAuth clients yet.
+//   - runtime services (POST /services/{name}) cannot have OAuth clients yet;
+//   - POST to a server accepts 6.0's display_name but does not store it (PUT and PATCH do);
+//   - {"remove": true} on a stop that answers 202 removes the record once the stop ends
+//     (within five minutes), as JupyterHub does, from a goroutine of this package;
+//   - without Deps.Servers, Deps.Proxy or Deps.Shutdown their endpoints answer 501.
 package api
 
 import (
@@ -30,6 +43,7 @@ import (
 
 	"gohub/internal/rbac"
 	"gohub/internal/session"
+	"gohub/internal/spawner"
 	"gohub/internal/store"
 )
 
@@ -42,12 +56,50 @@ type UsernamePolicy interface {
 	CheckUsername(name string) error
 }
 
-// ServerStates reports what a spawner is doing right now; the spawner manager implements it.
-// Without one, no server is ever pending.
-type ServerStates interface {
-	// Pending returns "spawn", "stop", "check" or "rename" for a pending transition of the
-	// user's server (name "" is the default server), "" otherwise.
-	Pending(user, server string) string
+// Servers is the server lifecycle behind the server endpoints (§1.4) and the pending, ready
+// and progress parts of the models; *spawner.Manager satisfies it. Without one (nil), no
+// server is ever pending and the start, stop and progress endpoints answer 501.
+type Servers interface {
+	// Start starts a server: ready (201), pending (202), or an error (see spawner.Manager.Start).
+	Start(ctx context.Context, u spawner.User, name string, options map[string]any) (bool, error)
+	// Stop stops a server: stopped (204), stopping (202), or an error.
+	Stop(ctx context.Context, u spawner.User, name string) (bool, error)
+	// Remove deletes a stopped named server's record.
+	Remove(ctx context.Context, u spawner.User, name string) error
+	// Rename renames a stopped named server.
+	Rename(ctx context.Context, u spawner.User, from, to string) error
+	// Progress streams a spawn's events; spawner.ErrNotStarting when there is nothing to show.
+	Progress(ctx context.Context, userName, serverName string) (<-chan spawner.Event, error)
+	// Status is what the manager knows of a server now (pending, ready, last failure).
+	Status(userName, serverName string) spawner.ServerStatus
+	// ForgetUser drops what is remembered of a deleted user's servers.
+	ForgetUser(name string) error
+	// RenameUser moves what is remembered of a user's servers to a new name; it refuses while
+	// one of them is active.
+	RenameUser(from, to string) error
+}
+
+// RouteInfo is one route of the proxy in the hub's form (GET /api/proxy, §1.2).
+type RouteInfo struct {
+	Routespec string
+	Target    string
+	// Data is the route's data without "target" and "jupyterhub" (last_activity stays).
+	Data map[string]any
+}
+
+// Proxy is the hub's view of its proxy for /api/proxy; the hub implements it.
+type Proxy interface {
+	// Routes returns the hub's routes (those marked jupyterhub), keyed by routespec.
+	Routes(ctx context.Context) (map[string]RouteInfo, error)
+	// CheckRoutes reconciles the proxy's routes with the hub's state (§3.4).
+	CheckRoutes(ctx context.Context) error
+}
+
+// ProxyReconfigurer is optionally implemented by a Proxy that can switch to another
+// configurable-http-proxy (PATCH /api/proxy with api_url and/or auth_token).
+type ProxyReconfigurer interface {
+	// Reconfigure points the hub at a new proxy API URL and/or token ("" keeps the old value).
+	Reconfigure(ctx context.Context, apiURL, authToken string) error
 }
 
 // AuthStateCrypter encrypts and decrypts users' auth_state (JUPYTERHUB_CRYPT_KEY). Without
@@ -56,6 +108,9 @@ type AuthStateCrypter interface {
 	Decrypt(ctx context.Context, blob []byte) (map[string]any, error)
 	Encrypt(ctx context.Context, state map[string]any) ([]byte, error)
 }
+
+// The spawner manager is what the hub passes as Deps.Servers.
+var _ Servers = (*spawner.Manager)(nil)
 
 // Info is what GET /api/info reports about the active spawner and authenticator.
 type Info struct {
@@ -86,8 +141,19 @@ type Deps struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
-	// Servers reports pending transitions; optional.
-	Servers ServerStates
+	// Servers runs users' servers; optional (nil: no spawning, nothing ever pending).
+	Servers Servers
+	// ServerLimits are the hub's allow_named_servers and named_server_limit_per_user (the
+	// manager enforces them on start; PUT, PATCH and GET of named servers read them here).
+	ServerLimits spawner.Limits
+	// Proxy serves /api/proxy; optional (nil: 501).
+	Proxy Proxy
+	// Shutdown shuts the hub down (POST /api/shutdown), stopping servers and the proxy as
+	// asked; it is called in a goroutine of its own after the 202 reply. Optional (nil: 501).
+	Shutdown func(servers, proxy bool)
+	// CleanupServers and CleanupProxy are the defaults of POST /api/shutdown's flags
+	// (JupyterHub.cleanup_servers and cleanup_proxy).
+	CleanupServers, CleanupProxy bool
 	// AuthState decrypts and encrypts auth_state; optional.
 	AuthState AuthStateCrypter
 	// Login checks the "auth" object an unauthenticated POST /users/{name}/tokens may carry
@@ -110,7 +176,7 @@ type API struct {
 	gen    atomic.Uint64
 	tokens *tokenCache
 	lists  *readCache[[]byte]      // rendered GET /users replies
-	users  *readCache[*store.User] // GET /users/{name} rows
+	users  *readCache[*cachedUser] // GET /users/{name} rows
 	snaps  *snapshots              // every user pre-rendered per caller view
 }
 
@@ -151,7 +217,7 @@ func New(d Deps) (*API, error) {
 	}
 	a.tokens = newTokenCache()
 	a.lists = newReadCache[[]byte]()
-	a.users = newReadCache[*store.User]()
+	a.users = newReadCache[*cachedUser]()
 	a.snaps = newSnapshots()
 	a.handler = a.routes()
 	return a, nil

@@ -154,7 +154,43 @@ func (a *API) pending(user, server string) string {
 	if a.d.Servers == nil {
 		return ""
 	}
-	return a.d.Servers.Pending(user, server)
+	return a.d.Servers.Status(user, server).Pending
+}
+
+// serversSig summarises what the spawner manager says of u's servers (the default one and
+// every row): pending, ready, active and failed. A cached rendering or row of u is served only
+// while its signature is unchanged, so a spawn finishing in the background, a server dying or a
+// start from the spawn page shows at once although the manager has no change notification.
+// Checking costs one map lookup per server; "" without a manager.
+func (a *API) serversSig(u *store.User) string {
+	if a.d.Servers == nil {
+		return ""
+	}
+	b := make([]byte, 0, 8*(len(u.Spawners)+1))
+	add := func(name string) {
+		st := a.d.Servers.Status(u.Name, name)
+		b = append(b, name...)
+		b = append(b, 0)
+		b = append(b, st.Pending...)
+		flags := byte('0')
+		if st.Ready {
+			flags |= 1
+		}
+		if st.Active {
+			flags |= 2
+		}
+		if st.LastFailure != nil {
+			flags |= 4
+		}
+		b = append(b, 0, flags, 0)
+	}
+	if findSpawner(u, "") == nil {
+		add("")
+	}
+	for _, sp := range u.Spawners {
+		add(sp.Name)
+	}
+	return string(b)
 }
 
 // writeUser appends the user model as v allows; false (nothing written) when v shows nothing.

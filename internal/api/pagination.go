@@ -66,6 +66,12 @@ func (p page) startList(j *jw) {
 // endList closes a list reply, adding _pagination with total and the next page's URL.
 func (p page) endList(j *jw, r *http.Request, total int) {
 	j.b = append(j.b, ']')
+	p.endItems(j, r, total)
+}
+
+// endItems closes a paginated reply after its items value: `,"_pagination":{...}}`. It does
+// nothing in the plain form.
+func (p page) endItems(j *jw, r *http.Request, total int) {
 	if !p.paginated {
 		return
 	}

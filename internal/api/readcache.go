@@ -2,6 +2,8 @@ package api
 
 import (
 	"strconv"
+
+	"gohub/internal/store"
 	"strings"
 	"sync"
 	"time"
@@ -71,4 +73,10 @@ func listCacheKey(ck *callerKeys, rawQuery string, paginated, tls bool, host str
 	b.WriteByte('|')
 	b.WriteString(rawQuery)
 	return b.String()
+}
+
+// cachedUser is a cached user row with the serversSig it was read under.
+type cachedUser struct {
+	u   *store.User
+	sig string
 }

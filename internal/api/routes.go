@@ -35,6 +35,17 @@ func (a *API) routes() http.Handler {
 	authed(p+"/users/{name}/tokens", methods{"GET": a.listTokens, "POST": a.createToken})
 	authed(p+"/users/{name}/tokens/{token_id}", methods{"GET": a.getToken, "DELETE": a.deleteToken})
 
+	server := methods{"POST": a.startServer, "DELETE": a.stopServer, "GET": a.getServer}
+	named := methods{"POST": a.startServer, "DELETE": a.stopServer, "GET": a.getServer, "PUT": a.putServer, "PATCH": a.patchServer}
+	authed(p+"/users/{name}/server", server)
+	authed(p+"/users/{name}/servers/{$}", server)
+	authed(p+"/users/{name}/servers/{server_name}", named)
+	authed(p+"/users/{name}/server/progress", methods{"GET": a.serverProgress})
+	authed(p+"/users/{name}/servers/{server_name}/progress", methods{"GET": a.serverProgress})
+
+	authed(p+"/proxy", methods{"GET": a.getProxy, "POST": a.postProxy, "PATCH": a.patchProxy})
+	authed(p+"/shutdown", methods{"POST": a.postShutdown})
+
 	authed(p+"/groups", methods{"GET": a.listGroups, "POST": a.createGroups})
 	authed(p+"/groups/{name}", methods{"GET": a.getGroup, "POST": a.createGroup, "DELETE": a.deleteGroup})
 	authed(p+"/groups/{name}/users", methods{"POST": a.addGroupUsers, "DELETE": a.removeGroupUsers})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"gohub/internal/rbac"
+	"gohub/internal/spawner"
 	"gohub/internal/store"
 )
 
@@ -30,12 +31,22 @@ func (a *API) userTarget(r *http.Request, name string) (*store.User, rbac.Target
 // readCacheTTL old when changed outside this API).
 func (a *API) cachedUserTarget(r *http.Request, name string) (*store.User, rbac.Target, error) {
 	gen, now := a.gen.Load(), a.now()
-	if u, ok := a.users.get(name, gen, now); ok {
-		return u, rbac.Target{User: u.Name, UserGroups: u.Groups}, nil
+	if cu, ok := a.users.get(name, gen, now); ok && a.serversSig(cu.u) == cu.sig {
+		return cu.u, rbac.Target{User: cu.u.Name, UserGroups: cu.u.Groups}, nil
+	}
+	var sig string
+	if a.d.Servers != nil {
+		// Taken before the read: a change after it makes the entry stale at once.
+		if cu, ok := a.users.get(name, gen, now); ok {
+			sig = a.serversSig(cu.u)
+		}
 	}
 	u, t, err := a.userTarget(r, name)
 	if err == nil && u != nil {
-		a.users.put(name, gen, now, u)
+		if a.d.Servers != nil && sig == "" {
+			sig = a.serversSig(u)
+		}
+		a.users.put(name, gen, now, &cachedUser{u: u, sig: sig})
 	}
 	return u, t, err
 }
@@ -84,18 +95,27 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error
 	}
 	opts := userOpts{includeStopped: flagOn(r, "include_stopped_servers")}
 	if snapshotServes(sort, q.Get("name_filter"), !all) {
-		s, ok, err := a.snapshot(r.Context(), c, opts.includeStopped)
+		s, ok, err := a.snapshot(r.Context(), c, opts.includeStopped, nil)
+		if err == nil && ok && !a.writePage(w, r, s, p, state, true) {
+			// A server changed state since the snapshot: rebuild once, then serve it.
+			s, ok, err = a.snapshot(r.Context(), c, opts.includeStopped, s)
+			if err == nil && ok {
+				a.writePage(w, r, s, p, state, false)
+				return nil
+			}
+		}
 		if err != nil {
 			return err
 		}
 		if ok {
-			a.writePage(w, r, s, p, state)
 			return nil
 		}
 	}
 	gen, now := a.gen.Load(), a.now()
 	cacheKey := ""
-	if ck := c.modelKeys(); all && !ck.filtered {
+	// The rendered-list cache has no per-user freshness check, so it is only used without a
+	// spawner manager (whose state the replies show).
+	if ck := c.modelKeys(); all && !ck.filtered && a.d.Servers == nil {
 		cacheKey = listCacheKey(ck, r.URL.RawQuery, p.paginated, r.TLS != nil, r.Host)
 		if body, ok := a.lists.get(cacheKey, gen, now); ok {
 			writeBody(w, http.StatusOK, body)
@@ -267,9 +287,14 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
 	includeStopped := flagOn(r, "include_stopped_servers")
 	if c != nil && (a.d.AuthState == nil || c.modelKeys().user&ukAuthState == 0) {
 		// Without a decrypted auth_state the reply is the user's fragment of the snapshot.
-		s, ok, err := a.snapshot(r.Context(), c, includeStopped)
+		s, ok, err := a.snapshot(r.Context(), c, includeStopped, nil)
 		if err != nil {
 			return err
+		}
+		if i, found := s.index(name); ok && found && !a.fresh(s, i) {
+			if s, ok, err = a.snapshot(r.Context(), c, includeStopped, s); err != nil {
+				return err
+			}
 		}
 		if i, found := s.index(name); ok && found {
 			u := s.users[i]
@@ -427,7 +452,19 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request, c *caller) error
 		}
 		upd.EncryptedAuthState = &blob
 	}
+	oldName := u.Name
+	if upd.Name != nil && a.d.Servers != nil {
+		// The manager refuses while a server runs: its URL, token and client carry the name.
+		if err := a.d.Servers.RenameUser(oldName, *upd.Name); err != nil {
+			return errorf(http.StatusBadRequest, "Cannot rename %s: %v; stop the servers first", oldName, err)
+		}
+	}
 	u, err = a.db.UpdateUser(r.Context(), u.ID, upd)
+	if err != nil && upd.Name != nil && a.d.Servers != nil {
+		if rerr := a.d.Servers.RenameUser(*upd.Name, oldName); rerr != nil {
+			a.log.Warn("undo server rename after a failed user rename", "user", oldName, "err", rerr)
+		}
+	}
 	if errors.Is(err, store.ErrExists) {
 		return errorf(http.StatusBadRequest, "User %s already exists, username must be unique", *upd.Name)
 	}
@@ -461,17 +498,52 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if c.user != nil && c.user.ID == u.ID {
 		return errorf(http.StatusBadRequest, "Cannot delete yourself!")
 	}
-	for _, sp := range u.Spawners {
-		// Stopping servers belongs to the spawner manager (a later piece); until then a user
-		// with a running server is not deleted behind its back.
-		if sp.Server != nil {
-			return errorf(http.StatusBadRequest, "User %s's server %q is running; stop it first", name, sp.Name)
-		}
+	if err := a.stopAllServers(w, r, u); err != nil {
+		return err
 	}
 	if err := a.db.DeleteUser(r.Context(), name); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
+	if a.d.Servers != nil {
+		if err := a.d.Servers.ForgetUser(name); err != nil {
+			a.log.Warn("forget the servers of a deleted user", "user", name, "err", err)
+		}
+	}
 	a.gen.Add(1)
 	writeEmpty(w, http.StatusNoContent)
+	return nil
+}
+
+// stopAllServers stops every active server of a user about to be deleted (§1.3: JupyterHub
+// stops the servers first); a server still stopping after slow_stop_timeout is a 400. Without
+// a spawner manager, a user with a server recorded as running is refused (400).
+func (a *API) stopAllServers(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	names := []string{}
+	if findSpawner(u, "") == nil {
+		names = append(names, "")
+	}
+	for _, sp := range u.Spawners {
+		if a.d.Servers == nil && sp.Server != nil {
+			return errorf(http.StatusBadRequest, "User %s's server %q is running; stop it first", u.Name, sp.Name)
+		}
+		names = append(names, sp.Name)
+	}
+	if a.d.Servers == nil {
+		return nil
+	}
+	su := spawner.UserFromStore(u)
+	for _, name := range names {
+		if !a.d.Servers.Status(u.Name, name).Active {
+			continue
+		}
+		stopped, err := a.d.Servers.Stop(r.Context(), su, name)
+		a.Invalidate()
+		if err != nil {
+			return spawnError(err, w)
+		}
+		if !stopped {
+			return errorf(http.StatusBadRequest, "User %s's server %q is still stopping; try again", u.Name, name)
+		}
+	}
 	return nil
 }
