@@ -180,3 +180,31 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenSessions(t *testing.T) {
+	_, a := newHub(t, func(c *pam.Config) { c.OpenSessions = true })
+	systest.User(t, "gohub-pam-sess", "sess pw 12345")
+	if err := a.PreSpawnStart(t.Context(), "gohub-pam-sess"); err != nil || !a.SessionsEnabled() {
+		t.Fatalf("open session: %v, enabled %v", err, a.SessionsEnabled())
+	}
+	a.PostSpawnStop(t.Context(), "gohub-pam-sess")
+	if !a.SessionsEnabled() {
+		t.Fatal("closing a session turned sessions off")
+	}
+
+	// A session stack that fails turns sessions off for good, without failing the spawn.
+	systest.PAMServiceText(t, "gohub-test-nosess", "auth required pam_unix.so nodelay\naccount required pam_unix.so\nsession required pam_deny.so\n")
+	cfg := pam.DefaultConfig()
+	cfg.Service = "gohub-test-nosess"
+	cfg.OpenSessions = true
+	b, err := pam.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PreSpawnStart(t.Context(), "gohub-pam-sess"); err != nil {
+		t.Errorf("a PAM session error failed the spawn: %v", err)
+	}
+	if b.SessionsEnabled() {
+		t.Error("sessions still on after a PAM session error")
+	}
+}

@@ -96,11 +96,17 @@ func Exists(name string) bool {
 // auth and account, and removes it when the test ends.
 func PAMService(t testing.TB, name string) {
 	t.Helper()
+	PAMServiceText(t, name, "# gohub tests: pam_unix without the failure delay\n"+
+		"auth required pam_unix.so nodelay\n"+
+		"account required pam_unix.so\n"+
+		"session required pam_permit.so\n")
+}
+
+// PAMServiceText installs /etc/pam.d/<name> with the given stack and removes it when the test
+// ends.
+func PAMServiceText(t testing.TB, name, conf string) {
+	t.Helper()
 	path := "/etc/pam.d/" + name
-	const conf = "# gohub tests: pam_unix without the failure delay\n" +
-		"auth required pam_unix.so nodelay\n" +
-		"account required pam_unix.so\n" +
-		"session required pam_permit.so\n"
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatalf("install PAM service %s: %v", name, err)
 	}
