@@ -175,7 +175,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, req, aerr)
 		return
 	}
-	t, ok, err := p.clientTarget(ctx, req.client.Identifier)
+	t, ok, err := p.clientTarget(ctx, req.client.Identifier, u)
 	if err == nil && !ok {
 		p.log.Error("oauth client has no server or service", "client", req.client.Identifier)
 		p.errorPage(w, r, http.StatusInternalServerError, "OAuth configuration error")

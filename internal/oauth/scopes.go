@@ -25,13 +25,19 @@ type target struct {
 	service *store.Service // the service, for a service's client
 }
 
-// clientTarget finds the server or service the client belongs to; ok=false when neither (a
-// stale client, or the hub's own).
+// clientTarget finds the server or service the client belongs to, looking at current's own
+// servers first; ok=false when neither (a stale client, or the hub's own).
 //
 // A server's client id is jupyterhub-user-{quote(name)}[-{quote(server)}], and "-" is not
 // quoted, so the id alone is ambiguous ("a-b" vs user "a", server "b"): each split is tried
 // and the spawner row whose oauth_client_id is the client decides.
-func (p *Provider) clientTarget(ctx context.Context, clientID string) (target, bool, error) {
+func (p *Provider) clientTarget(ctx context.Context, clientID string, current *store.User) (target, bool, error) {
+	// The common case, and the one a renamed user's old client id needs: the user's own server.
+	for _, sp := range current.Spawners {
+		if sp.OAuthClientID == clientID {
+			return target{client: rbac.Client{Server: current.Name + "/" + sp.Name}, owner: current}, true, nil
+		}
+	}
 	if rest, ok := strings.CutPrefix(clientID, clientPrefix); ok && rest != "" {
 		splits := []int{len(rest)}
 		for i := range len(rest) {

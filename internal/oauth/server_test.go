@@ -234,3 +234,25 @@ func TestAccessThroughGroup(t *testing.T) {
 		t.Skipf("known internal/api bug: bob's token for alice's server has scopes %v", ident["scopes"])
 	}
 }
+
+// After a rename the server keeps its client id (jupyterhub-user-{old name}) until it restarts;
+// its owner can still log in to it.
+func TestRenamedUserKeepsServerLogin(t *testing.T) {
+	t.Parallel()
+	h := newHub(t)
+	name := "alicia"
+	if _, err := h.db.UpdateUser(t.Context(), h.users["alice"].ID, store.UserUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	h.reload("alicia")
+	b := h.browser("alicia")
+	code := codeFrom(t, b.authorize(authorizeQuery(h.aliceClient, "/user/alice/oauth_callback", "s")),
+		"/user/alice/oauth_callback", "s")
+	status, body := h.exchange(h.tokenForm(code, ""))
+	if status != http.StatusOK {
+		t.Fatalf("token: %d %v", status, body)
+	}
+	if _, ident := h.identity(body["access_token"].(string)); !slices.Contains(strs(ident["scopes"]), "access:servers!server=alicia/") {
+		t.Errorf("scopes %v", ident["scopes"])
+	}
+}
