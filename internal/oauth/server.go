@@ -152,15 +152,37 @@ func (p *Provider) serverTokenScopes(ctx context.Context, user *store.User, serv
 }
 
 // CleanupServer deletes a stopped server's API token and OAuth client (with the client's
-// tokens and codes), spec §2.1 "Stop". What is already gone is no error.
+// tokens and codes), spec §2.1 "Stop". What is already gone is no error. Besides the client and
+// note the names give, it removes the client recorded on the user's spawner row and the token
+// named by that client's description (they differ after a rename, or with a custom serverURL):
+// pass the user as GetUser returns it, with its spawners.
 func (p *Provider) CleanupServer(ctx context.Context, user *store.User, serverName string) error {
 	defer p.invalidate()
-	if err := p.deleteServerTokens(ctx, user, "Server at "+ServerPrefix(p.base, user.Name, serverName)); err != nil {
-		return err
+	clients := []string{ClientID(user.Name, serverName)}
+	for _, sp := range user.Spawners {
+		if sp.Name == serverName && sp.OAuthClientID != "" && !slices.Contains(clients, sp.OAuthClientID) {
+			clients = append(clients, sp.OAuthClientID)
+		}
 	}
-	clientID := ClientID(user.Name, serverName)
-	if err := p.db.DeleteOAuthClient(ctx, clientID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("delete oauth client %s: %w", clientID, err)
+	notes := []string{"Server at " + ServerPrefix(p.base, user.Name, serverName)}
+	for _, id := range clients {
+		c, err := p.db.GetOAuthClient(ctx, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("oauth client %s: %w", id, err)
+		}
+		if c != nil && strings.HasPrefix(c.Description, "Server at ") && !slices.Contains(notes, c.Description) {
+			notes = append(notes, c.Description)
+		}
+	}
+	for _, note := range notes {
+		if err := p.deleteServerTokens(ctx, user, note); err != nil {
+			return err
+		}
+	}
+	for _, id := range clients {
+		if err := p.db.DeleteOAuthClient(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("delete oauth client %s: %w", id, err)
+		}
 	}
 	return nil
 }

@@ -255,4 +255,14 @@ func TestRenamedUserKeepsServerLogin(t *testing.T) {
 	if _, ident := h.identity(body["access_token"].(string)); !slices.Contains(strs(ident["scopes"]), "access:servers!server=alicia/") {
 		t.Errorf("scopes %v", ident["scopes"])
 	}
+	// Stopping the server cleans up the credentials made under the old name.
+	if err := h.oauth.CleanupServer(t.Context(), h.users["alicia"], ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.db.LookupToken(t.Context(), h.aliceToken, time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("server token made before the rename survives cleanup: %v", err)
+	}
+	if _, err := h.db.GetOAuthClient(t.Context(), h.aliceClient); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("client made before the rename survives cleanup: %v", err)
+	}
 }
