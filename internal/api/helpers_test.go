@@ -47,12 +47,28 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef-test-secret")
 
 func newTestHub(t testing.TB) *testHub {
 	t.Helper()
+	return newTestHubWith(t, hubOptions{})
+}
+
+// hubOptions vary newTestHubWith.
+type hubOptions struct {
+	db           *store.DB   // the database to use (a new SQLite file when nil)
+	deps         func(*Deps) // changes to the dependencies
+	noFakeServer bool        // seed alice without the pretend running default server
+}
+
+func newTestHubWith(t testing.TB, o hubOptions) *testHub {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "hub.sqlite"), store.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
+	db := o.db
+	if db == nil {
+		var err error
+		db, err = store.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "hub.sqlite"), store.Options{})
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
 	}
-	t.Cleanup(func() { db.Close() })
 	catalog, err := rbac.NewCatalog(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -76,25 +92,29 @@ func newTestHub(t testing.TB) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Deps{
+	d := Deps{
 		Store: db, Sessions: sessions, Catalog: catalog, Users: pipeline,
 		Version: "5.4.0", BaseURL: "/", PageDefaultLimit: 50, PageMaxLimit: 200,
 		ActivityResolution: 30 * time.Second,
 		Info:               Info{SpawnerClass: "localprocess", SpawnerVersion: "0.1", AuthenticatorClass: "dummy", AuthenticatorVersion: "0.1"},
-	})
+	}
+	if o.deps != nil {
+		o.deps(&d)
+	}
+	a, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &testHub{t: t, api: a, db: db, sessions: sessions, tokens: map[string]string{}, check: loadSpec(t)}
 	h.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(h.srv.Close)
-	h.seed()
+	h.seed(o.noFakeServer)
 	return h
 }
 
 // seed creates: admin (admin), alice, bob, carol; group team = {alice}; a service culler with
 // a role; and one token per caller kind.
-func (h *testHub) seed() {
+func (h *testHub) seed(noFakeServer bool) {
 	ctx := context.Background()
 	t := h.t
 	must := func(err error) {
@@ -123,13 +143,15 @@ func (h *testHub) seed() {
 	must(h.db.GrantRole(ctx, "culler-role", store.KindService, "culler"))
 
 	// Alice has a running default server with a server token, and a stopped named server.
-	sp, err := h.db.EnsureSpawner(ctx, alice.ID, "")
-	must(err)
-	must(h.db.SetSpawnerServer(ctx, sp.ID, &store.Server{IP: "127.0.0.1", Port: 50123, BaseURL: "/user/alice/"}))
-	started := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
-	sp.Started, sp.LastActivity = &started, &started
-	sp.State = json.RawMessage(`{"pid": 4242}`)
-	must(h.db.SaveSpawner(ctx, sp))
+	if !noFakeServer {
+		sp, err := h.db.EnsureSpawner(ctx, alice.ID, "")
+		must(err)
+		must(h.db.SetSpawnerServer(ctx, sp.ID, &store.Server{IP: "127.0.0.1", Port: 50123, BaseURL: "/user/alice/"}))
+		started := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+		sp.Started, sp.LastActivity = &started, &started
+		sp.State = json.RawMessage(`{"pid": 4242}`)
+		must(h.db.SaveSpawner(ctx, sp))
+	}
 	_, err = h.db.EnsureSpawner(ctx, alice.ID, "gpu")
 	must(err)
 

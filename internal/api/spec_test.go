@@ -35,14 +35,18 @@ var nullableFields = map[string][]string{
 // notInSpec are operations JupyterHub has that the yaml lacks or describes wrongly; their
 // replies are not validated against it.
 var notInSpec = map[string]string{
-	"POST /services/{name}":             "runtime service creation (5.0+) is missing from the yaml",
-	"DELETE /services/{name}":           "runtime service deletion (5.0+) is missing from the yaml",
-	"GET /health":                       "health check is not in the yaml",
-	"HEAD /health":                      "health check is not in the yaml",
-	"POST /users/{name}/admin-access":   "deprecated endpoint, not in the yaml",
-	"POST /authorizations/token":        "the yaml documents a 200 reply; JupyterHub always answers 404 since 2.0",
-	"GET /authorizations/token/{token}": "the yaml documents no body; the reply is a User or Service model",
-	"POST /groups":                      "bulk group creation is missing from the yaml",
+	"POST /services/{name}":                     "runtime service creation (5.0+) is missing from the yaml",
+	"DELETE /services/{name}":                   "runtime service deletion (5.0+) is missing from the yaml",
+	"GET /health":                               "health check is not in the yaml",
+	"HEAD /health":                              "health check is not in the yaml",
+	"POST /users/{name}/admin-access":           "deprecated endpoint, not in the yaml",
+	"POST /authorizations/token":                "the yaml documents a 200 reply; JupyterHub always answers 404 since 2.0",
+	"GET /authorizations/token/{token}":         "the yaml documents no body; the reply is a User or Service model",
+	"POST /groups":                              "bulk group creation is missing from the yaml",
+	"GET /users/{name}/server":                  "6.0 server model reads are not in the 5.5.1 yaml",
+	"GET /users/{name}/servers/{server_name}":   "6.0 server model reads are not in the 5.5.1 yaml",
+	"PUT /users/{name}/servers/{server_name}":   "6.0 named server creation is not in the 5.5.1 yaml",
+	"PATCH /users/{name}/servers/{server_name}": "6.0 named server changes are not in the 5.5.1 yaml",
 }
 
 // patchSpec applies the mismatches above to the loaded document: nullable fields, and
