@@ -132,6 +132,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	if c.Typed == "" {
 		return nil, fmt.Errorf("%w: no username", auth.ErrRejected)
 	}
+	// C strings end at NUL: "alice\x00x" would reach PAM as "alice".
+	if strings.ContainsRune(c.Typed, 0) || strings.ContainsRune(c.Password, 0) {
+		return nil, fmt.Errorf("%w: NUL in the username or password", auth.ErrRejected)
+	}
 	name, ok1 := a.encode(c.Typed)
 	pw, ok2 := a.encode(c.Password)
 	if !ok1 || !ok2 {

@@ -208,3 +208,27 @@ func TestOpenSessions(t *testing.T) {
 		t.Error("sessions still on after a PAM session error")
 	}
 }
+
+// TestEncoding: with encoding latin1 the password goes to PAM as Latin-1 bytes, so a password
+// set as Latin-1 bytes matches; with utf8 it does not.
+func TestEncoding(t *testing.T) {
+	systest.Require(t)
+	systest.User(t, "gohub-pam-latin", "")
+	cmd := exec.Command("chpasswd")
+	cmd.Stdin = strings.NewReader("gohub-pam-latin:p\xe9ssw0rd-1\n") // é as the Latin-1 byte
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chpasswd: %v: %s", err, out)
+	}
+	latin, _ := newHub(t, func(c *pam.Config) { c.Encoding = "latin1" })
+	if r := latin.Browser().Login("gohub-pam-latin", "péssw0rd-1"); r.Status != 302 {
+		t.Errorf("latin1: %d", r.Status)
+	}
+	utf, _ := newHub(t, nil)
+	if r := utf.Browser().Login("gohub-pam-latin", "péssw0rd-1"); r.Status != 403 {
+		t.Errorf("utf8 against a Latin-1 password: %d", r.Status)
+	}
+	// A NUL would cut the C string: "gohub-pam-latin\x00x" must not log in as gohub-pam-latin.
+	if _, err := latin.Pipeline.Login(t.Context(), auth.Credentials{Username: "gohub-pam-latin\x00x", Password: "péssw0rd-1"}); err == nil {
+		t.Error("a name with NUL logged in")
+	}
+}
