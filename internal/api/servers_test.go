@@ -334,3 +334,38 @@ func TestActivityKeepsSpawnerState(t *testing.T) {
 		t.Errorf("last_activity moved back to %v", la)
 	}
 }
+
+// With the API's clock frozen, cached views never expire by age: a spawn that finishes after
+// its 202, with no write through the API since, must still show at once in every cached view
+// (the admin's snapshot, alice's own row cache, the ?state=ready list).
+func TestServerStateShowsAtOnce(t *testing.T) {
+	l := spawnLimits()
+	l.SlowSpawnTimeout = spawner.Seconds(0.1)
+	frozen := time.Now()
+	h := newSpawnHub(t, spawnSetup{mode: "slow", delay: time.Second, limits: l, now: func() time.Time { return frozen }})
+	if r := h.do(callAlice, "POST", "/hub/api/users/alice/server", nil); r.status != 202 {
+		t.Fatalf("start: %d %s", r.status, r.body)
+	}
+	views := func() (admin, own map[string]any, ready int) {
+		return h.model(callAdmin, "alice"), h.model(callAlice, "alice"),
+			len(h.do(callAdmin, "GET", "/hub/api/users?state=ready", nil).json(t).([]any))
+	}
+	admin, own, ready := views()
+	if admin["pending"] != "spawn" || own["pending"] != "spawn" || ready != 0 {
+		t.Fatalf("while spawning: %v / %v / %d ready", admin, own, ready)
+	}
+	waitFor(t, 20*time.Second, "the spawn", func() bool { return h.hs.M.Status("alice", "").Ready })
+	admin, own, ready = views()
+	if admin["server"] != "/user/alice/" || own["server"] != "/user/alice/" || ready != 1 ||
+		server(admin, "")["ready"] != true || server(own, "")["ready"] != true {
+		t.Errorf("once ready: %v / %v / %d ready", admin, own, ready)
+	}
+	// The stop goes through the manager directly (as the web pages do), not the API.
+	if ok, err := h.hs.M.Stop(t.Context(), h.user("alice"), ""); !ok || err != nil {
+		t.Fatalf("stop: %v %v", ok, err)
+	}
+	admin, own, ready = views()
+	if admin["server"] != nil || own["server"] != nil || ready != 0 || server(admin, "")["stopped"] != true {
+		t.Errorf("once stopped: %v / %v / %d ready", admin, own, ready)
+	}
+}

@@ -30,7 +30,8 @@ type spawnSetup struct {
 	mode     string        // spawnertest helper mode: serve, slow, exit, stubborn (comma-separated)
 	delay    time.Duration // the slow mode's delay
 	limits   spawner.Limits
-	fakeSeed bool // keep alice's pretend running server of the seed
+	fakeSeed bool             // keep alice's pretend running server of the seed
+	now      func() time.Time // the API's clock (time.Now when nil)
 }
 
 // spawnLimits are limits for tests: named servers on (limit 3), 10 s slow timeouts.
@@ -78,6 +79,7 @@ func newSpawnHub(t *testing.T, s spawnSetup) *spawnHub {
 		d.Proxy = sh.proxy
 		d.Shutdown = func(servers, proxy bool) { sh.shutdown <- [2]bool{servers, proxy} }
 		d.CleanupServers, d.CleanupProxy = true, true
+		d.Now = s.now
 	}})
 	return sh
 }
