@@ -111,6 +111,11 @@ func TestImportDBM(t *testing.T) {
 			if r := h.Browser().Login("alice", "wrong-password"); r.Status != 403 {
 				t.Errorf("wrong password after import: %d", r.Status)
 			}
+			// The imported hashes were cost 4 $2b$; a login leaves a fresh hash of the configured
+			// cost (also 4 here, so the version prefix shows the upgrade did not happen needlessly).
+			if hash, _ := h.DB.GetPasswordHash(t.Context(), "alice"); !strings.HasPrefix(hash, "$2b$04$") {
+				t.Errorf("hash of equal cost was rewritten: %.7s", hash)
+			}
 			// Importing again keeps what is there.
 			rep, _ = firstuse.ImportDBM(t.Context(), h.DB, path, firstuse.ImportOptions{})
 			if len(rep.Imported) != 0 || len(rep.Kept) != 4 {

@@ -142,6 +142,9 @@ func (a *Authenticator) ValidateUsername(name string) error {
 // firstUse marks, in Identity.Private, a login that claims a new name.
 type firstUse struct{}
 
+// rehash marks a login whose stored hash is weaker than new ones (an import, a raised cost).
+type rehash struct{ old string }
+
 // TooShort is the form message for a new password under the minimum, as upstream words it.
 func TooShort(min int) string {
 	return fmt.Sprintf("Password too short! Please choose a password at least %d characters long.", min)
@@ -184,7 +187,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 		if !ok {
 			return nil, fmt.Errorf("%w: wrong password", auth.ErrRejected)
 		}
-		return &auth.Identity{Name: name}, nil
+		id := &auth.Identity{Name: name}
+		if a.hasher.NeedsRehash(hash) {
+			id.Private = rehash{old: hash}
+		}
+		return id, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
@@ -212,6 +219,10 @@ func (a *Authenticator) hashErr(err error) error {
 // CompleteLogin stores the first password of a new name (auth.LoginCompleter). If another login
 // claimed the name meanwhile, this one succeeds only with the password that login stored.
 func (a *Authenticator) CompleteLogin(ctx context.Context, c auth.Credentials, name string, id *auth.Identity) error {
+	if r, ok := id.Private.(rehash); ok {
+		a.upgrade(ctx, name, r.old, c.Password)
+		return nil
+	}
 	if _, first := id.Private.(firstUse); !first {
 		return nil
 	}
@@ -243,6 +254,25 @@ func (a *Authenticator) CompleteLogin(ctx context.Context, c auth.Credentials, n
 		return fmt.Errorf("%w: the name was claimed by a concurrent first login", auth.ErrRejected)
 	}
 	return nil
+}
+
+// upgrade replaces a verified weaker hash by a new one, unless the password changed meanwhile.
+// Failures only cost the upgrade; the login goes on.
+func (a *Authenticator) upgrade(ctx context.Context, name, old, pw string) {
+	db, err := a.store()
+	if err != nil {
+		return
+	}
+	hash, err := a.hasher.Hash(ctx, pw)
+	if err != nil {
+		a.log.Info("firstuse: password hash upgrade skipped", "user", name, "err", err)
+		return
+	}
+	if ok, err := db.UpdatePasswordHash(ctx, name, old, hash); err != nil {
+		a.log.Warn("firstuse: password hash upgrade failed", "user", name, "err", err)
+	} else if ok {
+		a.log.Info("firstuse: password hash upgraded", "user", name, "to", a.hasher.Describe())
+	}
 }
 
 // SetPassword hashes and stores a new password for name (the change-password page), checking

@@ -283,3 +283,32 @@ func TestBruteForceThroughTheLoginPage(t *testing.T) {
 		t.Errorf("after the lockout: %d", r.Status)
 	}
 }
+
+// TestRehashOnLogin: a stored hash weaker than new ones (bcrypt cost 4 under a cost-5 config)
+// is replaced at the next successful login, and the password keeps working.
+func TestRehashOnLogin(t *testing.T) {
+	path := authtest.DBFile(t)
+	h := newHub(t, nil, authtest.Options{DBPath: path})
+	if r := h.Browser().Login("olga", "olga-password"); r.Status != 302 {
+		t.Fatal(r.Status)
+	}
+	old, _ := h.DB.GetPasswordHash(t.Context(), "olga")
+	h.DB.Close()
+	h2 := newHub(t, func(c *firstuse.Config) { c.BcryptCost = 5 }, authtest.Options{DBPath: path})
+	if r := h2.Browser().Login("olga", "wrong-password"); r.Status != 403 {
+		t.Fatal(r.Status)
+	}
+	if got, _ := h2.DB.GetPasswordHash(t.Context(), "olga"); got != old {
+		t.Error("a failed login rewrote the hash")
+	}
+	if r := h2.Browser().Login("olga", "olga-password"); r.Status != 302 {
+		t.Fatal(r.Status)
+	}
+	got, _ := h2.DB.GetPasswordHash(t.Context(), "olga")
+	if !strings.HasPrefix(old, "$2a$04$") || !strings.HasPrefix(got, "$2a$05$") {
+		t.Errorf("hash %.7s → %.7s, want $2a$04$ → $2a$05$", old, got)
+	}
+	if r := h2.Browser().Login("olga", "olga-password"); r.Status != 302 {
+		t.Errorf("login after the upgrade: %d", r.Status)
+	}
+}

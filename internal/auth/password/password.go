@@ -207,6 +207,32 @@ func (h *Hasher) Verify(ctx context.Context, hash, pw string) (bool, error) {
 	return false, fmt.Errorf("bcrypt: %w", err)
 }
 
+// NeedsRehash reports whether hash was made with another algorithm or weaker parameters than
+// new hashes get (an imported bcrypt 10 hash, or bcrypt after switching to argon2id): a login
+// that verified it can store a fresh hash.
+func (h *Hasher) NeedsRehash(hash string) bool {
+	if strings.HasPrefix(hash, "$argon2id$") {
+		if h.alg != Argon2id {
+			return true
+		}
+		var m, t uint32
+		var p uint8
+		parts := strings.Split(hash, "$")
+		if len(parts) != 6 {
+			return true
+		}
+		if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+			return true
+		}
+		return m < h.argon.MemoryKiB || t < h.argon.Iterations
+	}
+	if h.alg != Bcrypt {
+		return true
+	}
+	cost, err := bcrypt.Cost([]byte(hash))
+	return err != nil || cost < h.cost
+}
+
 // IsHash reports whether s looks like a hash Verify understands.
 func IsHash(s string) bool {
 	for _, p := range []string{"$2a$", "$2b$", "$2y$", "$argon2id$"} {

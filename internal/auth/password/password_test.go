@@ -112,3 +112,25 @@ func TestConcurrencyBound(t *testing.T) {
 	// A cancelled request gives up waiting (both slots free here, so it may still run).
 	_, _ = h.Verify(ctx, hash, "pw")
 }
+
+func TestNeedsRehash(t *testing.T) {
+	weak := password.Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
+	b4, _ := password.New(password.Options{BcryptCost: 4, Weak: true})
+	b5, _ := password.New(password.Options{BcryptCost: 5, Weak: true})
+	a1, _ := password.New(password.Options{Algorithm: password.Argon2id, Argon2: weak, Weak: true})
+	a2, _ := password.New(password.Options{Algorithm: password.Argon2id, Argon2: password.Argon2Params{MemoryKiB: 2048, Iterations: 1, Parallelism: 1}, Weak: true})
+	h4, _ := b4.Hash(t.Context(), "pw")
+	ha, _ := a1.Hash(t.Context(), "pw")
+	for _, c := range []struct {
+		h    *password.Hasher
+		hash string
+		want bool
+	}{
+		{b4, h4, false}, {b5, h4, true}, {a1, h4, true},
+		{a1, ha, false}, {a2, ha, true}, {b4, ha, true},
+	} {
+		if got := c.h.NeedsRehash(c.hash); got != c.want {
+			t.Errorf("%s NeedsRehash(%.12s…) = %v, want %v", c.h.Describe(), c.hash, got, c.want)
+		}
+	}
+}
