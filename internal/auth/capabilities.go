@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"gohub/internal/store"
@@ -93,4 +94,24 @@ func (p *Pipeline) DeleteUser(ctx context.Context, name string) error {
 type SpawnHooks interface {
 	PreSpawnStart(ctx context.Context, name string) error
 	PostSpawnStop(ctx context.Context, name string)
+}
+
+// Start runs what an authenticator needs from the hub once the database is open and before
+// logins are served: DatabaseUser.UseDatabase (FirstUse's passwords and its startup check).
+// Authenticators without it need nothing.
+func (p *Pipeline) Start(ctx context.Context, db *store.DB) error {
+	if du, ok := p.auth.(DatabaseUser); ok {
+		if err := du.UseDatabase(ctx, db); err != nil {
+			return fmt.Errorf("authenticator start: %w", err)
+		}
+	}
+	return nil
+}
+
+// RegisterPages registers the authenticator's own pages (PageProvider) on mux, if it has any;
+// call it before the hub's own pages are registered.
+func (p *Pipeline) RegisterPages(mux *http.ServeMux, prefix string, host PageHost) {
+	if pp, ok := p.auth.(PageProvider); ok {
+		pp.RegisterPages(mux, PageDeps{Prefix: prefix, Host: host, Pipeline: p})
+	}
 }

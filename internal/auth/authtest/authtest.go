@@ -62,11 +62,6 @@ func New(t testing.TB, a auth.Authenticator, cfg auth.Config, opts Options) *Hub
 			t.Fatal(err)
 		}
 	}
-	if du, ok := a.(auth.DatabaseUser); ok {
-		if err := du.UseDatabase(ctx, db); err != nil {
-			t.Fatalf("UseDatabase: %v", err)
-		}
-	}
 	exists := func(ctx context.Context, name string) (bool, error) {
 		_, err := db.GetUser(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
@@ -78,6 +73,9 @@ func New(t testing.TB, a auth.Authenticator, cfg auth.Config, opts Options) *Hub
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := p.Start(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 	sm, err := session.New(session.Options{Secret: []byte("0123456789abcdef0123456789abcdef"), BaseURL: "/"})
 	if err != nil {
 		t.Fatal(err)
@@ -87,9 +85,7 @@ func New(t testing.TB, a auth.Authenticator, cfg auth.Config, opts Options) *Hub
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	if pp, ok := a.(auth.PageProvider); ok {
-		pp.RegisterPages(mux, auth.PageDeps{Prefix: "/hub/", Host: pages, Pipeline: p})
-	}
+	p.RegisterPages(mux, "/hub/", pages)
 	pages.Register(mux)
 	mux.HandleFunc("/", pages.NotHub)
 	srv := httptest.NewServer(mux)
