@@ -146,3 +146,33 @@ func TestParseTimestamp(t *testing.T) {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func TestListEncodesOddKeysAndTimes(t *testing.T) {
+	tab := NewRouteTable()
+	api := NewAPI(tab, APIOptions{})
+	for _, p := range []string{"/user/%22%C3%BC%5C", "/user/a%3Cb%3E", "/user/plain"} {
+		rec := newRecorder()
+		api.ServeHTTP(rec, httptest.NewRequest("POST", "/api/routes"+p, strings.NewReader(`{"target":"http://127.0.0.1:1"}`)))
+		if rec.Code != 201 {
+			t.Fatalf("POST %s: %d", p, rec.Code)
+		}
+	}
+	rec := newRecorder()
+	api.ServeHTTP(rec, httptest.NewRequest("GET", "/api/routes", nil))
+	var got map[string]map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatalf("%v in %s", err, rec.Body)
+	}
+	for _, k := range []string{`/user/"ü\`, "/user/a<b>", "/user/plain"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("key %q missing from %s", k, rec.Body)
+		}
+	}
+	for _, ts := range []time.Time{time.Unix(0, 0), time.Date(2026, 11, 23, 9, 5, 7, 123456789, time.UTC),
+		time.Date(999, 1, 2, 3, 4, 5, 6e6, time.UTC), time.Now()} {
+		ts = ts.UTC()
+		if got, want := string(appendISOMillis(nil, ts)), ts.Format(isoMillis); got != want {
+			t.Errorf("appendISOMillis(%v) = %s, want %s", ts, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -42,5 +43,29 @@ func BenchmarkProxyHTTP(b *testing.B) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// BenchmarkListRoutes10k is GET /api/routes with 10,000 routes (the hub's activity poll).
+func BenchmarkListRoutes10k(b *testing.B) {
+	tab := NewRouteTable()
+	rs := make([]*Route, 0, 10000)
+	for i := range 10000 {
+		r, err := NewRoute(fmt.Sprintf("/user/u%05d", i), map[string]any{"target": "http://127.0.0.1:9000",
+			"user": fmt.Sprintf("u%05d", i), "server_name": "", "jupyterhub": true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	tab.AddBatch(rs)
+	api := NewAPI(tab, APIOptions{Logger: discardLogger()})
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, httptest.NewRequest("GET", "/api/routes", nil))
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
 	}
 }

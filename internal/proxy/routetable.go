@@ -61,11 +61,44 @@ func (r *Route) appendJSON(b []byte) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, `"last_activity":"`...)
-	b = r.LastActivity().AppendFormat(b, isoMillis)
+	b = appendISOMillis(b, r.LastActivity())
 	return append(b, `"}`...)
 }
 
 const isoMillis = "2006-01-02T15:04:05.000Z07:00"
+
+// appendISOMillis appends t (UTC) as 2006-01-02T15:04:05.000Z, what JavaScript's
+// Date.toISOString gives; it is AppendFormat(isoMillis) for UTC times, faster.
+func appendISOMillis(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, isoMillis)
+	}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1e6, 3)
+	return append(b, 'Z')
+}
+
+func appendDigits(b []byte, v, width int) []byte {
+	var buf [4]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, buf[:width]...)
+}
 
 // NewRoute builds a route from CHP-style data: data["target"] must be a URL string. The
 // map is kept as given (minus any "last_activity", which the table owns).
@@ -193,6 +226,13 @@ func (t *RouteTable) Get(prefix string) *Route {
 
 // Len reports the number of routes.
 func (t *RouteTable) Len() int { return int(t.n.Load()) }
+
+// Routes returns every route, in no particular order.
+func (t *RouteTable) Routes() []*Route {
+	out := make([]*Route, 0, t.Len())
+	t.root.Load().walk(func(r *Route) { out = append(out, r) })
+	return out
+}
 
 // All returns a snapshot of every route by prefix.
 func (t *RouteTable) All() map[string]*Route {
