@@ -80,15 +80,38 @@ func TestRBAC(t *testing.T) {
 		{"GET", "/authorizations/token/{alice-plain}", nil, map[string]int{anon: 403, admin: 200, bob: 200, svc: 200}},
 		{"GET", "/authorizations/token/not-a-token-at-all", nil, map[string]int{anon: 403, admin: 404}},
 		{"POST", "/users/alice/admin-access", nil, map[string]int{anon: 403, admin: 403, alice: 403}},
+
+		// Servers (§1.4): start:servers, delete:servers, read:servers on the server.
+		{"POST", "/users/bob/server", nil, map[string]int{anon: 403, admin: 201, alice: 404, bob: 201, filt: 403, svc: 403, srv: 403, grp: 404}},
+		{"DELETE", "/users/alice/server", nil, map[string]int{anon: 403, admin: 204, alice: 204, bob: 404, filt: 403, svc: 204, srv: 403}},
+		{"GET", "/users/alice/server", nil, map[string]int{anon: 403, admin: 200, alice: 200, bob: 404, filt: 403, svc: 200, srv: 403}},
+		{"GET", "/users/nobody/server", nil, map[string]int{admin: 404, alice: 404}},
+		{"GET", "/users/alice/server/progress", nil, map[string]int{anon: 403, admin: 400, alice: 400, bob: 404, filt: 403, svc: 400}},
+		{"GET", "/users/alice/servers/gpu/progress", nil, map[string]int{alice: 400, bob: 404}},
+		{"POST", "/users/alice/servers/gpu", nil, map[string]int{anon: 403, admin: 201, alice: 201, bob: 404, svc: 403}},
+		{"PUT", "/users/alice/servers/newsrv", nil, map[string]int{anon: 403, admin: 201, alice: 201, bob: 404, svc: 403, filt: 403}},
+		{"PATCH", "/users/alice/servers/gpu", map[string]any{"display_name": "G"}, map[string]int{anon: 403, admin: 200, alice: 200, bob: 404, svc: 403}},
+		{"DELETE", "/users/alice/servers/gpu", map[string]any{"remove": true}, map[string]int{anon: 403, admin: 204, alice: 204, bob: 404, svc: 204, srv: 403}},
+		{"DELETE", "/users/bob/servers/none", nil, map[string]int{admin: 404, bob: 404, alice: 404}},
+
+		// Proxy and shutdown (§1.2).
+		{"GET", "/proxy", nil, map[string]int{anon: 403, admin: 200, alice: 403, svc: 403, filt: 403}},
+		{"POST", "/proxy", nil, map[string]int{anon: 403, admin: 200, alice: 403, svc: 403}},
+		{"PATCH", "/proxy", map[string]any{}, map[string]int{anon: 403, admin: 200, alice: 403}},
+		{"POST", "/shutdown", nil, map[string]int{anon: 403, admin: 202, alice: 403, svc: 403}},
 	}
-	shared := newTestHub(t)
+	// Every hub runs the simple spawner, so server rows start and stop real servers.
+	newHub := func(t *testing.T) *testHub {
+		return newSpawnHub(t, spawnSetup{fakeSeed: true, limits: spawnLimits()}).testHub
+	}
+	shared := newHub(t)
 	for _, row := range rows {
 		for who, want := range row.want {
 			name := fmt.Sprintf("%s %s as %s", row.method, row.path, who)
 			t.Run(name, func(t *testing.T) {
 				h := shared
 				if row.method != "GET" {
-					h = newTestHub(t) // writes get a fresh hub each
+					h = newHub(t) // writes get a fresh hub each
 				}
 				path := strings.ReplaceAll(row.path, "{alice-token}", h.aliceTokenID())
 				path = strings.ReplaceAll(path, "{alice-plain}", h.tokens[callAlice])

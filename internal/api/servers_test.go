@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -367,5 +368,63 @@ func TestServerStateShowsAtOnce(t *testing.T) {
 	admin, own, ready = views()
 	if admin["server"] != nil || own["server"] != nil || ready != 0 || server(admin, "")["stopped"] != true {
 		t.Errorf("once stopped: %v / %v / %d ready", admin, own, ready)
+	}
+}
+
+// Browsers read progress with EventSource: cookie auth with ?_xsrf= (fetch mode cors) passes,
+// the same request without it is refused.
+func TestProgressCookieXSRF(t *testing.T) {
+	h := newSpawnHub(t, spawnSetup{limits: spawnLimits()})
+	if r := h.do(callAlice, "POST", "/hub/api/users/alice/server", nil); r.status != 201 {
+		t.Fatalf("start: %d %s", r.status, r.body)
+	}
+	req := h.cookieRequest("GET", "/hub/api/users/alice/server/progress", "", "", true)
+	tok := req.Header.Get("X-XSRFToken")
+	req.Header.Del("X-XSRFToken")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	bare := req.Clone(req.Context())
+	req.URL.RawQuery = "_xsrf=" + url.QueryEscape(tok)
+	status, _, events := h.progress(req)
+	if status != 200 || len(events) != 1 || events[0]["ready"] != true {
+		t.Errorf("EventSource with _xsrf: %d %v", status, events)
+	}
+	if status, _, _ := h.progress(bare); status != 403 {
+		t.Errorf("EventSource without _xsrf: %d", status)
+	}
+}
+
+// The proxy and shutdown endpoints check their bodies; without the hub's pieces they answer 501.
+func TestProxyAndShutdownErrors(t *testing.T) {
+	h := newSpawnHub(t, spawnSetup{limits: spawnLimits()})
+	for _, c := range []struct {
+		method, path string
+		body         any
+		status       int
+	}{
+		{"PATCH", "/proxy", []any{1}, 400},
+		{"PATCH", "/proxy", map[string]any{"auth_token": 5}, 400},
+		{"PATCH", "/proxy", map[string]any{"api_url": "http://127.0.0.1:8001"}, 400}, // no ProxyReconfigurer
+		{"POST", "/shutdown", map[string]any{"proxy": "yes"}, 400},
+		{"POST", "/shutdown", "[]", 400},
+		{"GET", "/proxy?limit=x", nil, 400},
+	} {
+		if r := h.do(callAdmin, c.method, "/hub/api"+c.path, c.body); r.status != c.status {
+			t.Errorf("%s %s %v: %d, want %d: %s", c.method, c.path, c.body, r.status, c.status, r.body)
+		}
+	}
+	if n := h.proxy.checked(); n != 0 {
+		t.Errorf("refused PATCHes reconciled routes %d times", n)
+	}
+	select {
+	case <-h.shutdown:
+		t.Error("a refused shutdown shut down")
+	default:
+	}
+
+	bare := newTestHub(t)
+	for _, c := range [][2]string{{"GET", "/proxy"}, {"POST", "/shutdown"}, {"POST", "/users/alice/server"}, {"DELETE", "/users/alice/server"}} {
+		if r := bare.do(callAdmin, c[0], "/hub/api"+c[1], nil); r.status != 501 {
+			t.Errorf("%s %s without the hub's pieces: %d %s", c[0], c[1], r.status, r.body)
+		}
 	}
 }
