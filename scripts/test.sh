@@ -16,8 +16,10 @@ count=()
 failed=()
 step() {
   local name=$1; shift
+  local start=$SECONDS
   echo "==> $name"
   if ! "$@"; then failed+=("$name"); fi
+  echo "    ($name: $((SECONDS - start)) s)"
 }
 
 gofmt_check() {
