@@ -1,8 +1,10 @@
 package api
 
 import (
+	"net/http"
 	"strconv"
 
+	"gohub/internal/rbac"
 	"gohub/internal/store"
 	"strings"
 	"sync"
@@ -79,4 +81,29 @@ func listCacheKey(ck *callerKeys, rawQuery string, paginated, tls bool, host str
 type cachedUser struct {
 	u   *store.User
 	sig string
+}
+
+// cachedUserTarget is userTarget through the read cache (for GET only: the row may be up to
+// readCacheTTL old when changed outside this API).
+func (a *API) cachedUserTarget(r *http.Request, name string) (*store.User, rbac.Target, error) {
+	gen, now := a.gen.Load(), a.now()
+	if cu, ok := a.users.get(name, gen, now); ok && a.serversSig(cu.u) == cu.sig {
+		return cu.u, rbac.Target{User: cu.u.Name, UserGroups: cu.u.Groups}, nil
+	}
+	var sig string
+	if a.d.Servers != nil {
+		// Taken before the read (over the stale entry's servers), so a server changing state
+		// during the read leaves the new entry stale at once rather than for readCacheTTL.
+		if cu, ok := a.users.get(name, gen, now); ok {
+			sig = a.serversSig(cu.u)
+		}
+	}
+	u, t, err := a.userTarget(r, name)
+	if err == nil && u != nil {
+		if a.d.Servers != nil && sig == "" {
+			sig = a.serversSig(u)
+		}
+		a.users.put(name, gen, now, &cachedUser{u: u, sig: sig})
+	}
+	return u, t, err
 }

@@ -428,3 +428,27 @@ func TestProxyAndShutdownErrors(t *testing.T) {
 		}
 	}
 }
+
+// A spawn's progress stream carries bare "\n\n" keep-alives while nothing happens.
+func TestProgressKeepAlive(t *testing.T) {
+	old := progressKeepAlive
+	progressKeepAlive = 50 * time.Millisecond
+	t.Cleanup(func() { progressKeepAlive = old })
+	l := spawnLimits()
+	l.SlowSpawnTimeout = spawner.Seconds(0.1)
+	h := newSpawnHub(t, spawnSetup{mode: "slow", delay: time.Second, limits: l})
+	if r := h.do(callAlice, "POST", "/hub/api/users/alice/server", nil); r.status != 202 {
+		t.Fatalf("start: %d %s", r.status, r.body)
+	}
+	r := h.do(callAlice, "GET", "/hub/api/users/alice/server/progress", nil)
+	body := string(r.body)
+	if r.status != 200 || !strings.HasPrefix(body, `data: {"progress":0,"message":"Server requested"}`+"\n\n") {
+		t.Fatalf("progress: %d %q", r.status, body)
+	}
+	if !strings.Contains(body, "}\n\n\n\n") {
+		t.Errorf("no keep-alive in %q", body)
+	}
+	if !strings.HasSuffix(body, "\"url\":\"/user/alice/\"}\n\n") {
+		t.Errorf("stream does not end with the ready event: %q", body)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"gohub/internal/rbac"
-	"gohub/internal/spawner"
 	"gohub/internal/store"
 )
 
@@ -25,30 +24,6 @@ func (a *API) userTarget(r *http.Request, name string) (*store.User, rbac.Target
 		return nil, rbac.Target{}, fmt.Errorf("get user: %w", err)
 	}
 	return u, rbac.Target{User: u.Name, UserGroups: u.Groups}, nil
-}
-
-// cachedUserTarget is userTarget through the read cache (for GET only: the row may be up to
-// readCacheTTL old when changed outside this API).
-func (a *API) cachedUserTarget(r *http.Request, name string) (*store.User, rbac.Target, error) {
-	gen, now := a.gen.Load(), a.now()
-	if cu, ok := a.users.get(name, gen, now); ok && a.serversSig(cu.u) == cu.sig {
-		return cu.u, rbac.Target{User: cu.u.Name, UserGroups: cu.u.Groups}, nil
-	}
-	var sig string
-	if a.d.Servers != nil {
-		// Taken before the read: a change after it makes the entry stale at once.
-		if cu, ok := a.users.get(name, gen, now); ok {
-			sig = a.serversSig(cu.u)
-		}
-	}
-	u, t, err := a.userTarget(r, name)
-	if err == nil && u != nil {
-		if a.d.Servers != nil && sig == "" {
-			sig = a.serversSig(u)
-		}
-		a.users.put(name, gen, now, &cachedUser{u: u, sig: sig})
-	}
-	return u, t, err
 }
 
 // flagOn reports whether a query flag is present and not "0"/"false".
@@ -511,39 +486,5 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	a.gen.Add(1)
 	writeEmpty(w, http.StatusNoContent)
-	return nil
-}
-
-// stopAllServers stops every active server of a user about to be deleted (§1.3: JupyterHub
-// stops the servers first); a server still stopping after slow_stop_timeout is a 400. Without
-// a spawner manager, a user with a server recorded as running is refused (400).
-func (a *API) stopAllServers(w http.ResponseWriter, r *http.Request, u *store.User) error {
-	names := []string{}
-	if findSpawner(u, "") == nil {
-		names = append(names, "")
-	}
-	for _, sp := range u.Spawners {
-		if a.d.Servers == nil && sp.Server != nil {
-			return errorf(http.StatusBadRequest, "User %s's server %q is running; stop it first", u.Name, sp.Name)
-		}
-		names = append(names, sp.Name)
-	}
-	if a.d.Servers == nil {
-		return nil
-	}
-	su := spawner.UserFromStore(u)
-	for _, name := range names {
-		if !a.d.Servers.Status(u.Name, name).Active {
-			continue
-		}
-		stopped, err := a.d.Servers.Stop(r.Context(), su, name)
-		a.Invalidate()
-		if err != nil {
-			return spawnError(err, w)
-		}
-		if !stopped {
-			return errorf(http.StatusBadRequest, "User %s's server %q is still stopping; try again", u.Name, name)
-		}
-	}
 	return nil
 }
