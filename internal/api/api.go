@@ -1,5 +1,6 @@
 // Package api serves JupyterHub's REST API under {base_url}hub/api (spec §0, §1): users,
-// tokens, groups, services, the identity endpoint and the legacy authorization endpoints. It
+// their servers (start, stop, progress stream, 6.0 server model), tokens, groups, services,
+// /proxy, /shutdown, the identity endpoint and the legacy authorization endpoints. It
 // authenticates requests by API token or login cookie, decides access with rbac, and filters
 // every model per key by the caller's scopes.
 //

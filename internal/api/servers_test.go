@@ -58,7 +58,10 @@ func TestServerStartStop(t *testing.T) {
 		t.Errorf("GET server: %d %s", g.status, g.body)
 	}
 
-	r = h.do(callAdmin, "POST", "/hub/api/users/alice/server", nil)
+	if g := h.do(callAlice, "GET", "/hub/api/users/alice/servers/", nil); g.status != 200 || g.json(t).(map[string]any)["name"] != "" {
+		t.Errorf("GET /servers/ (the default server): %d %s", g.status, g.body)
+	}
+	r = h.do(callAdmin, "POST", "/hub/api/users/alice/servers/", nil)
 	if r.status != 400 || !strings.Contains(string(r.body), "already running") {
 		t.Errorf("second start: %d %s", r.status, r.body)
 	}
