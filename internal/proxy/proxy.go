@@ -36,7 +36,8 @@ type Options struct {
 	ProxyTimeout time.Duration
 	// InsecureTLS skips certificate verification of https targets.
 	InsecureTLS bool
-	// Transport replaces the tuned default transport (tests, TLS client certificates).
+	// Transport replaces the tuned default transport used for https targets, error-target
+	// requests and StdlibForwarding (e.g. to set TLS client certificates).
 	Transport *http.Transport
 	// StdlibForwarding sends every request through httputil.ReverseProxy and http.Transport
 	// instead of the proxy's own keep-alive forwarder (which only ever serves http:// targets).

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -137,4 +138,45 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestHTTPSTargets covers https targets: plain requests through ReverseProxy, websockets
+// through the TLS dial of the upgrade path.
+func TestHTTPSTargets(t *testing.T) {
+	be := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/ws") {
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			typ, b, err := c.Read(r.Context())
+			if err == nil {
+				_ = c.Write(r.Context(), typ, b)
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "tls "+r.RequestURI)
+	}))
+	defer be.Close()
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		tp := startProxy(t, Options{StdlibForwarding: stdlib, InsecureTLS: true})
+		tp.add(t, "/secure", be.URL)
+		if resp, body := get(t, tp.srv.URL+"/secure/x?y=1", nil); resp.StatusCode != 200 || body != "tls /secure/x?y=1" {
+			t.Fatalf("https target: %d %q", resp.StatusCode, body)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, wsURL(tp.srv.URL)+"/secure/ws", nil)
+		if err != nil {
+			t.Fatalf("websocket to an https target: %v", err)
+		}
+		defer c.CloseNow()
+		if err := c.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		if _, b, err := c.Read(ctx); err != nil || string(b) != "hi" {
+			t.Fatalf("echo over TLS target: %q %v", b, err)
+		}
+	})
 }
