@@ -187,3 +187,7 @@ func parseTimestamp(s string) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// FormatTime writes t as JupyterHub does (spec §0.3): naive UTC ISO 8601 with a Z, microseconds
+// only when non-zero.
+func FormatTime(t time.Time) string { return formatTimestamp(t) }

@@ -57,7 +57,47 @@ type Hub struct {
 	router    Router
 	chp       *chpProcess
 	hubTarget string // where the proxy sends hub traffic: http://<hub listener>
+
+	shutdown chan shutdownRequest // POST /hub/api/shutdown and the spawn failure limit
 }
+
+// shutdownRequest asks Serve to end, stopping servers and the proxy as said.
+type shutdownRequest struct{ servers, proxy bool }
+
+// requestShutdown asks a serving hub to shut down (POST /hub/api/shutdown); a second request
+// while one is pending is dropped.
+func (h *Hub) requestShutdown(servers, proxy bool) {
+	select {
+	case h.shutdown <- shutdownRequest{servers, proxy}:
+	default:
+	}
+}
+
+// apiProxy is the proxy as /hub/api/proxy sees it.
+type apiProxy struct{ h *Hub }
+
+func (p apiProxy) Routes(ctx context.Context) (map[string]api.RouteInfo, error) {
+	routes, err := p.h.router.Routes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]api.RouteInfo, len(routes))
+	for spec, r := range routes {
+		data := map[string]any{}
+		for k, v := range r.Data {
+			if k != "target" && k != "jupyterhub" {
+				data[k] = v
+			}
+		}
+		if !r.LastActivity.IsZero() {
+			data["last_activity"] = api.FormatTime(r.LastActivity)
+		}
+		out[spec] = api.RouteInfo{Routespec: spec, Target: r.Target, Data: data}
+	}
+	return out, nil
+}
+
+func (p apiProxy) CheckRoutes(ctx context.Context) error { return p.h.checkRoutes(ctx) }
 
 // New builds a hub from a loaded config file. It validates the whole file first, so a broken
 // config stops the hub before it touches anything. The hub serves nothing until Listen and Serve.
@@ -87,7 +127,7 @@ func New(ctx context.Context, file *config.File, opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactURL(cfg.DBURL), err)
 	}
-	h := &Hub{cfg: cfg, loaded: l, log: log, getenv: getenv, db: db}
+	h := &Hub{cfg: cfg, loaded: l, log: log, getenv: getenv, db: db, shutdown: make(chan shutdownRequest, 1)}
 	if err := h.init(ctx, catalog, secret); err != nil {
 		h.Close()
 		return nil, err
@@ -102,6 +142,9 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		return fmt.Errorf("authenticator: %w", err)
 	}
 	h.pipeline = pipeline
+	if err := pipeline.Start(ctx, h.db); err != nil {
+		return err
+	}
 	if err := syncRoles(ctx, h.db, catalog, cfg.LoadRoles, pipeline.AdminUsers()); err != nil {
 		return err
 	}
@@ -121,28 +164,6 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		return err
 	}
 
-	h.api, err = api.New(api.Deps{
-		Store:              h.db,
-		Sessions:           h.sessions,
-		Catalog:            catalog,
-		Users:              pipeline,
-		Version:            JupyterHubVersion,
-		BaseURL:            cfg.BaseURL,
-		PageDefaultLimit:   cfg.APIPageDefaultLimit,
-		PageMaxLimit:       cfg.APIPageMaxLimit,
-		TokenExpiresInMax:  time.Duration(cfg.TokenExpiresInMaxSeconds) * time.Second,
-		ActivityResolution: time.Duration(cfg.ActivityResolution) * time.Second,
-		AdminAccess:        cfg.AdminAccess,
-		Info: api.Info{
-			AuthenticatorClass: l.authEntry.Class, AuthenticatorVersion: Version,
-			SpawnerClass: l.spawnerEntry.Class, SpawnerVersion: Version,
-		},
-		Logger: h.log,
-		Login:  loginAdapter{pipeline}.apiLogin,
-	})
-	if err != nil {
-		return err
-	}
 	var publicURL *url.URL
 	if cfg.PublicURL != "" {
 		if publicURL, err = url.Parse(cfg.PublicURL); err != nil {
@@ -166,30 +187,32 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		return err
 	}
 	provider, err := oauth.New(oauth.Deps{
-		Store:      h.db,
-		Sessions:   h.sessions,
-		Catalog:    catalog,
-		BaseURL:    cfg.BaseURL,
-		Pages:      h.pages,
-		Invalidate: h.api.Invalidate,
-		Version:    JupyterHubVersion,
-		Logger:     h.log,
+		Store:          h.db,
+		Sessions:       h.sessions,
+		Catalog:        catalog,
+		BaseURL:        cfg.BaseURL,
+		Pages:          h.pages,
+		Invalidate:     func() { h.api.Invalidate() }, // h.api is built below
+		TokenExpiresIn: time.Duration(cfg.CookieMaxAgeDays * float64(24*time.Hour)),
+		Version:        JupyterHubVersion,
+		Logger:         h.log,
 	})
 	if err != nil {
 		return err
+	}
+	limits := spawner.Limits{
+		ConcurrentSpawnLimit:    cfg.ConcurrentSpawnLimit,
+		ActiveServerLimit:       cfg.ActiveServerLimit,
+		AllowNamedServers:       cfg.AllowNamedServers,
+		NamedServerLimitPerUser: cfg.NamedServerLimitPerUser,
+		SlowSpawnTimeout:        spawner.Seconds(10),
+		SlowStopTimeout:         spawner.Seconds(10),
 	}
 	h.spawners, err = spawner.NewManager(spawner.Options{
 		DB:     h.db,
 		Plugin: l.spawnerEntry.Plugin(l.spawnerCfg),
 		Hooks:  &serverHooks{db: h.db, oauth: provider, router: h.router},
-		Limits: spawner.Limits{
-			ConcurrentSpawnLimit:    cfg.ConcurrentSpawnLimit,
-			ActiveServerLimit:       cfg.ActiveServerLimit,
-			AllowNamedServers:       cfg.AllowNamedServers,
-			NamedServerLimitPerUser: cfg.NamedServerLimitPerUser,
-			SlowSpawnTimeout:        spawner.Seconds(10),
-			SlowStopTimeout:         spawner.Seconds(10),
-		},
+		Limits: limits,
 		Env: spawner.EnvSettings{
 			HubAPIURL:   h.hubAPIURL(),
 			BaseURL:     cfg.BaseURL,
@@ -197,10 +220,45 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			AdminAccess: cfg.AdminAccess,
 		},
 		Logger: h.log,
+		OnFailureLimit: func(n int) {
+			h.log.Error("consecutive spawn failures reached the limit; shutting down", "failures", n)
+			h.requestShutdown(false, false)
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("spawner: %w", err)
 	}
+
+	h.api, err = api.New(api.Deps{
+		Store:              h.db,
+		Sessions:           h.sessions,
+		Catalog:            catalog,
+		Users:              pipeline,
+		Version:            JupyterHubVersion,
+		BaseURL:            cfg.BaseURL,
+		PageDefaultLimit:   cfg.APIPageDefaultLimit,
+		PageMaxLimit:       cfg.APIPageMaxLimit,
+		TokenExpiresInMax:  time.Duration(cfg.TokenExpiresInMaxSeconds) * time.Second,
+		ActivityResolution: time.Duration(cfg.ActivityResolution) * time.Second,
+		AdminAccess:        cfg.AdminAccess,
+		Info: api.Info{
+			AuthenticatorClass: l.authEntry.Class, AuthenticatorVersion: Version,
+			SpawnerClass: l.spawnerEntry.Class, SpawnerVersion: Version,
+		},
+		Logger: h.log,
+		Login:  loginAdapter{pipeline}.apiLogin,
+
+		Servers:        h.spawners,
+		ServerLimits:   limits,
+		Proxy:          apiProxy{h},
+		Shutdown:       h.requestShutdown,
+		CleanupServers: cfg.CleanupServers,
+		CleanupProxy:   cfg.CleanupProxy,
+	})
+	if err != nil {
+		return err
+	}
+	h.pages.UseServers(h.spawners, cfg.AllowNamedServers)
 
 	mux := http.NewServeMux()
 	hubPrefix := cfg.BaseURL + "hub/"
@@ -210,6 +268,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	mux.HandleFunc("GET "+hubPrefix+"health", health)
 	mux.HandleFunc("HEAD "+hubPrefix+"health", health)
 	provider.Register(mux)
+	pipeline.RegisterPages(mux, hubPrefix, h.pages)
 	h.pages.Register(mux)
 	mux.HandleFunc(cfg.BaseURL, h.pages.NotHub)
 	h.handler = mux
@@ -392,14 +451,21 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 		"spawner", h.loaded.spawnerEntry.Class)
 
 	var err error
+	stopServers, stopProxy := h.cfg.CleanupServers, h.cfg.CleanupProxy
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+	case req := <-h.shutdown:
+		h.log.Info("shutting down on request", "stop_servers", req.servers, "stop_proxy", req.proxy)
+		stopServers, stopProxy = req.servers, req.proxy
 	}
 	stopLoops()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if h.cfg.CleanupServers {
+	if !stopProxy && h.chp != nil {
+		h.chp = nil // leave the external proxy running, with its routes
+	}
+	if stopServers {
 		h.log.Info("stopping all servers (cleanup_servers)")
 		if err := h.spawners.StopAll(shutCtx); err != nil {
 			h.log.Warn("stopping servers", "err", err)
@@ -449,6 +515,7 @@ func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, pass
 	}
 	return id.Name, id.Admin, nil
 }
+
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
 // ({"username": ..., "password": ...}), as JupyterHub hands it to its authenticator.
 func (l loginAdapter) apiLogin(ctx context.Context, r *http.Request, body map[string]any) (string, error) {

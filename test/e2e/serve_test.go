@@ -55,7 +55,7 @@ func freePort(t *testing.T) int {
 // hubProc is a running gohub process.
 type hubProc struct {
 	cmd    *exec.Cmd
-	log    *bytes.Buffer
+	log    *syncBuffer
 	apiURL string // http://127.0.0.1:<hub port>/hub/api
 	pubURL string
 }
@@ -65,8 +65,10 @@ func startHub(t *testing.T, bin, dir, configPath string, hubPort, pubPort int) *
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "-f", configPath)
 	cmd.Dir = dir
-	log := &bytes.Buffer{}
+	log := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
+	// Servers the hub starts inherit its output; don't wait for them to close it.
+	cmd.WaitDelay = 2 * time.Second
 	cmd.Env = append(os.Environ(), "JPY_COOKIE_SECRET=")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -307,3 +309,21 @@ var (
 	binPath   string
 	buildErr  error
 )
+
+// syncBuffer is a bytes.Buffer safe for the process's writer and the test's reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

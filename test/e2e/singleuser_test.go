@@ -262,9 +262,11 @@ func runOnKernel(t *testing.T, b *browser, kernelID, code string) string {
 	wsURL := strings.Replace(b.public, "http://", "ws://", 1) + "/user/alice/api/kernels/" + kernelID + "/channels?session_id=e2e"
 	hdr := http.Header{"Origin": {b.public}}
 	u, _ := url.Parse(b.public + "/user/alice/")
+	var cookies []string
 	for _, c := range b.jar.Cookies(u) {
-		hdr.Add("Cookie", c.Name+"="+c.Value)
+		cookies = append(cookies, c.Name+"="+c.Value)
 	}
+	hdr.Set("Cookie", strings.Join(cookies, "; "))
 	conn, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
 	if err != nil {
 		status := 0
