@@ -15,7 +15,7 @@ mode=${1:-test}
 
 debs_run=(jupyterhub python3-nbclassic)
 debs_bench=("${debs_run[@]}")
-debs_test=("${debs_run[@]}" postgresql slapd ldap-utils chromium libpam0g-dev nginx wrk procps)
+debs_test=("${debs_run[@]}" postgresql slapd ldap-utils chromium libpam0g-dev nginx wrk procps python3-gdbm)
 chp_major=5
 
 case "$mode" in
