@@ -15,8 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gohub/internal/auth/firstuse"
 	"gohub/internal/config"
 	"gohub/internal/hub"
+	"gohub/internal/proxy"
 	"gohub/internal/store"
 )
 
@@ -42,6 +44,8 @@ func newRoot() *cobra.Command {
 		&cobra.Command{Use: "serve", Short: "Run the hub (the default command)", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), g) }},
 		generateConfigCmd(),
+		proxy.Command(),
+		firstuseImportCmd(g),
 		tokenCmd(g),
 		userCmd(g),
 		&cobra.Command{Use: "upgrade-db", Short: "Apply pending database migrations", Args: cobra.NoArgs,
@@ -186,6 +190,9 @@ func userCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if err := ad.AddUser(cmd.Context(), n); err != nil {
+					return fmt.Errorf("add %s: %w", n, err)
+				}
 				names = append(names, n)
 			}
 			created, err := ad.DB.CreateUsers(cmd.Context(), names, admin)
@@ -242,6 +249,9 @@ func userCmd(g *globals) *cobra.Command {
 				if err := ad.DB.DeleteUser(cmd.Context(), n); err != nil {
 					return fmt.Errorf("delete %s: %w", n, err)
 				}
+				if err := ad.DeleteUser(cmd.Context(), n); err != nil {
+					return fmt.Errorf("delete %s: the authenticator's clean-up failed: %w", n, err)
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", n)
 			}
 			return nil
@@ -279,5 +289,40 @@ func userCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.AddCommand(add, list, del, setAdmin)
+	return c
+}
+
+func firstuseImportCmd(g *globals) *cobra.Command {
+	var overwrite bool
+	c := &cobra.Command{
+		Use:   "firstuse-import <passwords.dbm>",
+		Short: "Import FirstUseAuthenticator's passwords (bcrypt hashes, kept as they are)",
+		Long: "Reads the passwords.dbm of JupyterHub's FirstUseAuthenticator (dbm.dumb natively; gdbm and\n" +
+			"ndbm through python3's dbm module) and stores each hash for the user of that name, so\n" +
+			"people keep their passwords when the hub moves to gohub's firstuse authenticator.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ad, err := openAdmin(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer ad.Close()
+			rep, err := firstuse.ImportDBM(cmd.Context(), ad.DB, args[0], firstuse.ImportOptions{
+				Normalize: ad.Normalize, Overwrite: overwrite})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "imported %d password(s)\n", len(rep.Imported))
+			if len(rep.Kept) > 0 {
+				fmt.Fprintf(out, "kept the existing password of: %s\n", strings.Join(rep.Kept, ", "))
+			}
+			if len(rep.Invalid) > 0 {
+				fmt.Fprintf(out, "skipped (not a hash gohub reads, or a bad name): %s\n", strings.Join(rep.Invalid, ", "))
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&overwrite, "overwrite", false, "replace passwords gohub already has")
 	return c
 }

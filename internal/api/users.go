@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -228,6 +229,11 @@ func (a *API) createUsers(w http.ResponseWriter, r *http.Request, c *caller) err
 	if len(invalid) > 0 {
 		return errorf(http.StatusBadRequest, "%s", strings.Join(invalid, "; "))
 	}
+	for _, n := range valid {
+		if err := a.prepareUser(r.Context(), n); err != nil {
+			return err
+		}
+	}
 	created, err := a.db.CreateUsers(r.Context(), valid, admin)
 	if err != nil {
 		return fmt.Errorf("create users: %w", err)
@@ -357,6 +363,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if n != name {
 		return errorf(http.StatusBadRequest, "Invalid username %q: usernames are normalised to %q", name, n)
 	}
+	if err := a.prepareUser(r.Context(), name); err != nil {
+		return err
+	}
 	u, err = a.db.CreateUser(r.Context(), name, admin)
 	if errors.Is(err, store.ErrExists) {
 		return errorf(http.StatusConflict, "User %s already exists", name)
@@ -479,6 +488,11 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err := a.db.DeleteUser(r.Context(), name); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
+	if d, ok := a.d.Users.(UserDeleter); ok {
+		if err := d.DeleteUser(r.Context(), name); err != nil {
+			a.log.Warn("the authenticator's clean-up of a deleted user failed", "user", name, "err", err)
+		}
+	}
 	if a.d.Servers != nil {
 		if err := a.d.Servers.ForgetUser(name); err != nil {
 			a.log.Warn("forget the servers of a deleted user", "user", name, "err", err)
@@ -486,5 +500,30 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	a.gen.Add(1)
 	writeEmpty(w, http.StatusNoContent)
+	return nil
+}
+
+// UserAdder is a UsernamePolicy that must prepare users the API adds (LocalAuthenticator's
+// create_system_users); auth.Pipeline satisfies it.
+type UserAdder interface {
+	AddUser(ctx context.Context, name string) error
+}
+
+// UserDeleter is a UsernamePolicy told about deleted users; auth.Pipeline satisfies it.
+type UserDeleter interface {
+	DeleteUser(ctx context.Context, name string) error
+}
+
+// prepareUser lets the authenticator prepare a user before the API creates it; a refusal is
+// 400 "Failed to create user", as upstream, and nothing is written.
+func (a *API) prepareUser(ctx context.Context, name string) error {
+	ad, ok := a.d.Users.(UserAdder)
+	if !ok {
+		return nil
+	}
+	if err := ad.AddUser(ctx, name); err != nil {
+		a.log.Warn("the authenticator refused to add a user", "user", name, "err", err)
+		return errorf(http.StatusBadRequest, "Failed to create user %s: %v", name, err)
+	}
 	return nil
 }

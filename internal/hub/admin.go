@@ -60,6 +60,18 @@ func OpenAdmin(ctx context.Context, file *config.File, upgrade bool) (*Admin, er
 // Close closes the database.
 func (a *Admin) Close() error { return a.DB.Close() }
 
+// Normalize maps a name as the configured authenticator does (lowercase, username_map).
+func (a *Admin) Normalize(name string) string { return a.pipeline.Normalize(name) }
+
+// AddUser lets the authenticator prepare a user before it is created (a LocalAuthenticator
+// with create_system_users makes the system account).
+func (a *Admin) AddUser(ctx context.Context, name string) error { return a.pipeline.AddUser(ctx, name) }
+
+// DeleteUser tells the authenticator a user was deleted.
+func (a *Admin) DeleteUser(ctx context.Context, name string) error {
+	return a.pipeline.DeleteUser(ctx, name)
+}
+
 // UserName normalises and checks a user name as the authenticator would.
 func (a *Admin) UserName(name string) (string, error) {
 	n := a.pipeline.Normalize(name)

@@ -145,6 +145,13 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	if err := pipeline.Start(ctx, h.db); err != nil {
 		return err
 	}
+	// As upstream's init_users: the authenticator prepares the users the config names (a
+	// LocalAuthenticator with create_system_users makes their system accounts).
+	for _, name := range mergeScopes(pipeline.AdminUsers(), pipeline.AllowedUsers()) {
+		if err := pipeline.AddUser(ctx, name); err != nil {
+			h.log.Error("the authenticator could not add a configured user", "user", name, "err", err)
+		}
+	}
 	if err := syncRoles(ctx, h.db, catalog, cfg.LoadRoles, pipeline.AdminUsers()); err != nil {
 		return err
 	}
