@@ -227,6 +227,29 @@ func singleuserScenario(t *testing.T, proxyClass string) {
 		t.Errorf("print(6*7) printed %q, want 42", got)
 	}
 
+	// bob is logged in too, but alice's server is not his: the OAuth round ends in 403, and
+	// his token cannot stop her server.
+	bob := newBrowser(t, h.pubURL)
+	bob.login("bob", "anything")
+	resp, err = bob.c.Get(bob.public + "/user/alice/api/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("bob on alice's server: %d at %s, want 403", resp.StatusCode, resp.Request.URL)
+	}
+	var bobTok map[string]any
+	if code := call(t, "POST", h.apiURL+"/users/bob/tokens", svcToken, map[string]any{"note": "bob"}, &bobTok); code != 201 {
+		t.Fatalf("token for bob: %d", code)
+	}
+	if code := call(t, "DELETE", h.apiURL+"/users/alice/server", bobTok["token"].(string), nil, nil); code != 403 && code != 404 {
+		t.Errorf("bob's token stopping alice's server: %d, want 403 or 404", code)
+	}
+	if code := sc.status(t, "/user/alice/api/status"); code != 200 {
+		t.Errorf("alice's server after bob's attempt: %d, want still 200", code)
+	}
+
 	// Stop the server through the API; the hub then answers /user/alice/ itself with 424.
 	if code := call(t, "DELETE", h.apiURL+"/users/alice/server", svcToken, nil, nil); code != 204 && code != 202 {
 		t.Fatalf("stop server: %d", code)
