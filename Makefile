@@ -5,8 +5,11 @@ GO ?= go
 BIN := bin/gohub
 
 # make run: where the hub listens and how people log in. One variable picks the authenticator;
-# scripts/run.sh prints the matching login instructions.
+# scripts/run.sh prints the matching login instructions. The simple spawner runs every user's
+# server as the hub's own user (the dummy authenticator's names need no system accounts); set
+# RUN_SPAWNER=localprocess to run each as the system user of the same name.
 RUN_AUTHENTICATOR ?= dummy
+RUN_SPAWNER ?= simple
 RUN_URL ?= http://127.0.0.1:8000
 RUN_DIR ?= bin/run
 
@@ -28,7 +31,7 @@ build:
 run:
 	scripts/install-deps.sh run
 	$(MAKE) --no-print-directory build
-	scripts/run.sh $(BIN) $(RUN_DIR) $(RUN_URL) $(RUN_AUTHENTICATOR)
+	scripts/run.sh $(BIN) $(RUN_DIR) $(RUN_URL) $(RUN_AUTHENTICATOR) $(RUN_SPAWNER)
 
 test:
 	scripts/install-deps.sh test

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Starts a built gohub for a newcomer: writes a small config into a run directory, prints the
 # URL and how to log in, then runs `gohub serve` in the foreground (Ctrl-C stops it).
-#   scripts/run.sh BINARY RUN_DIR URL AUTHENTICATOR
+#   scripts/run.sh BINARY RUN_DIR URL AUTHENTICATOR [SPAWNER]
 # The database (SQLite) and the cookie secret stay in RUN_DIR between runs; `make clean` removes them.
 set -euo pipefail
-bin=$(realpath "$1"); dir=$2; url=$3; authenticator=$4
+bin=$(realpath "$1"); dir=$2; url=$3; authenticator=$4; spawner=${5:-localprocess}
 
 case "$authenticator" in
   dummy) login="log in as any user name with any password" ;;
@@ -20,6 +20,7 @@ cat > "$dir/gohub_config.yaml" <<YAML
 JupyterHub:
   bind_url: $url
   authenticator_class: "$authenticator"
+  spawner_class: "$spawner"
   db_url: sqlite:///jupyterhub.sqlite
 Authenticator:
   admin_users: [admin]
@@ -34,4 +35,6 @@ cat <<MSG
 
 MSG
 cd "$dir"
+# make run's database is a scratch one: bring it to the binary's schema instead of stopping.
+"$bin" upgrade-db -f gohub_config.yaml >/dev/null
 exec "$bin" serve -f gohub_config.yaml
