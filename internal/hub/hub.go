@@ -59,6 +59,37 @@ type Hub struct {
 	hubTarget string // where the proxy sends hub traffic: http://<hub listener>
 
 	shutdown chan shutdownRequest // POST /hub/api/shutdown and the spawn failure limit
+
+	startProxy func(context.Context) (*chpProcess, error) // (re)starts the external proxy
+}
+
+// watchProxy checks every interval that the configurable-http-proxy the hub started is alive;
+// if it died, it starts it again and restores every route, as JupyterHub does.
+func (h *Hub) watchProxy(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		select {
+		case <-h.chp.done:
+		default:
+			continue
+		}
+		h.log.Error("configurable-http-proxy exited; starting it again", "state", h.chp.cmd.ProcessState.String())
+		p, err := h.startProxy(ctx)
+		if err != nil {
+			h.log.Error("restarting configurable-http-proxy", "err", err)
+			continue
+		}
+		h.chp = p
+		if err := h.checkRoutes(ctx); err != nil {
+			h.log.Error("restoring routes after a proxy restart", "err", err)
+		}
+	}
 }
 
 // shutdownRequest asks Serve to end, stopping servers and the proxy as said.
@@ -409,9 +440,11 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 		if err != nil {
 			return err
 		}
-		h.chp, err = startCHP(ctx, h.loaded.chp, h.loaded.chp.AuthToken, pubHost, pubPort,
-			h.hubTarget+h.cfg.BaseURL+"hub/error", h.hubTarget, h.log)
-		if err != nil {
+		h.startProxy = func(ctx context.Context) (*chpProcess, error) {
+			return startCHP(ctx, h.loaded.chp, h.loaded.chp.AuthToken, pubHost, pubPort,
+				h.hubTarget+h.cfg.BaseURL+"hub/error", h.hubTarget, h.log)
+		}
+		if h.chp, err = h.startProxy(ctx); err != nil {
 			return err
 		}
 	}
@@ -446,6 +479,9 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	wg.Go(func() {
 		h.activityLoop(loopCtx, time.Duration(h.cfg.LastActivityInterval)*time.Second, h.log)
 	})
+	if h.chp != nil {
+		wg.Go(func() { h.watchProxy(loopCtx, 5*time.Second) })
+	}
 	public := ""
 	if ls.Public != nil {
 		public = "http://" + ls.Public.Addr().String() + h.cfg.BaseURL
@@ -469,9 +505,6 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	stopLoops()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if !stopProxy && h.chp != nil {
-		h.chp = nil // leave the external proxy running, with its routes
-	}
 	if stopServers {
 		h.log.Info("stopping all servers (cleanup_servers)")
 		if err := h.spawners.StopAll(shutCtx); err != nil {
@@ -483,6 +516,9 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	}
 	hubSrv.Shutdown(shutCtx)
 	wg.Wait()
+	if !stopProxy {
+		h.chp = nil // leave the external proxy running, with its routes
+	}
 	return err
 }
 

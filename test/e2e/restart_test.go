@@ -58,7 +58,11 @@ func (sc *scenario) status(t *testing.T, path string) int {
 	for {
 		resp, err := c.Get(sc.b.public + path)
 		if err != nil {
-			t.Fatal(err)
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			continue
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()

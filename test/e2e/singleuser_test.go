@@ -341,3 +341,19 @@ func runOnKernel(t *testing.T, b *browser, kernelID, code string) string {
 		}
 	}
 }
+
+// TestCHPRestartRestoresRoutes: when the configurable-http-proxy the hub started dies, the hub
+// starts it again and restores alice's route.
+func TestCHPRestartRestoresRoutes(t *testing.T) {
+	sc := startScenario(t, "configurable-http-proxy")
+	sc.landOnServer(t)
+	out, err := exec.Command("pkill", "-f", fmt.Sprintf("configurable-http-proxy.*--port %d", sc.pubPort)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkill configurable-http-proxy: %v %s", err, out)
+	}
+	time.Sleep(time.Second)
+	if code := sc.status(t, "/user/alice/api/status"); code != 200 {
+		// status retries for 10 s; the watcher checks every 5 s.
+		t.Errorf("after the proxy was killed /user/alice/api/status: %d, want 200 once the hub restarted it", code)
+	}
+}
