@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gohub/internal/proxy"
@@ -150,6 +151,9 @@ func startCHP(ctx context.Context, cfg *CHPConfig, token, publicIP, publicPort, 
 	cmd.Env = append(os.Environ(), "CONFIGPROXY_AUTH_TOKEN="+token)
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
+	// The proxy dies with the hub, even a SIGKILLed one; the next hub starts a new proxy and
+	// restores every route.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Command[0], err)
 	}

@@ -111,9 +111,18 @@ func (p *hubProc) stop(t *testing.T) {
 }
 
 func (p *hubProc) kill() {
-	if p.cmd.ProcessState == nil {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	// Gracefully first, so the hub stops the configurable-http-proxy it started.
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
 		p.cmd.Process.Kill()
-		p.cmd.Wait()
+		<-done
 	}
 }
 

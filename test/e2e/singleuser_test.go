@@ -154,28 +154,33 @@ SimpleLocalProcessSpawner:
 	return sc
 }
 
-// stopServers stops alice's server through the API if a hub is up, and waits (up to 15 s)
-// until the hub reports it stopped.
+// stopServers stops every running server through the API if a hub is up (bob's login starts
+// one for him too), and waits (up to 15 s) until the hub reports none active.
 func (sc *scenario) stopServers(t *testing.T) {
-	req, _ := http.NewRequest("DELETE", sc.h.apiURL+"/users/alice/server", nil)
-	req.Header.Set("Authorization", "token "+svcToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return
-	}
-	resp.Body.Close()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		req, _ := http.NewRequest("GET", sc.h.apiURL+"/users/alice", nil)
+	api := func(method, path string) *http.Response {
+		req, _ := http.NewRequest(method, sc.h.apiURL+path, nil)
 		req.Header.Set("Authorization", "token "+svcToken)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
+			return nil
+		}
+		return resp
+	}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp := api("GET", "/users?state=active")
+		if resp == nil {
 			return
 		}
-		var u struct{ Servers map[string]any }
-		json.NewDecoder(resp.Body).Decode(&u)
+		var users []struct{ Name string }
+		json.NewDecoder(resp.Body).Decode(&users)
 		resp.Body.Close()
-		if len(u.Servers) == 0 {
+		if len(users) == 0 {
 			return
+		}
+		for _, u := range users {
+			if resp := api("DELETE", "/users/"+u.Name+"/server"); resp != nil {
+				resp.Body.Close()
+			}
 		}
 	}
 }
