@@ -21,7 +21,7 @@ JupyterHub:
   bind_url: $url
   authenticator_class: "$authenticator"
   spawner_class: "$spawner"
-  db_url: sqlite:///jupyterhub.sqlite
+  db_url: sqlite:///gohub.sqlite
 Authenticator:
   admin_users: [admin]
 YAML
