@@ -246,10 +246,14 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		SlowSpawnTimeout:        spawner.Seconds(10),
 		SlowStopTimeout:         spawner.Seconds(10),
 	}
+	hooks := &serverHooks{db: h.db, oauth: provider, router: h.router}
+	if sh, ok := pipeline.Authenticator().(auth.SpawnHooks); ok {
+		hooks.auth = sh
+	}
 	h.spawners, err = spawner.NewManager(spawner.Options{
 		DB:     h.db,
 		Plugin: l.spawnerEntry.Plugin(l.spawnerCfg),
-		Hooks:  &serverHooks{db: h.db, oauth: provider, router: h.router},
+		Hooks:  hooks,
 		Limits: limits,
 		Env: spawner.EnvSettings{
 			HubAPIURL:   h.hubAPIURL(),

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"gohub/internal/auth"
 	"gohub/internal/oauth"
 	"gohub/internal/spawner"
 	"gohub/internal/store"
@@ -19,12 +20,20 @@ type serverHooks struct {
 	db     *store.DB
 	oauth  *oauth.Provider
 	router Router
+	// auth, when the authenticator acts around spawns (PAM's open_sessions), is told before a
+	// server starts and after it stopped.
+	auth auth.SpawnHooks
 }
 
 func (s *serverHooks) PrepareServer(ctx context.Context, setup spawner.ServerSetup) (string, error) {
 	u, err := s.db.GetUserByID(ctx, setup.User.ID)
 	if err != nil {
 		return "", err
+	}
+	if s.auth != nil {
+		if err := s.auth.PreSpawnStart(ctx, u.Name); err != nil {
+			return "", fmt.Errorf("the authenticator refused the spawn: %w", err)
+		}
 	}
 	token, _, err := s.oauth.PrepareServer(ctx, u, setup.ServerName, setup.Prefix, oauth.ServerOptions{
 		TokenScopes:         setup.TokenScopes,
@@ -38,6 +47,9 @@ func (s *serverHooks) Cleanup(ctx context.Context, setup spawner.ServerSetup) er
 	u, err := s.db.GetUserByID(ctx, setup.User.ID)
 	if err != nil {
 		return err
+	}
+	if s.auth != nil {
+		s.auth.PostSpawnStop(ctx, u.Name)
 	}
 	return s.oauth.CleanupServer(ctx, u, setup.ServerName)
 }
