@@ -25,6 +25,8 @@ type Config struct {
 	auth.Config `yaml:",inline"`
 	// UserPassword is the password of every name not in admin_users; empty: they cannot log in.
 	UserPassword string `yaml:"user_password" help:"Password for all non-admin users (at least 8 characters); unset: non-admins cannot log in."`
+	// SharedPassword is another name for UserPassword, the one gohub's own issue text uses.
+	SharedPassword string `yaml:"shared_password" help:"Another name for user_password (set one of them)."`
 	// AdminPassword is the password of the names in admin_users, and only theirs; empty: admins
 	// cannot log in.
 	AdminPassword string `yaml:"admin_password" help:"Password for the users in admin_users only (at least 32 characters, not the user_password); unset: admins cannot log in."`
@@ -50,6 +52,12 @@ type Authenticator struct {
 func New(cfg *Config) (*Authenticator, error) {
 	if cfg == nil {
 		return nil, errors.New("shared-password: no config")
+	}
+	if cfg.SharedPassword != "" {
+		if cfg.UserPassword != "" && cfg.UserPassword != cfg.SharedPassword {
+			return nil, errors.New("shared_password and user_password are the same setting; set only one")
+		}
+		cfg.UserPassword = cfg.SharedPassword
 	}
 	if n := utf8.RuneCountInString(cfg.UserPassword); cfg.UserPassword != "" && n < MinUserPasswordLength {
 		return nil, fmt.Errorf("user_password must be at least %d characters long, got %d", MinUserPasswordLength, n)
