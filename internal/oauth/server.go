@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"gohub/internal/naming"
 	"slices"
 	"strings"
 
@@ -25,40 +26,11 @@ type ServerOptions struct {
 	RedirectURI string
 }
 
-// ClientID is the OAuth client id of a user's server: jupyterhub-user-{quote(name)}, with
-// -{quote(server)} for a named server, quoted as Python's quote() (so "@" is "%40").
-func ClientID(user, server string) string {
-	id := clientPrefix + pyQuote(user, "/")
-	if server != "" {
-		id += "-" + pyQuote(server, "/")
-	}
-	return id
-}
+// ClientID is the OAuth client id of a user's server (see naming.ClientID).
+func ClientID(user, server string) string { return naming.ClientID(user, server) }
 
-// ServerPrefix is a user's server URL path: {base}user/{escaped name}/[{escaped server}/],
-// escaped with "@" and "~" kept (spec §0.1).
-func ServerPrefix(base, user, server string) string {
-	p := base + "user/" + pyQuote(user, "@~") + "/"
-	if server != "" {
-		p += pyQuote(server, "@~") + "/"
-	}
-	return p
-}
-
-// pyQuote percent-encodes s as Python's urllib.parse.quote with the given safe characters.
-func pyQuote(s, safe string) string {
-	var b strings.Builder
-	for i := range len(s) {
-		c := s[i]
-		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("_.-~", c) >= 0 || strings.IndexByte(safe, c) >= 0) {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
-}
+// ServerPrefix is a user's server URL path (see naming.ServerPrefix).
+func ServerPrefix(base, user, server string) string { return naming.ServerPrefix(base, user, server) }
 
 // PrepareServer creates the credentials of a server about to start (spec §2.1 steps 2–3): its
 // API token (note "Server at {serverURL}", client jupyterhub, the server role's scopes or

@@ -3,6 +3,7 @@ package spawner
 import (
 	"encoding/json"
 	"fmt"
+	"gohub/internal/naming"
 	"maps"
 	"net"
 	"net/url"
@@ -133,47 +134,17 @@ func AccessScopes(user, server string) []string {
 	return []string{"access:servers!server=" + user + "/" + server, "access:servers!user=" + user}
 }
 
-// ServerPrefix returns the URL path of a user's server: {base_url}user/{escaped}/ and, for a
-// named server, {escaped server}/ after it.
+// ServerPrefix returns the URL path of a user's server (see naming.ServerPrefix); base is
+// normalised to start and end with "/".
 func ServerPrefix(base, user, server string) string {
-	p := baseURL(base) + "user/" + EscapeName(user) + "/"
-	if server != "" {
-		p += EscapeName(server) + "/"
-	}
-	return p
+	return naming.ServerPrefix(baseURL(base), user, server)
 }
 
-// ClientID returns the OAuth client id of a user's server: jupyterhub-user-{name} with
-// -{server} for a named server, both quoted as Python's quote() does (so @ becomes %40).
-func ClientID(user, server string) string {
-	id := "jupyterhub-user-" + pyQuote(user, "/")
-	if server != "" {
-		id += "-" + pyQuote(server, "/")
-	}
-	return id
-}
+// ClientID returns the OAuth client id of a user's server (see naming.ClientID).
+func ClientID(user, server string) string { return naming.ClientID(user, server) }
 
-// EscapeName quotes a user or server name for a URL path as JupyterHub does
-// (quote(name, safe='@~')).
-func EscapeName(name string) string { return pyQuote(name, "@~") }
-
-// pyQuote percent-encodes s as Python's urllib.parse.quote with the given safe characters:
-// letters, digits and _.-~ are never encoded.
-func pyQuote(s, safe string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("_.-~", c) >= 0 || strings.IndexByte(safe, c) >= 0) {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte("0123456789ABCDEF"[c>>4])
-		b.WriteByte("0123456789ABCDEF"[c&15])
-	}
-	return b.String()
-}
+// EscapeName quotes a user or server name for a URL path as JupyterHub does.
+func EscapeName(name string) string { return naming.Escape(name) }
 
 // baseURL returns base with a leading and trailing slash ("/" when empty).
 func baseURL(base string) string {
