@@ -187,7 +187,15 @@ func (a *API) loadTokenCaller(ctx context.Context, t *store.Token) (*caller, err
 	default:
 		return nil, nil
 	}
-	if client.Server == "" && t.ClientID != "" && t.ClientID != "jupyterhub" {
+	if client.Server == "" && t.ClientID != "" && t.ClientID != store.HubClientID {
+		// An OAuth token for someone else's server (granted through a share or a group).
+		if un, sn, err := a.db.SpawnerOfClient(ctx, t.ClientID); err == nil {
+			client.Server = un + "/" + sn
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	if client.Server == "" && t.ClientID != "" && t.ClientID != store.HubClientID {
 		svc, err := a.serviceOfClient(ctx, t.ClientID)
 		if err != nil {
 			return nil, err
@@ -198,7 +206,7 @@ func (a *API) loadTokenCaller(ctx context.Context, t *store.Token) (*caller, err
 	if err != nil {
 		return nil, err
 	}
-	c.scopes = a.d.Catalog.TokenScopes(t.Scopes, c.owner, client, ownerScopes)
+	c.scopes = a.d.Catalog.TokenScopesFunc(t.Scopes, c.owner, client, ownerScopes, a.groupsOf(ctx, c.user))
 	return c, nil
 }
 
@@ -316,3 +324,4 @@ func jsonContentType(ct string) bool {
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "application/json"
 }
+

@@ -229,3 +229,17 @@ func (db *DB) TouchSpawner(ctx context.Context, userID int64, name string, t tim
 	}
 	return db.touch(ctx, "spawners", id, t)
 }
+
+// SpawnerOfClient names the user and server whose OAuth client is clientID (spawners.
+// oauth_client_id). ErrNotFound when no spawner has that client.
+func (db *DB) SpawnerOfClient(ctx context.Context, clientID string) (user, server string, err error) {
+	err = db.sql.QueryRowContext(ctx, `SELECT u.name, sp.name FROM spawners sp JOIN users u ON u.id = sp.user_id
+		WHERE sp.oauth_client_id = $1`, clientID).Scan(&user, &server)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("spawner of client %q: %w", clientID, ErrNotFound)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("spawner of client %q: %w", clientID, err)
+	}
+	return user, server, nil
+}

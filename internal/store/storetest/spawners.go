@@ -50,6 +50,11 @@ func testSpawners(t *testing.T, open func(t *testing.T) *store.DB) {
 	}
 	eq(t, "state after touch", string(touched.State), `{"pid":1234}`)
 	wantErr(t, db.TouchSpawner(ctx, u.ID, "nope", later), store.ErrNotFound)
+	if un, sn, err := db.SpawnerOfClient(ctx, "jupyterhub-user-alice"); err != nil || un != u.Name || sn != "" {
+		t.Errorf("SpawnerOfClient = %q, %q, %v; want %q, \"\"", un, sn, err, u.Name)
+	}
+	_, _, err = db.SpawnerOfClient(ctx, "no-such-client")
+	wantErr(t, err, store.ErrNotFound)
 	wantErr(t, db.SaveSpawner(ctx, &store.Spawner{ID: 987654}), store.ErrNotFound)
 	bad := *got
 	bad.OAuthClientID = "no-such-client"
