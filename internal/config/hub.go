@@ -49,10 +49,12 @@ type Hub struct {
 	TemplatePaths    []string `yaml:"template_paths" help:"Directories searched for page templates before the built-in ones."`
 	DataFilesPath    string   `yaml:"data_files_path" help:"Directory of static files and templates overriding the built-in ones; empty means the built-in files only."`
 
-	AllowNamedServers       bool `yaml:"allow_named_servers" help:"Let users run several named servers besides their default one."`
-	NamedServerLimitPerUser int  `yaml:"named_server_limit_per_user" help:"Most named servers one user may have; 0 means no limit."`
-	ConcurrentSpawnLimit    int  `yaml:"concurrent_spawn_limit" help:"Most servers starting at the same time; further starts are refused (429) until one finishes; 0 means no limit."`
-	ActiveServerLimit       int  `yaml:"active_server_limit" help:"Most servers running or starting at once; 0 means no limit."`
+	AllowNamedServers       bool    `yaml:"allow_named_servers" help:"Let users run several named servers besides their default one."`
+	NamedServerLimitPerUser int     `yaml:"named_server_limit_per_user" help:"Most named servers one user may have; 0 means no limit."`
+	ConcurrentSpawnLimit    int     `yaml:"concurrent_spawn_limit" help:"Most servers starting at the same time; further starts are refused (429) until one finishes; 0 means no limit."`
+	ActiveServerLimit       int     `yaml:"active_server_limit" help:"Most servers running or starting at once; 0 means no limit."`
+	SlowSpawnTimeout        float64 `yaml:"slow_spawn_timeout" help:"Seconds a start request waits for the server before answering 202 (still starting)."`
+	SlowStopTimeout         float64 `yaml:"slow_stop_timeout" help:"Seconds a stop request waits for the server before answering 202 (still stopping)."`
 	// CleanupServers defaults to false, unlike JupyterHub (true): a hub restart or upgrade
 	// should not end everyone's running notebooks; the hub re-adopts them when it starts.
 	CleanupServers   bool `yaml:"cleanup_servers" help:"Stop every single-user server when the hub shuts down; the default (false, unlike JupyterHub) keeps them running across hub restarts and upgrades."`
@@ -117,6 +119,8 @@ func DefaultHub() *Hub {
 		RedirectToServer:     true,
 		ConcurrentSpawnLimit: 100,
 		CleanupServers:       false,
+		SlowSpawnTimeout:     10,
+		SlowStopTimeout:      10,
 		CleanupProxy:         true,
 		ActivityResolution:   30,
 		LastActivityInterval: 300,

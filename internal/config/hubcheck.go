@@ -103,6 +103,11 @@ func (h *Hub) Validate() error {
 			bad(key, "must not be negative (0 means no limit)")
 		}
 	}
+	for key, v := range map[string]float64{"slow_spawn_timeout": h.SlowSpawnTimeout, "slow_stop_timeout": h.SlowStopTimeout} {
+		if v < 0 {
+			bad(key, "must not be negative")
+		}
+	}
 	if _, err := parseLevel(h.LogLevel); err != nil {
 		bad("log_level", "%v", err)
 	} else {

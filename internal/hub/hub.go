@@ -243,8 +243,8 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		ActiveServerLimit:       cfg.ActiveServerLimit,
 		AllowNamedServers:       cfg.AllowNamedServers,
 		NamedServerLimitPerUser: cfg.NamedServerLimitPerUser,
-		SlowSpawnTimeout:        spawner.Seconds(10),
-		SlowStopTimeout:         spawner.Seconds(10),
+		SlowSpawnTimeout:        spawner.Seconds(cfg.SlowSpawnTimeout),
+		SlowStopTimeout:         spawner.Seconds(cfg.SlowStopTimeout),
 	}
 	hooks := &serverHooks{db: h.db, oauth: provider, router: h.router}
 	if sh, ok := pipeline.Authenticator().(auth.SpawnHooks); ok {
