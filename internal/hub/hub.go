@@ -557,6 +557,9 @@ type loginAdapter struct{ p *auth.Pipeline }
 
 func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, password string, form url.Values) (string, *bool, error) {
 	id, err := l.p.Login(ctx, auth.Credentials{Username: username, Password: password, Form: form, Request: r})
+	if err != nil && !errors.Is(err, auth.ErrRejected) {
+		return "", nil, fmt.Errorf("%w: %w", web.ErrLoginUnavailable, err)
+	}
 	if err != nil {
 		return "", nil, err
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -41,6 +42,9 @@ func (a *fakeAuth) Login(ctx context.Context, r *http.Request, username, passwor
 			return u, nil, nil
 		}
 		return "", nil, errRefused
+	}
+	if username == "backend-down" {
+		return "", nil, fmt.Errorf("%w: ldap: connection refused", ErrLoginUnavailable)
 	}
 	want, ok := a.passwords[username]
 	if !ok || want != password {

@@ -86,6 +86,13 @@ func (p *Pages) loginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	form.Set("username", username)
 	name, admin, err := p.d.Auth.Login(r.Context(), r, username, r.PostForm.Get("password"), form)
+	if errors.Is(err, ErrLoginUnavailable) {
+		// The authenticator could not decide (its back end is down): not the user's fault, so
+		// not "invalid password" (upstream answers 500 too).
+		p.log.Error("login failed in the authenticator", "user", truncate(username, 32), "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "Login is not available right now. Please try again later.")
+		return
+	}
 	if err != nil {
 		p.log.Warn("failed login", "user", truncate(username, 32), "err", err)
 		msg := msgInvalidLogin
@@ -228,3 +235,8 @@ func (p *Pages) xsrfIDFor(w http.ResponseWriter, r *http.Request, u *store.User)
 	p.d.Sessions.EnsureSessionID(w, r)
 	return p.d.Sessions.XSRFID(r, u.CookieID)
 }
+
+// ErrLoginUnavailable marks an Authenticator.Login error that is not a refusal but a failure to
+// decide (a back end that is down): the page answers 500 instead of "Invalid username or
+// password".
+var ErrLoginUnavailable = errors.New("login unavailable")

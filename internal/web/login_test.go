@@ -65,6 +65,22 @@ func TestLoginWrongPassword(t *testing.T) {
 	}
 }
 
+// TestLoginBackendDown: an authenticator that cannot decide gives a 500 page, not "invalid
+// password", and logs nobody in.
+func TestLoginBackendDown(t *testing.T) {
+	e := newEnv(t, newAuth())
+	r := e.browser().login("", "backend-down", "whatever")
+	if r.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", r.StatusCode)
+	}
+	if strings.Contains(r.body, "Invalid username or password") || !strings.Contains(r.body, "not available") {
+		t.Errorf("page does not say login is unavailable:\n%s", r.body)
+	}
+	if setCookie(r, "jupyterhub-hub-login") != nil {
+		t.Error("login cookie set on a failed login")
+	}
+}
+
 func TestLoginXSRF(t *testing.T) {
 	e := newEnv(t, newAuth())
 	for name, tc := range map[string]struct {
