@@ -189,20 +189,26 @@ func (sc *scenario) stopServers(t *testing.T) {
 // page answers 200.
 func (sc *scenario) landOnServer(t *testing.T) {
 	t.Helper()
+	sc.landOnServerOf(t, "alice")
+}
+
+// landOnServerOf is landOnServer for the named user's browser.
+func (sc *scenario) landOnServerOf(t *testing.T, name string) {
+	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := sc.b.c.Get(sc.b.public + "/user/alice/")
+		resp, err := sc.b.c.Get(sc.b.public + "/user/" + name + "/")
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode == 200 && strings.HasPrefix(resp.Request.URL.Path, "/user/alice/") {
+		if resp.StatusCode == 200 && strings.HasPrefix(resp.Request.URL.Path, "/user/"+name+"/") {
 			return
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	t.Fatal("never landed on a 200 page under /user/alice/")
+	t.Fatalf("never landed on a 200 page under /user/%s/", name)
 }
 
 func singleuserScenario(t *testing.T, proxyClass string) {
