@@ -21,6 +21,7 @@ import (
 
 	"gohub/internal/api"
 	"gohub/internal/auth"
+	"gohub/internal/authstate"
 	"gohub/internal/config"
 	"gohub/internal/oauth"
 	"gohub/internal/proxy"
@@ -173,6 +174,16 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		return fmt.Errorf("authenticator: %w", err)
 	}
 	h.pipeline = pipeline
+	var crypt *authstate.Crypter
+	if key := h.getenv(authstate.EnvKey); key != "" {
+		if crypt, err = authstate.New(key); err != nil {
+			return err
+		}
+	} else if pipeline.Config().EnableAuthState {
+		return fmt.Errorf("Authenticator.enable_auth_state: %w", authstate.ErrNoKey)
+	}
+	login := loginAdapter{p: pipeline, db: h.db, crypt: crypt, log: h.log,
+		invalidate: func() { h.api.Invalidate() }}
 	if err := pipeline.Start(ctx, h.db); err != nil {
 		return err
 	}
@@ -211,7 +222,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	h.pages, err = web.New(web.Deps{
 		Store:            h.db,
 		Sessions:         h.sessions,
-		Auth:             loginAdapter{pipeline},
+		Auth:             login,
 		BaseURL:          cfg.BaseURL,
 		DefaultURL:       cfg.DefaultURL,
 		RedirectToServer: cfg.RedirectToServer,
@@ -288,7 +299,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			SpawnerClass: l.spawnerEntry.Class, SpawnerVersion: Version,
 		},
 		Logger: h.log,
-		Login:  loginAdapter{pipeline}.apiLogin,
+		Login:  login.apiLogin,
 
 		Servers:        h.spawners,
 		ServerLimits:   limits,
@@ -296,6 +307,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		Shutdown:       h.requestShutdown,
 		CleanupServers: cfg.CleanupServers,
 		CleanupProxy:   cfg.CleanupProxy,
+		AuthState:      authStateOrNil(crypt),
 	})
 	if err != nil {
 		return err
@@ -552,41 +564,6 @@ func connectable(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// loginAdapter lets the pages use the login pipeline.
-type loginAdapter struct{ p *auth.Pipeline }
-
-func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, password string, form url.Values) (string, *bool, error) {
-	id, err := l.p.Login(ctx, auth.Credentials{Username: username, Password: password, Form: form, Request: r})
-	if err != nil && !errors.Is(err, auth.ErrRejected) {
-		return "", nil, fmt.Errorf("%w: %w", web.ErrLoginUnavailable, err)
-	}
-	if err != nil {
-		return "", nil, err
-	}
-	return id.Name, id.Admin, nil
-}
-
-// apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
-// ({"username": ..., "password": ...}), as JupyterHub hands it to its authenticator.
-func (l loginAdapter) apiLogin(ctx context.Context, r *http.Request, body map[string]any) (string, error) {
-	user, _ := body["username"].(string)
-	pass, _ := body["password"].(string)
-	form := url.Values{}
-	for k, v := range body {
-		if s, ok := v.(string); ok && k != "password" {
-			form.Set(k, s)
-		}
-	}
-	id, err := l.p.Login(ctx, auth.Credentials{Username: user, Password: pass, Form: form, Request: r})
-	if err != nil {
-		return "", err
-	}
-	return id.Name, nil
-}
-
-func (l loginAdapter) LoginForm() bool { return l.p.LoginForm() }
-func (l loginAdapter) AutoLogin() bool { return l.p.AutoLogin() }
-
 // redactURL hides a password in a database URL before it is logged or shown.
 func redactURL(u string) string {
 	at := strings.LastIndex(u, "@")
@@ -608,4 +585,12 @@ func templateDir(paths []string) string {
 		return ""
 	}
 	return paths[0]
+}
+
+// authStateOrNil keeps a nil crypter a nil interface, so the API knows there is none.
+func authStateOrNil(c *authstate.Crypter) api.AuthStateCrypter {
+	if c == nil {
+		return nil
+	}
+	return c
 }
