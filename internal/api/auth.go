@@ -324,4 +324,3 @@ func jsonContentType(ct string) bool {
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == "application/json"
 }
-
