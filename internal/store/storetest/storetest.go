@@ -48,6 +48,8 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Timestamps", testTimestamps},
 		{"Concurrent", testConcurrent},
 		{"Passwords", testPasswords},
+		{"NativeUsers", testNativeUsers},
+		{"NativeList", testNativeList},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
