@@ -56,15 +56,16 @@
   }
 
   // addRow puts a newly created token at the top of the API tokens table.
-  function addRow(tok) {
+  function addRow(tok, requested) {
     var tr = el("tr", "token-row");
     tr.setAttribute("data-token-id", tok.id);
     var th = el("th", null, tok.note || "");
     th.setAttribute("scope", "row");
     tr.appendChild(th);
+    // The scopes asked for, as the server-rendered rows show them (the reply has them expanded).
     var ul = el("ul", "scope-list");
-    (tok.scopes || []).forEach(function (s) { var li = el("li"); li.appendChild(el("code", null, s)); ul.appendChild(li); });
-    tr.appendChild(cell("Permissions", ul));
+    requested.forEach(function (s) { var li = el("li"); li.appendChild(el("code", null, s)); ul.appendChild(li); });
+    tr.appendChild(cell("Permissions", requested.length ? ul : el("span", "muted", "All of yours")));
     tr.appendChild(cell("Last used", el("span", "muted", "Never")));
     tr.appendChild(cell("Created", shortTime(tok.created) || el("span", "muted", "Now")));
     tr.appendChild(cell("Expires", shortTime(tok.expires_at) || document.createTextNode("Never")));
@@ -101,7 +102,7 @@
       $("new-token-value").select();
       $("token-note").value = "";
       $("token-scopes").value = "";
-      addRow(tok);
+      addRow(tok, scopes);
     }).catch(function (err) { showError(err.message); }).then(function () { submit.disabled = false; });
   });
 
