@@ -2,7 +2,7 @@ package web
 
 import (
 	"net/http"
-		"os"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
