@@ -169,6 +169,8 @@ func TestBrowserAdmin(t *testing.T) {
 	if u, err := ae.db.GetUser(t.Context(), "dan"); err != nil || !u.Admin {
 		t.Errorf("dan after edit: %+v, %v", u, err)
 	}
+	// The keyboard focus comes back to the renamed user's row.
+	c.waitFor(`document.activeElement.classList.contains("user-edit") && document.activeElement.closest("tr").dataset.user === "dan"`)
 	c.do(
 		chromedp.Click(chromedp.CSS(`tr[data-user="dan"] .user-edit`)),
 		chromedp.WaitVisible(chromedp.CSS("#user-dialog")),

@@ -188,9 +188,36 @@
     ]);
   }
 
+  // Re-rendering replaces the rows: keep the keyboard focus on the same user (and server),
+  // or on the user a dialog was about.
+  var focusAfter = null;
+  function focusKey(body) {
+    var a = document.activeElement;
+    if (!a || !body.contains(a)) return focusAfter;
+    var tr = a.closest("tr"), li = a.closest("li.server-line");
+    return tr ? { user: tr.getAttribute("data-user"), server: li ? li.getAttribute("data-server") : null } : null;
+  }
+  function restoreFocus(key) {
+    if (!key) return;
+    var row = null;
+    document.querySelectorAll("#users-body tr.user-row").forEach(function (tr) {
+      if (tr.getAttribute("data-user") === key.user) row = tr;
+    });
+    if (!row) { searchBox.focus(); return; }
+    var target = null;
+    if (key.server !== null && key.server !== undefined) {
+      row.querySelectorAll("li.server-line").forEach(function (li) {
+        if (li.getAttribute("data-server") === key.server) target = li.querySelector("button, a");
+      });
+    }
+    (target || row.querySelector(".user-edit")).focus();
+  }
+
   function renderUsers(page) {
     sortHeaders();
     var body = $("users-body");
+    var keep = focusKey(body);
+    focusAfter = null;
     body.textContent = "";
     if (page.items.length === 0) {
       body.appendChild(el("tr", null, [el("td", { colspan: "5", class: "muted", text: view.filter || view.state ? "No users match." : "No users yet." })]));
@@ -215,6 +242,7 @@
     $("users-summary").textContent = from + "–" + to + " of " + pg.total + (pg.total === 1 ? " user" : " users");
     $("users-prev").disabled = pg.offset === 0;
     $("users-next").disabled = !pg.next;
+    restoreFocus(keep);
     clearTimeout(pollTimer);
     if (anyPending) pollTimer = setTimeout(loadUsers, 1000);
   }
@@ -300,6 +328,10 @@
     $("edit-name").focus();
   }
   $("edit-cancel").addEventListener("click", function () { userDialog.close(); });
+  userDialog.addEventListener("close", function () {
+    focusAfter = { user: editing.name, server: null };
+    restoreFocus(focusAfter);
+  });
   $("user-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var change = {};
@@ -308,6 +340,7 @@
     if ($("edit-admin").checked !== !!editing.admin) change.admin = $("edit-admin").checked;
     if (Object.keys(change).length === 0) { userDialog.close(); return; }
     api("PATCH", userPath(editing.name), change).then(function (u) {
+      editing = u || editing;
       userDialog.close();
       say("Saved " + (u ? u.name : name));
       return loadUsers();
@@ -359,6 +392,7 @@
     });
     var pg = page._pagination, from = pg.total ? pg.offset + 1 : 0, to = pg.offset + page.items.length;
     $("groups-summary").textContent = from + "–" + to + " of " + pg.total + (pg.total === 1 ? " group" : " groups");
+    $("groups-pager").hidden = pg.offset === 0 && !pg.next;
     $("groups-prev").disabled = pg.offset === 0;
     $("groups-next").disabled = !pg.next;
   }
@@ -433,7 +467,15 @@
     }).catch(function (err) { dialogError("group-dialog-error", err); });
   });
   $("group-close").addEventListener("click", function () { groupDialog.close(); });
-  groupDialog.addEventListener("close", function () { openGroup = null; });
+  groupDialog.addEventListener("close", function () {
+    var name = openGroup && openGroup.name;
+    openGroup = null;
+    var target = $("new-group");
+    document.querySelectorAll("#groups-body tr.group-row").forEach(function (tr) {
+      if (tr.getAttribute("data-group") === name) target = tr.querySelector(".group-edit");
+    });
+    target.focus();
+  });
   $("group-delete").addEventListener("click", function () {
     if (!groupDeleteArmed) {
       groupDeleteArmed = true;
