@@ -130,6 +130,12 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("Open link: %q", href)
 	}
 	c.shot("web-admin.png")
+	// The link reaches bob's server (through the stand-in proxy), then back to the admin page.
+	c.do(chromedp.Navigate(base+href), chromedp.WaitVisible(chromedp.CSS("#server-hello")))
+	if got := c.text("#server-hello"); !strings.Contains(got, "Hello from bob's server") {
+		t.Errorf("Open reached %q", got)
+	}
+	c.do(chromedp.Navigate(base+"/hub/admin"), chromedp.WaitVisible(chromedp.CSS(`tr[data-user="bob"] .server-stop`)))
 	c.phone()
 	c.shot("web-admin-phone.png")
 	c.laptop()
