@@ -69,6 +69,10 @@ type Authenticator struct {
 	log    *slog.Logger
 	db     atomic.Pointer[store.DB]
 	locks  *lockout
+	// prefix is the hub prefix of the pages ("/hub/"), api the REST API's authentication;
+	// both are set by RegisterPages.
+	prefix atomic.Pointer[string]
+	api    atomic.Pointer[auth.APIAccess]
 	// dummy is a hash verified for names without a sign-up, so they take as long as a wrong
 	// password.
 	dummy string
@@ -92,13 +96,6 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		return nil, fmt.Errorf("allowed_failed_logins must not be negative, got %d", cfg.AllowedFailedLogins)
 	case cfg.SecondsBeforeNextTry < 0:
 		return nil, fmt.Errorf("seconds_before_next_try must not be negative, got %d", cfg.SecondsBeforeNextTry)
-	}
-	if cfg.Allow2FA {
-		// The hub's login form then shows the code field (posted as otp).
-		cfg.RequestOTP = true
-		if cfg.OTPPrompt == auth.DefaultConfig().OTPPrompt {
-			cfg.OTPPrompt = "Two-factor code (if you enabled it):"
-		}
 	}
 	h, err := password.New(password.Options{
 		Algorithm: cfg.PasswordHash, BcryptCost: cfg.BcryptCost, Concurrency: cfg.HashConcurrency, Weak: weakHashing,
@@ -161,6 +158,51 @@ func (a *Authenticator) CheckAllowed(ctx context.Context, name string, id *auth.
 		return false, err
 	}
 	return u.Authorized, nil
+}
+
+// OTPPrompt labels the login form's code field when allow_2fa is on (auth.OTPRequester):
+// otp_prompt if it was changed from the default, else a label saying the field is optional.
+func (a *Authenticator) OTPPrompt() string {
+	if !a.cfg.Allow2FA {
+		return ""
+	}
+	if a.cfg.OTPPrompt != "" && a.cfg.OTPPrompt != auth.DefaultConfig().OTPPrompt {
+		return a.cfg.OTPPrompt
+	}
+	return "Two-factor code (only if you enabled it)"
+}
+
+// pagePrefix is the hub prefix the pages were registered under.
+func (a *Authenticator) pagePrefix() string {
+	if p := a.prefix.Load(); p != nil {
+		return *p
+	}
+	return "/hub/"
+}
+
+// LoginLinks links the sign-up page under the login form when sign-up is on (auth.LoginLinker).
+func (a *Authenticator) LoginLinks() []auth.Link {
+	if !a.cfg.EnableSignup {
+		return nil
+	}
+	return []auth.Link{{Text: "Sign up", URL: a.pagePrefix() + "signup"}}
+}
+
+// HomeLinks links "Change Password" for everyone and "Authorize Users" for admins on the home
+// page (auth.HomeLinker).
+func (a *Authenticator) HomeLinks(u *store.User) []auth.Link {
+	links := []auth.Link{{Text: "Change Password", URL: a.pagePrefix() + "change-password"}}
+	if u.Admin {
+		links = append(links, auth.Link{Text: "Authorize Users", URL: a.pagePrefix() + "authorize"})
+	}
+	return links
+}
+
+// invalidate drops the REST API's cached views after a change of users (a discard).
+func (a *Authenticator) invalidate() {
+	if api := a.api.Load(); api != nil && api.Invalidate != nil {
+		api.Invalidate()
+	}
 }
 
 // WaitingForApproval is the login message of an account whose password is right but that no

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -105,7 +106,7 @@ func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 		}
 		name := r.PostForm.Get("username")
 		action := r.PostForm.Get("action")
-		err := a.act(r, u, action, name)
+		err := a.act(r.Context(), u.Name, action, name)
 		var shown *auth.Rejection
 		switch {
 		case errors.As(err, &shown):
@@ -140,19 +141,19 @@ func doneMessage(action, name string) string {
 	return ""
 }
 
-// act authorizes, un-authorizes or discards the sign-up of name for admin u.
-func (a *Authenticator) act(r *http.Request, u *store.User, action, name string) error {
+// act authorizes, un-authorizes or discards the sign-up of name for the admin named by.
+func (a *Authenticator) act(ctx context.Context, by, action, name string) error {
 	db, err := a.store()
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
+	defer a.invalidate()
 	switch action {
 	case "authorize", "unauthorize":
 		if err := db.SetNativeAuthorized(ctx, name, action == "authorize"); err != nil {
 			return err
 		}
-		a.log.Info("native: "+action+"d", "user", name, "by", u.Name)
+		a.log.Info("native: "+action+"d", "user", name, "by", by)
 		return nil
 	case "discard":
 		nu, err := db.GetNativeUser(ctx, name)
@@ -162,13 +163,22 @@ func (a *Authenticator) act(r *http.Request, u *store.User, action, name string)
 		if nu.Authorized {
 			return auth.Reject("Unauthorize " + name + " before discarding the sign-up.")
 		}
-		if name == u.Name {
+		if name == by {
 			return auth.Reject("You cannot discard your own account.")
+		}
+		if hu, err := db.GetUser(ctx, name); err == nil {
+			for _, sp := range hu.Spawners {
+				if sp.Server != nil {
+					return auth.Reject("Stop the servers of " + name + " before discarding the sign-up.")
+				}
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 		if err := db.DiscardNativeUser(ctx, name); err != nil {
 			return err
 		}
-		a.log.Info("native: sign-up discarded", "user", name, "by", u.Name)
+		a.log.Info("native: sign-up discarded", "user", name, "by", by)
 		return nil
 	}
 	return auth.Reject("Unknown action.")

@@ -179,4 +179,9 @@ func (a *Authenticator) RegisterPages(mux *http.ServeMux, d auth.PageDeps) {
 	a.registerSignup(mux, d)
 	a.registerAuthorize(mux, d)
 	a.registerPassword(mux, d)
+	a.registerAPI(mux, d)
+	a.prefix.Store(&d.Prefix)
+	if d.API != nil {
+		a.api.Store(d.API)
+	}
 }
