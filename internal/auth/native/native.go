@@ -15,7 +15,10 @@
 //   - a sign-up name is unique in any letter case, and a login of a name without a sign-up costs
 //     the same hash as a wrong password, so timing does not tell which names exist;
 //   - a lock lapses after seconds_before_next_try and the count starts again;
-//   - self-approval by email, reCAPTCHA and the FirstUse import are not implemented.
+//   - import_from_firstuse keeps the hashes (upstream hashes them again, #219) and authorizes the
+//     imported users; it reads the hub database's FirstUse passwords and, with firstuse_db_path,
+//     upstream's passwords.dbm; delete_firstuse_db_after_import is not implemented;
+//   - self-approval by email and reCAPTCHA are not implemented.
 package native
 
 import (
@@ -48,6 +51,8 @@ type Config struct {
 	PasswordHash          string `yaml:"password_hash" help:"Algorithm for new password hashes: bcrypt (cost bcrypt_cost) or argon2id."`
 	BcryptCost            int    `yaml:"bcrypt_cost" help:"bcrypt work factor for new hashes (at least 10)."`
 	HashConcurrency       int    `yaml:"hash_concurrency" help:"How many password hashes may run at once; 0: one less than the number of CPUs (at least 1)."`
+	ImportFromFirstuse    bool   `yaml:"import_from_firstuse" help:"At startup, make every FirstUse user (its passwords in the hub database, and in firstuse_db_path if set) an authorized sign-up with the same password."`
+	FirstuseDBPath        string `yaml:"firstuse_db_path" help:"Upstream FirstUse's passwords.dbm to import as well with import_from_firstuse; empty: only the hub database."`
 }
 
 // DefaultConfig returns upstream's documented defaults.
@@ -114,9 +119,14 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 }
 
 // UseDatabase gives the authenticator the hub database (auth.DatabaseUser).
-func (a *Authenticator) UseDatabase(_ context.Context, db *store.DB) error {
+func (a *Authenticator) UseDatabase(ctx context.Context, db *store.DB) error {
 	if db == nil {
 		return errors.New("native: no database")
+	}
+	if a.cfg.ImportFromFirstuse {
+		if err := a.importFirstuse(ctx, db); err != nil {
+			return err
+		}
 	}
 	a.db.Store(db)
 	return nil

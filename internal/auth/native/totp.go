@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"html/template"
 	"image/png"
 	"time"
 
@@ -29,7 +30,8 @@ func validTOTP(secret, code string, now time.Time) bool {
 type enrolment struct {
 	Secret string
 	URL    string
-	QR     string
+	// QR is a data: URL of a PNG; template.URL so html/template keeps it in src.
+	QR template.URL
 }
 
 // newEnrolment creates a TOTP secret (160 random bits, base32) for name.
@@ -48,6 +50,6 @@ func newEnrolment(issuer, name string) (*enrolment, error) {
 	}
 	return &enrolment{
 		Secret: key.Secret(), URL: key.URL(),
-		QR: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()),
+		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())),
 	}, nil
 }
