@@ -14,43 +14,45 @@ import (
 // pageSize is how many sign-ups the authorize page lists at once.
 const pageSize = 50
 
-var authorizeTmpl = parse("authorize", `<section class="card card-wide" id="native-authorize">
+var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="native-authorize">
 <h1>Authorize users</h1>
+<p class="lead">People who signed up wait here until an administrator authorizes them.</p>
 {{template "alert" .Alert}}
-<p class="muted">Discard deletes a sign-up that was never authorized and the hub user of that name
-from the hub database. It never touches system accounts, home directories or other files.</p>
-<form action="{{.Prefix}}authorize" method="get" class="form" id="native-search">
-<label for="search_input">Search</label>
-<input id="search_input" type="search" name="q" value="{{.Query}}">
-<label for="state_input">State</label>
+<form action="{{.Prefix}}authorize" method="get" class="toolbar" id="native-search" role="search">
+<label class="sr-only" for="search_input">Search usernames</label>
+<input id="search_input" type="search" name="q" value="{{.Query}}" placeholder="Search usernames">
+<label class="sr-only" for="state_input">State</label>
 <select id="state_input" name="state">
-<option value=""{{if eq .State ""}} selected{{end}}>all</option>
-<option value="unauthorized"{{if eq .State "unauthorized"}} selected{{end}}>waiting for approval</option>
-<option value="authorized"{{if eq .State "authorized"}} selected{{end}}>authorized</option>
+<option value=""{{if eq .State ""}} selected{{end}}>All sign-ups</option>
+<option value="unauthorized"{{if eq .State "unauthorized"}} selected{{end}}>Waiting for approval</option>
+<option value="authorized"{{if eq .State "authorized"}} selected{{end}}>Authorized</option>
 </select>
-<button type="submit" class="btn btn-secondary">Filter</button>
+<button type="submit" class="btn btn-secondary btn-small">Filter</button>
 </form>
-<p class="muted" id="native-count">{{.Total}} sign-up{{if ne .Total 1}}s{{end}}{{if .Users}}, showing {{.First}}–{{.Last}}{{end}}.</p>
 <table class="table" id="native-users">
-<thead><tr><th>Username</th><th>Email</th><th>2FA</th><th>State</th><th>Actions</th></tr></thead>
+<thead><tr><th>Username</th><th>Email</th><th>2FA</th><th class="nowrap">Signed up</th><th>State</th><th></th></tr></thead>
 <tbody>
 {{range .Users}}<tr id="user-{{.Username}}">
-<td>{{.Username}}</td><td>{{.Email}}</td><td>{{if .Has2FA}}yes{{else}}no{{end}}</td>
-<td>{{if .Authorized}}<span class="badge badge-ok">authorized</span>{{else}}<span class="badge badge-busy">waiting for approval</span>{{end}}</td>
+<td><strong>{{.Username}}</strong></td><td>{{if .Email}}{{.Email}}{{else}}<span class="muted">—</span>{{end}}</td>
+<td>{{if .Has2FA}}on{{else}}<span class="muted">off</span>{{end}}</td>
+<td class="muted nowrap">{{if not .Created.IsZero}}{{.Created.UTC.Format "2006-01-02"}}{{end}}</td>
+<td class="nowrap">{{if .Authorized}}<span class="badge badge-ok">Authorized</span>{{else}}<span class="badge badge-busy">Waiting for approval</span>{{end}}</td>
 <td class="actions">
-<form action="{{$.Prefix}}authorize" method="post">
+<form action="{{$.Prefix}}authorize" method="post" class="inline">
 <input type="hidden" name="_xsrf" value="{{$.XSRF}}">
 <input type="hidden" name="username" value="{{.Username}}">
 <input type="hidden" name="q" value="{{$.Query}}"><input type="hidden" name="state" value="{{$.State}}"><input type="hidden" name="page" value="{{$.Page}}">
 {{if .Authorized}}<button type="submit" name="action" value="unauthorize" class="btn btn-small btn-secondary">Unauthorize</button>
-{{else}}<button type="submit" name="action" value="authorize" class="btn btn-small btn-primary">Authorize</button>
-<button type="submit" name="action" value="discard" class="btn btn-small btn-quiet">Discard</button>{{end}}
-</form>
-<a class="btn btn-small btn-quiet" href="{{$.Prefix}}change-password/{{.Username}}">Change password</a>
+{{else}}<button type="submit" name="action" value="authorize" class="btn btn-small btn-primary">Authorize</button><button type="submit" name="action" value="discard" class="btn btn-small btn-danger">Discard</button>{{end}}
+</form><a class="action-link" href="{{$.Prefix}}change-password/{{.Username}}">Set password</a>
 </td></tr>
+{{else}}<tr><td colspan="6" class="muted">No sign-ups match.</td></tr>
 {{end}}
 </tbody></table>
-<p class="nav">{{if .Prev}}<a href="{{.Prev}}" rel="prev">Previous</a>{{end}} {{if .Next}}<a href="{{.Next}}" rel="next">Next</a>{{end}}</p>
+<div class="pager"><span class="muted" id="native-count">{{.Total}} sign-up{{if ne .Total 1}}s{{end}}{{if .Users}}, showing {{.First}}–{{.Last}}{{end}}</span>
+<span>{{if .Prev}}<a class="btn btn-small btn-secondary" href="{{.Prev}}" rel="prev">← Previous</a>{{end}} {{if .Next}}<a class="btn btn-small btn-secondary" href="{{.Next}}" rel="next">Next →</a>{{end}}</span></div>
+<p class="muted note">Discard deletes a sign-up that is waiting for approval and the hub user of that
+name from the hub database. It never touches system accounts, home directories or other files.</p>
 </section>`)
 
 type authorizeView struct {

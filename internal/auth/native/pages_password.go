@@ -9,19 +9,20 @@ import (
 )
 
 var changeTmpl = parse("change-password", `<section class="card card-narrow" id="native-change-password">
-<h1>Change password{{if .Other}} of {{.Target}}{{end}}</h1>
+<h1>{{if .Other}}Set a password{{else}}Change your password{{end}}</h1>
+<p class="lead">{{if .Other}}for <strong>{{.Target}}</strong>; they sign in with it from now on{{else}}for {{.Target}}{{end}}</p>
 {{template "alert" .Alert}}
 <form action="{{.Action}}" method="post" class="form">
 <input type="hidden" name="_xsrf" value="{{.XSRF}}">
 {{if not .Other}}<label for="old_password_input">Current password</label>
 <input id="old_password_input" type="password" name="old_password" autocomplete="current-password" required autofocus>{{end}}
 <label for="new_password_input">New password</label>
-<input id="new_password_input" type="password" name="new_password" autocomplete="new-password" required{{if .MinLength}} minlength="{{.MinLength}}"{{end}}>
+<input id="new_password_input" type="password" name="new_password" autocomplete="new-password" required{{if .MinLength}} minlength="{{.MinLength}}"{{end}}{{if .Other}} autofocus{{end}}>
 <label for="new_password_confirmation_input">Confirm new password</label>
 <input id="new_password_confirmation_input" type="password" name="new_password_confirmation" autocomplete="new-password" required>
-<button id="change_submit" type="submit" class="btn btn-primary btn-block">Change password</button>
+<button id="change_submit" type="submit" class="btn btn-primary btn-block">{{if .Other}}Set password{{else}}Change password{{end}}</button>
 </form>
-<p><a href="{{.Prefix}}home">Home</a>{{if .Other}} · <a href="{{.Prefix}}authorize">Authorize users</a>{{end}}</p>
+<p class="card-links"><a href="{{.Prefix}}home">Home</a>{{if .Other}} · <a href="{{.Prefix}}authorize">Authorize users</a>{{end}}</p>
 </section>`)
 
 type changeView struct {

@@ -9,13 +9,14 @@ import (
 )
 
 var signupTmpl = parse("signup", `<section class="card card-narrow" id="native-signup">
-<h1>Sign up</h1>
+<h1>{{if .Done}}Account created{{else}}Create an account{{end}}</h1>
+{{if not .Done}}<p class="lead">An administrator may need to approve it before you can sign in.</p>{{end}}
 {{template "alert" .Alert}}
-{{with .TOTP}}<div id="native-2fa">
-<p>Scan this code with an authenticator app, or enter the secret by hand. It is shown only once:
-you will need a code from the app at every login.</p>
+{{with .TOTP}}<div class="enrol" id="native-2fa">
+<p class="muted">Scan this code with an authenticator app, or type the secret into it. It is shown
+only this once: every sign-in will ask for a code from the app.</p>
 <p><img src="{{.QR}}" alt="QR code of the two-factor secret" width="200" height="200"></p>
-<p>Secret: <code id="native-2fa-secret">{{.Secret}}</code></p>
+<p><code id="native-2fa-secret">{{.Secret}}</code></p>
 </div>{{end}}
 {{if not .Done}}
 <form action="{{.Prefix}}signup" method="post" class="form">
@@ -29,18 +30,21 @@ you will need a code from the app at every login.</p>
 <input id="password_input" type="password" name="signup_password" autocomplete="new-password" required{{if .MinLength}} minlength="{{.MinLength}}"{{end}}>
 <label for="password_confirmation_input">Confirm password</label>
 <input id="password_confirmation_input" type="password" name="signup_password_confirmation" autocomplete="new-password" required>
-{{if .Allow2FA}}<label><input type="checkbox" name="2fa" value="on"> Use two-factor authentication (an authenticator app)</label>{{end}}
-{{if .TOS}}<label><input id="tos_input" type="checkbox" name="tos" value="on" required> {{.TOS}}</label>{{end}}
+{{if .Allow2FA}}<label class="check"><input id="twofa_input" type="checkbox" name="2fa" value="on"{{if .Want2FA}} checked{{end}}> <span>Protect my account with two-factor authentication (an authenticator app)</span></label>{{end}}
+{{if .TOS}}<label class="check"><input id="tos_input" type="checkbox" name="tos" value="on" required> <span>{{.TOS}}</span></label>{{end}}
 <button id="signup_submit" type="submit" class="btn btn-primary btn-block">Create account</button>
 </form>
+<p class="card-links">Already have an account? <a href="{{.Prefix}}login">Sign in</a></p>
+{{else}}
+<a class="btn btn-primary btn-block" href="{{.Prefix}}login" id="native-signin">Sign in</a>
 {{end}}
-<p><a href="{{.Prefix}}login">Log in</a></p>
 </section>`)
 
 type signupView struct {
 	Prefix, XSRF, Username, Email string
 	Alert                         *alert
 	AskEmail, Allow2FA, Done      bool
+	Want2FA                       bool
 	MinLength                     int
 	TOS                           template.HTML
 	TOTP                          *enrolment
@@ -48,8 +52,8 @@ type signupView struct {
 
 // Sign-up outcomes.
 const (
-	msgSignedUpOpen    = "Your account has been created. You can log in now."
-	msgSignedUpPending = "Your account has been created. An administrator must authorize it before you can log in."
+	msgSignedUpOpen    = "Your account has been created. You can sign in now."
+	msgSignedUpPending = "Your account has been created. An administrator must authorize it before you can sign in."
 )
 
 // registerSignup adds GET and POST {prefix}signup; both answer 404 when enable_signup is off.
@@ -74,6 +78,7 @@ func (a *Authenticator) registerSignup(mux *http.ServeMux, d auth.PageDeps) {
 			return
 		}
 		v.Username, v.Email = r.PostForm.Get("username"), r.PostForm.Get("email")
+		v.Want2FA = r.PostForm.Get("2fa") != ""
 		if !d.Host.CheckXSRF(r, nil) {
 			v.Alert = errAlert(msgFormStale)
 			a.renderSignup(w, r, d, http.StatusForbidden, v)

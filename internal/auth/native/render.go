@@ -15,17 +15,17 @@ type contentRenderer interface {
 	RenderContent(w http.ResponseWriter, status int, title string, u *store.User, body template.HTML)
 }
 
-// alert is a message box of a page: Kind "error" is red, "" plain.
+// alert is a message box of a page: Kind "error" is red, "ok" green.
 type alert struct {
 	Kind, Text string
 }
 
 // errAlert and infoAlert build the two kinds.
 func errAlert(s string) *alert  { return &alert{Kind: "error", Text: s} }
-func infoAlert(s string) *alert { return &alert{Text: s} }
+func infoAlert(s string) *alert { return &alert{Kind: "ok", Text: s} }
 
 // shared template parts: the alert box.
-const alertTmpl = `{{define "alert"}}{{with .}}<p class="alert{{if eq .Kind "error"}} alert-error{{end}}" role="alert" id="native-alert">{{.Text}}</p>{{end}}{{end}}`
+const alertTmpl = `{{define "alert"}}{{with .}}<p class="alert{{if eq .Kind "error"}} alert-error{{else if eq .Kind "ok"}} alert-ok{{end}}" role="alert" id="native-alert">{{.Text}}</p>{{end}}{{end}}`
 
 // parse builds a page template with the shared parts.
 func parse(name, text string) *template.Template {
