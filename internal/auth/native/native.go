@@ -15,6 +15,10 @@
 //   - a sign-up name is unique in any letter case, and a login of a name without a sign-up costs
 //     the same hash as a wrong password, so timing does not tell which names exist;
 //   - a lock lapses after seconds_before_next_try and the count starts again;
+//   - un-authorizing a user signs them out of every browser (their login cookie id is rotated);
+//   - discard refuses a user with a running server, and never touches anything outside the
+//     hub database;
+//   - admins also have an API, /hub/api/native/ (see api.go), for scripts that approve;
 //   - import_from_firstuse keeps the hashes (upstream hashes them again, #219) and authorizes the
 //     imported users; it reads the hub database's FirstUse passwords and, with firstuse_db_path,
 //     upstream's passwords.dbm; delete_firstuse_db_after_import is not implemented;

@@ -207,8 +207,14 @@ func TestApprovalWorkflow(t *testing.T) {
 	if r := bob.Login("bob", "bob-password"); r.Status != 302 {
 		t.Fatalf("login after approval: %d %q", r.Status, alert(r.Body))
 	}
+	if r := bob.Do("GET", "/hub/home", nil); r.Status != 200 {
+		t.Fatalf("bob's home: %d", r.Status)
+	}
 	if r := admin.Submit("/hub/authorize", url.Values{"username": {"bob"}, "action": {"unauthorize"}}); r.Status != 303 {
 		t.Fatalf("unauthorize: %d", r.Status)
+	}
+	if r := bob.Do("GET", "/hub/home", nil); r.Status != 302 || !strings.Contains(r.Location, "/hub/login") {
+		t.Errorf("bob still signed in after un-authorize: %d %s", r.Status, r.Location)
 	}
 	if r := h.Browser().Login("bob", "bob-password"); r.Status != 403 || alert(r.Body) != native.WaitingForApproval("bob") {
 		t.Errorf("login after un-authorize: %d %q", r.Status, alert(r.Body))

@@ -155,6 +155,16 @@ func (a *Authenticator) act(ctx context.Context, by, action, name string) error 
 		if err := db.SetNativeAuthorized(ctx, name, action == "authorize"); err != nil {
 			return err
 		}
+		if action == "unauthorize" {
+			// Sign the user out of every browser: a new cookie id voids the old login cookies.
+			if hu, err := db.GetUser(ctx, name); err == nil {
+				if _, err := db.RotateCookieID(ctx, hu.ID); err != nil {
+					return err
+				}
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		a.log.Info("native: "+action+"d", "user", name, "by", by)
 		return nil
 	case "discard":
