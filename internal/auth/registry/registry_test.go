@@ -41,7 +41,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, firstuse, pam, shared-password" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, shared-password" {
 		t.Errorf("Names() = %q", got)
 	}
 }
