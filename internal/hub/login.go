@@ -40,7 +40,17 @@ func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, pass
 	return id.Name, id.Admin, nil
 }
 
-func (l loginAdapter) LoginForm() bool { return l.p.LoginForm() }
+// LoginForm is false for authenticators with their own login page (OAuth): the login page
+// shows a "Sign in with …" button to it instead.
+func (l loginAdapter) LoginForm() bool { return l.p.LoginForm() && l.LoginURL() == "" }
+
+// LoginURL is the authenticator's own login page (web.LoginURLer), "" if it has none.
+func (l loginAdapter) LoginURL() string {
+	if u, ok := l.p.Authenticator().(interface{ LoginURL() string }); ok {
+		return u.LoginURL()
+	}
+	return ""
+}
 func (l loginAdapter) AutoLogin() bool { return l.p.AutoLogin() }
 
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
