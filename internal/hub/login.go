@@ -24,6 +24,8 @@ type loginAdapter struct {
 	crypt      *authstate.Crypter // nil without JUPYTERHUB_CRYPT_KEY
 	invalidate func()             // drops the API's cached views after a change
 	log        *slog.Logger
+	// fresh, if set, is told of every successful login (the refresher's clock).
+	fresh func(name string)
 }
 
 func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, password string, form url.Values) (string, *bool, error) {
@@ -36,6 +38,9 @@ func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, pass
 	}
 	if err := l.keep(ctx, id); err != nil {
 		return "", nil, fmt.Errorf("%w: %w", web.ErrLoginUnavailable, err)
+	}
+	if l.fresh != nil {
+		l.fresh(id.Name)
 	}
 	return id.Name, id.Admin, nil
 }
