@@ -47,15 +47,20 @@ func NewGoogle(cfg *GoogleConfig, log *slog.Logger) (*Authenticator, error) {
 		cfg.StripDomain = auth.Bool(len(cfg.HostedDomain) <= 1)
 	}
 	c := &cfg.Config
+	issuer := "https://accounts.google.com"
 	if cfg.GoogleAPIURL != "" {
 		base := strings.TrimSuffix(cfg.GoogleAPIURL, "/")
+		issuer = base
 		c.AuthorizeURL = cmpOr(c.AuthorizeURL, base+"/o/oauth2/v2/auth")
 		c.TokenURL = cmpOr(c.TokenURL, base+"/token")
 		c.UserdataURL = cmpOr(c.UserdataURL, base+"/oauth2/v1/userinfo")
+		c.JWKSURL = cmpOr(c.JWKSURL, base+"/oauth2/v3/certs")
 	}
 	c.AuthorizeURL = cmpOr(c.AuthorizeURL, "https://accounts.google.com/o/oauth2/v2/auth")
 	c.TokenURL = cmpOr(c.TokenURL, "https://oauth2.googleapis.com/token")
 	c.UserdataURL = cmpOr(c.UserdataURL, "https://www.googleapis.com/oauth2/v1/userinfo")
+	// Google's ID tokens are verified too (upstream does not look at them).
+	c.JWKSURL = cmpOr(c.JWKSURL, "https://www.googleapis.com/oauth2/v3/certs")
 	if len(cfg.HostedDomain) == 1 {
 		// Google then shows only accounts of that domain.
 		if c.ExtraAuthorizeParams == nil {
@@ -68,7 +73,12 @@ func NewGoogle(cfg *GoogleConfig, log *slog.Logger) (*Authenticator, error) {
 	if err := c.resolve("", ""); err != nil {
 		return nil, err
 	}
-	return newAuthenticator(c, &google{cfg: cfg}, "GoogleOAuthenticator", log)
+	a, err := newAuthenticator(c, &google{cfg: cfg}, "GoogleOAuthenticator", log)
+	if err != nil {
+		return nil, err
+	}
+	a.idTokenIssuer = issuer
+	return a, nil
 }
 
 // google is Google's part: verified email, hosted domains, strip_domain.

@@ -166,11 +166,11 @@ func (a *Authenticator) verifyIDToken(ctx context.Context, ep *endpoints, raw, n
 	t, err := ep.verifier.Verify(a.httpCtx(ctx), raw)
 	if err != nil {
 		a.log.Warn("ID token refused", "err", err)
-		return nil, fmt.Errorf("%w: the ID token did not verify: %w", auth.ErrRejected, err)
+		return nil, auth.Reject(msgBadIDToken)
 	}
 	if nonce != "" && t.Nonce != nonce {
 		a.log.Warn("ID token refused: nonce mismatch")
-		return nil, fmt.Errorf("%w: the ID token's nonce does not match the login", auth.ErrRejected)
+		return nil, auth.Reject(msgBadIDToken)
 	}
 	var claims map[string]any
 	if err := t.Claims(&claims); err != nil {
@@ -178,6 +178,9 @@ func (a *Authenticator) verifyIDToken(ctx context.Context, ep *endpoints, raw, n
 	}
 	return claims, nil
 }
+
+// msgBadIDToken is shown when the provider's ID token does not verify; the reason is logged.
+const msgBadIDToken = "The identity provider's answer could not be verified. Please sign in again."
 
 // userinfo reads the user info endpoint with the access token (header or url, as configured).
 func (a *Authenticator) userinfo(ctx context.Context, endpoint, token string) (map[string]any, error) {
