@@ -12,6 +12,7 @@ import (
 	"gohub/internal/auth"
 	"gohub/internal/auth/dummy"
 	"gohub/internal/auth/firstuse"
+	"gohub/internal/auth/ldap"
 	"gohub/internal/auth/local"
 	"gohub/internal/auth/null"
 	"gohub/internal/auth/pam"
@@ -41,6 +42,7 @@ var Entries = []Entry{
 	entry([]string{"null", "NullAuthenticator", "jupyterhub.auth.NullAuthenticator"}, "NullAuthenticator", null.DefaultConfig, null.New),
 	entryLog([]string{"firstuse", "firstuseauthenticator", "FirstUseAuthenticator", "firstuseauthenticator.FirstUseAuthenticator", "firstuseauthenticator.firstuseauthenticator.FirstUseAuthenticator"}, "FirstUseAuthenticator", firstuse.DefaultConfig, firstuse.New, Common.Class, Local.Class),
 	entryLog([]string{"pam", "default", "PAMAuthenticator", "jupyterhub.auth.PAMAuthenticator"}, "PAMAuthenticator", pam.DefaultConfig, pam.New, Common.Class, Local.Class),
+	entryLog([]string{"ldap", "LDAPAuthenticator", "ldapauthenticator.LDAPAuthenticator", "ldapauthenticator.ldapauthenticator.LDAPAuthenticator"}, "LDAPAuthenticator", ldap.DefaultConfig, ldap.New),
 	entry([]string{"shared-password", "SharedPasswordAuthenticator", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator"}, "SharedPasswordAuthenticator", sharedpassword.DefaultConfig, sharedpassword.New),
 }
 

@@ -29,6 +29,8 @@ func TestLookup(t *testing.T) {
 		"default":                          "PAMAuthenticator",
 		"jupyterhub.auth.PAMAuthenticator": "PAMAuthenticator",
 		"jupyterhub.authenticators.shared.SharedPasswordAuthenticator": "SharedPasswordAuthenticator",
+		"ldap":                                "LDAPAuthenticator",
+		"ldapauthenticator.LDAPAuthenticator": "LDAPAuthenticator",
 	}
 	for name, class := range tests {
 		e, ok := registry.Lookup(name)
@@ -41,7 +43,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, firstuse, pam, shared-password" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, ldap, shared-password" {
 		t.Errorf("Names() = %q", got)
 	}
 }
