@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"gohub/internal/auth"
+	"gohub/internal/auth/command"
 	"gohub/internal/auth/dummy"
 	"gohub/internal/auth/firstuse"
 	"gohub/internal/auth/ldap"
@@ -42,6 +43,7 @@ var Entries = []Entry{
 	entry([]string{"null", "NullAuthenticator", "jupyterhub.auth.NullAuthenticator"}, "NullAuthenticator", null.DefaultConfig, null.New),
 	entryLog([]string{"firstuse", "firstuseauthenticator", "FirstUseAuthenticator", "firstuseauthenticator.FirstUseAuthenticator", "firstuseauthenticator.firstuseauthenticator.FirstUseAuthenticator"}, "FirstUseAuthenticator", firstuse.DefaultConfig, firstuse.New, Common.Class, Local.Class),
 	entryLog([]string{"pam", "default", "PAMAuthenticator", "jupyterhub.auth.PAMAuthenticator"}, "PAMAuthenticator", pam.DefaultConfig, pam.New, Common.Class, Local.Class),
+	entryLog([]string{"command", "CommandAuthenticator"}, "CommandAuthenticator", command.DefaultConfig, command.New),
 	entryLog([]string{"ldap", "LDAPAuthenticator", "ldapauthenticator.LDAPAuthenticator", "ldapauthenticator.ldapauthenticator.LDAPAuthenticator"}, "LDAPAuthenticator", ldap.DefaultConfig, ldap.New),
 	entry([]string{"shared-password", "SharedPasswordAuthenticator", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator"}, "SharedPasswordAuthenticator", sharedpassword.DefaultConfig, sharedpassword.New),
 }

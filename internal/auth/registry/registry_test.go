@@ -30,6 +30,7 @@ func TestLookup(t *testing.T) {
 		"jupyterhub.auth.PAMAuthenticator": "PAMAuthenticator",
 		"jupyterhub.authenticators.shared.SharedPasswordAuthenticator": "SharedPasswordAuthenticator",
 		"ldap":                                "LDAPAuthenticator",
+		"command":                             "CommandAuthenticator",
 		"ldapauthenticator.LDAPAuthenticator": "LDAPAuthenticator",
 	}
 	for name, class := range tests {
@@ -43,7 +44,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, firstuse, pam, ldap, shared-password" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, command, ldap, shared-password" {
 		t.Errorf("Names() = %q", got)
 	}
 }
