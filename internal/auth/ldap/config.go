@@ -190,14 +190,19 @@ func (c *Config) check() error {
 	}
 	for key, dns := range map[string][]string{"allowed_groups": c.AllowedGroups, "admin_groups": c.AdminGroups} {
 		for i, dn := range dns {
-			if _, err := goldap.ParseDN(dn); err != nil || strings.TrimSpace(dn) == "" {
+			parsed, err := goldap.ParseDN(dn)
+			switch {
+			case err != nil || strings.TrimSpace(dn) == "":
 				bad(fmt.Sprintf("%s[%d]", key, i), "%q is not a DN", dn)
+			case len(parsed.RDNs) < 2:
+				// A group right under the root is unheard of; a DN split by YAML is common.
+				bad(fmt.Sprintf("%s[%d]", key, i), "%q is only one part of a DN: %s", dn, flowHint)
 			}
 		}
 	}
 	for i, t := range c.BindDNTemplate {
 		if strings.TrimSpace(t) != "" && !strings.Contains(t, "{username}") {
-			bad(fmt.Sprintf("bind_dn_template[%d]", i), "%q has no {username}", t)
+			bad(fmt.Sprintf("bind_dn_template[%d]", i), "%q has no {username} (%s)", t, flowHint)
 		}
 	}
 	if c.Timeout <= 0 {
@@ -259,6 +264,9 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// flowHint explains the usual cause of a DN cut in pieces.
+const flowHint = "in a YAML list written [a, b] every comma separates items, so quote each DN or write one item per line (- uid={username},ou=people,...)"
 
 // checkFilter fills the placeholders with harmless values and checks the result parses.
 func checkFilter(filter string, placeholders ...string) error {

@@ -39,7 +39,7 @@ Authenticator:
 LDAPAuthenticator:
   server_address: ldap.example.org
   bind_dn_template: uid={username},ou=people,dc=example,dc=org
-  allowed_groups: [cn=jupyter,ou=groups,dc=example,dc=org]
+  allowed_groups: ["cn=jupyter,ou=groups,dc=example,dc=org"]
   tls_kwargs: {ca_certs_file: /etc/ssl/ldap-ca.pem}
 `)
 	if err != nil {
@@ -82,6 +82,8 @@ func TestConfigErrors(t *testing.T) {
 		"LDAPAuthenticator:\n  server_address: ldap\n  bind_dn_template: uid={username}\n  lookup_dn_search_user: cn=search\n":                                "go together",
 		"LDAPAuthenticator:\n  server_address: ldap\n  bind_dn_template: uid={username}\n  allowed_groups: ['not a dn']\n":                                    "is not a DN",
 	}
+	// The trap of YAML flow lists: an unquoted DN is split at its commas.
+	cases["LDAPAuthenticator:\n  server_address: ldap\n  bind_dn_template: uid={username}\n  allowed_groups: [cn=jupyter,ou=groups,dc=example,dc=org]\n"] = "quote each DN"
 	for yaml, want := range cases {
 		_, err := decode(t, yaml)
 		if err == nil || !strings.Contains(err.Error(), want) {
