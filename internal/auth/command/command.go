@@ -45,11 +45,12 @@ type Config struct {
 	Timeout        float64           `yaml:"timeout" help:"Seconds the command may run before its process group is killed and the login refused."`
 	MaxOutputBytes int               `yaml:"max_output_bytes" help:"Largest answer (stdout) accepted, in bytes; more refuses the login."`
 	Environment    map[string]string `yaml:"environment" help:"Environment variables of the command; it gets only these plus PATH and LANG from the hub, never the hub's secrets."`
+	MaxConcurrent  int               `yaml:"max_concurrent" help:"Commands running at once; a login that finds none free within a second is refused as busy."`
 }
 
 // DefaultConfig returns the defaults: no command, so nobody can log in until one is set.
 func DefaultConfig() *Config {
-	return &Config{Config: auth.DefaultConfig(), Timeout: 10, MaxOutputBytes: 64 << 10}
+	return &Config{Config: auth.DefaultConfig(), Timeout: 10, MaxOutputBytes: 64 << 10, MaxConcurrent: 16}
 }
 
 // Validate checks the section once the config file is read: a command must be set.
@@ -68,6 +69,9 @@ func (c *Config) check() error {
 	if c.MaxOutputBytes <= 0 {
 		errs = append(errs, config.Invalid("max_output_bytes", "must be more than 0"))
 	}
+	if c.MaxConcurrent <= 0 {
+		errs = append(errs, config.Invalid("max_concurrent", "must be more than 0"))
+	}
 	for k := range c.Environment {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			errs = append(errs, config.Invalid("environment", "%q is not a variable name", k))
@@ -82,8 +86,15 @@ type Authenticator struct {
 	env     []string
 	timeout time.Duration
 	max     int
+	slots   chan struct{}
 	log     *slog.Logger
 }
+
+// busyWait is how long a login waits for a free slot (max_concurrent) before it is refused.
+const busyWait = time.Second
+
+// Busy is the message of a login refused because max_concurrent commands are running.
+const Busy = "Too many logins at once; please try again in a moment."
 
 // New checks cfg and returns the authenticator. The program must exist and be executable; an
 // empty command is accepted (nobody can log in, and ConfigWarnings says so).
@@ -101,6 +112,7 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		argv:    append([]string(nil), cfg.Command...),
 		timeout: time.Duration(cfg.Timeout * float64(time.Second)),
 		max:     cfg.MaxOutputBytes,
+		slots:   make(chan struct{}, cfg.MaxConcurrent),
 		log:     log.With("authenticator", "command"),
 	}
 	if len(a.argv) > 0 {
@@ -165,6 +177,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	input, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
+	}
+	// A flood of logins must not become a flood of processes.
+	wait := time.NewTimer(busyWait)
+	defer wait.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		defer func() { <-a.slots }()
+	case <-wait.C:
+		a.log.Warn("login refused: max_concurrent commands are already running", "max_concurrent", cap(a.slots))
+		return nil, auth.Reject(Busy)
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	out, err := a.run(ctx, input)
 	if err != nil {

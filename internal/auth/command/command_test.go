@@ -217,8 +217,50 @@ func TestGarbage(t *testing.T) {
 	}
 }
 
+// TestMaxConcurrent: with every slot taken, a login waits a moment and is then refused as busy,
+// without starting another process.
+func TestMaxConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	started, release := filepath.Join(dir, "started"), filepath.Join(dir, "release")
+	p, _ := setup(t, func(c *command.Config) {
+		c.MaxConcurrent, c.Timeout = 1, 20
+		c.Environment = map[string]string{"STARTED": started, "RELEASE": release}
+	}, script(t, `echo x >> "$STARTED"; while [ ! -e "$RELEASE" ]; do sleep 0.02; done; echo '{"name": "a"}'`))
+	first := make(chan error, 1)
+	go func() {
+		_, err := p.Login(t.Context(), auth.Credentials{Username: "a", Password: "pw"})
+		first <- err
+	}()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first command did not start")
+		}
+	}
+	_, err := p.Login(t.Context(), auth.Credentials{Username: "b", Password: "pw"})
+	var shown *auth.Rejection
+	if !errors.As(err, &shown) || shown.Message != command.Busy {
+		t.Errorf("second login: %v, want busy", err)
+	}
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("first login: %v", err)
+	}
+	if data, _ := os.ReadFile(started); strings.Count(string(data), "x") != 1 {
+		t.Errorf("%d commands started, want 1", strings.Count(string(data), "x"))
+	}
+	// The slot is free again.
+	if _, err := p.Login(t.Context(), auth.Credentials{Username: "c", Password: "pw"}); err != nil {
+		t.Errorf("third login: %v", err)
+	}
+}
+
 func TestConfig(t *testing.T) {
-	if _, err := command.New(&command.Config{Command: []string{"/nonexistent/check"}, Timeout: 1, MaxOutputBytes: 1}, nil); err == nil {
+	if _, err := command.New(&command.Config{Command: []string{"/nonexistent/check"}, Timeout: 1, MaxOutputBytes: 1, MaxConcurrent: 1}, nil); err == nil {
 		t.Error("New accepted a missing program")
 	}
 	cfg := command.DefaultConfig()
