@@ -124,6 +124,18 @@ func TestTemplateBind(t *testing.T) {
 	mustRefuse(t, p, "1alice", "alice-password")
 }
 
+// TestUsernameMap: the server gets the name as typed; the hub name is the mapped one.
+func TestUsernameMap(t *testing.T) {
+	s := startServer(t)
+	cfg := baseConfig(s)
+	cfg.BindDNTemplate = ldap.StringList{"uid={username}," + people}
+	cfg.UsernameMap = map[string]string{"alice": "wonderland"}
+	cfg.BlockedUsers = []string{"bob"}
+	p, _ := pipeline(t, cfg)
+	mustLogin(t, p, "Alice", "alice-password", "wonderland")
+	mustRefuse(t, p, "bob", "bob-password")
+}
+
 // TestEmptyPassword: the server takes an unauthenticated bind (a DN with no password) as a
 // success; the authenticator must never turn that into a login.
 func TestEmptyPassword(t *testing.T) {
