@@ -140,6 +140,9 @@ func New(d Deps) (*Pages, error) {
 	if p.tmpl, err = loadTemplates(d.TemplateDir); err != nil {
 		return nil, err
 	}
+	if err = loadOwnTemplates(d.TemplateDir, p.tmpl); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -164,6 +167,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	handle("GET "+h+"error/{code}", p.proxyError)
 	handle("GET "+h+"static/{file...}", p.static.serve)
 	handle("GET "+h+"logo", p.logo)
+	handle("GET "+h+"admin", p.adminPage)
+	handle("GET "+h+"token", p.tokenPage)
 	if p.d.Servers != nil {
 		for _, tail := range []string{"", "/{user}", "/{user}/{server}"} {
 			handle("GET "+h+"spawn"+tail, p.spawnGet)
