@@ -82,6 +82,15 @@ type Deps struct {
 	TemplateDir string
 	// MaxFormBytes limits a posted form; 1 MiB when zero.
 	MaxFormBytes int64
+	// AuthLinks are the authenticator's own pages for a logged-in user (FirstUse's change
+	// password): home links to them.
+	AuthLinks []Link
+}
+
+// Link is a link to another page, by title and URL path.
+type Link struct {
+	Title string
+	URL   string
 }
 
 // Pages serves the hub's HTML pages.
@@ -160,6 +169,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		handle(h+"user/{name}/{rest...}", p.userURL)
 		handle("GET "+h+"user-redirect/{path...}", p.userRedirect)
 		handle("POST "+h+"home/stop", p.homeStop)
+		handle("POST "+h+"home/servers", p.homeCreate)
+		handle("POST "+h+"home/delete", p.homeDelete)
 	}
 	handle("POST "+h+"security/csp-report", p.cspReport)
 	handle(h, p.notFound)
