@@ -32,25 +32,25 @@ func (p *Pages) root(w http.ResponseWriter, r *http.Request) {
 
 // home answers GET /hub/home: the user's control panel. With spawning it lists the default
 // server and, with allow_named_servers, the named ones, each with the buttons its state allows,
-// and a form to create a named server; the authenticator's own pages are linked.
+// and a form to create a named server.
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	u, ok := p.requireUser(w, r)
 	if !ok {
 		return
 	}
-	v := &view{Title: "Home", User: u, XSRF: p.XSRFToken(w, r, u), Spawning: p.d.Servers != nil,
-		NamedServers: p.d.Servers != nil && p.d.AllowNamedServers, AuthLinks: p.d.AuthLinks}
+	v := &view{Title: "Home", User: u, XSRF: p.XSRFToken(w, r, u), Spawning: p.d.Servers != nil}
+	spawners := u.Spawners
+	if v.Spawning && (len(spawners) == 0 || spawners[0].Name != "") {
+		// The default server exists before its first start, as upstream's home shows it.
+		spawners = append([]*store.Spawner{{Name: ""}}, spawners...)
+	}
+	v.NamedServers = v.Spawning && p.d.AllowNamedServers
 	if v.Spawning {
 		f, err := p.d.Servers.SpawnForm(spawner.UserFromStore(u))
 		if err != nil {
 			p.log.Error("spawn options form", "user", u.Name, "err", err)
 		}
 		v.HasSpawnForm = err == nil && !f.Empty()
-	}
-	spawners := u.Spawners
-	if v.Spawning && (len(spawners) == 0 || spawners[0].Name != "") {
-		// The default server exists before its first start, as upstream's home shows it.
-		spawners = append([]*store.Spawner{{Name: ""}}, spawners...)
 	}
 	for _, sp := range spawners {
 		if sp.Name != "" && v.Spawning && !v.NamedServers {

@@ -101,8 +101,6 @@ type view struct {
 	NamedServers bool
 	// HasSpawnForm is true when starting asks for options first: Start links to the form.
 	HasSpawnForm bool
-	// AuthLinks are the authenticator's own pages (Deps.AuthLinks).
-	AuthLinks []Link
 
 	// spawn-pending and not-running pages
 	Server *serverPage
