@@ -152,6 +152,25 @@ func TestBrowserAdmin(t *testing.T) {
 	c.do(chromedp.WaitVisible(chromedp.CSS(`tr[data-user="bob"] .server-start`)))
 	ae.waitStatus("bob", "", func(st spawner.ServerStatus) bool { return !st.Active && st.Pending == "" })
 
+	// A named server shows on its own line under the user, with its own buttons; stopping it
+	// from the page stops that server only.
+	carol, err := ae.db.GetUser(t.Context(), "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ae.m.Start(t.Context(), spawner.User{ID: carol.ID, Name: "carol"}, "lab", nil); err != nil {
+		t.Fatal(err)
+	}
+	ae.waitStatus("carol", "lab", func(st spawner.ServerStatus) bool { return st.Ready })
+	ae.api.Invalidate()
+	c.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`tr[data-user="carol"] li[data-server="lab"] .server-stop`)))
+	if got := c.text(`tr[data-user="carol"] li[data-server=""] .badge`); got != "Stopped" {
+		t.Errorf("carol's default server: %q", got)
+	}
+	c.do(chromedp.Click(chromedp.CSS(`tr[data-user="carol"] li[data-server="lab"] .server-stop`)))
+	c.do(chromedp.WaitVisible(chromedp.CSS(`tr[data-user="carol"] li[data-server="lab"] .server-start`)))
+	ae.waitStatus("carol", "lab", func(st spawner.ServerStatus) bool { return !st.Active && st.Pending == "" })
+
 	// Search narrows the list; the filter is kept in the address.
 	c.do(chromedp.SendKeys(chromedp.CSS("#user-search"), "car"))
 	c.waitFor(`document.querySelectorAll("#users-body tr.user-row").length === 1`)
