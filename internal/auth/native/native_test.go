@@ -229,6 +229,10 @@ func TestApprovalWorkflow(t *testing.T) {
 	if r := admin.Submit("/hub/authorize", url.Values{"username": {"bob"}, "action": {"explode"}}); r.Status != 400 {
 		t.Errorf("unknown action: %d", r.Status)
 	}
+	// The note after an action names a user; a crafted link cannot make it say more.
+	if r := admin.Do("GET", "/hub/authorize?done=authorize&user="+url.QueryEscape("Session expired, sign in at evil.example"), nil); alert(r.Body) != "" {
+		t.Errorf("crafted note shown: %q", alert(r.Body))
+	}
 }
 
 // TestDiscardOnThePage deletes the sign-up and the hub user, and frees the name.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"gohub/internal/auth"
 	"gohub/internal/store"
@@ -132,6 +133,9 @@ func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 // doneMessage is the page's note after a successful action (fixed texts, so a link cannot make
 // the page say anything else).
 func doneMessage(action, name string) string {
+	if name == "" || len(name) > 255 || strings.ContainsAny(name, ", \t\r\n/") {
+		return "" // not a sign-up name: a crafted link cannot put sentences on the page
+	}
 	switch action {
 	case "authorize":
 		return name + " is authorized."
