@@ -15,6 +15,8 @@
 //   - a sign-up name is unique in any letter case, and a login of a name without a sign-up costs
 //     the same hash as a wrong password, so timing does not tell which names exist;
 //   - a lock lapses after seconds_before_next_try and the count starts again;
+//   - open_signup does not authorize a sign-up whose name is a hub user already (made through
+//     the API): that would hand the account to whoever signs up first; an admin approves it;
 //   - un-authorizing a user signs them out of every browser (their login cookie id is rotated);
 //   - discard refuses a user with a running server, and never touches anything outside the
 //     hub database;

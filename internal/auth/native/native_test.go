@@ -270,6 +270,14 @@ func TestOpenSignupAndAdmins(t *testing.T) {
 	if r := b.Login("olive", "olive-password"); r.Status != 302 {
 		t.Errorf("login after open sign-up: %d %q", r.Status, alert(r.Body))
 	}
+	// A hub user that exists without a sign-up (made through the API) is not handed over by
+	// open_signup: an admin must approve.
+	if _, err := h.DB.CreateUser(t.Context(), "zoe", false); err != nil {
+		t.Fatal(err)
+	}
+	if r := signup(h.Browser(), "zoe", "zoe-password"); alert(r.Body) != "Your account has been created. An administrator must authorize it before you can sign in." {
+		t.Errorf("open sign-up of an existing hub user: %q", alert(r.Body))
+	}
 
 	h2 := newHub(t, func(c *native.Config) { c.AllowedUsers = []string{"alma"} })
 	if r := h2.Browser().Login("alma", "x"); r.Status != 403 {
