@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -623,6 +624,23 @@ func TestHomeLinks(t *testing.T) {
 	home = adminBrowser(t, h).Do("GET", "/hub/home", nil).Body
 	if !strings.Contains(home, `href="/hub/authorize">Authorize Users</a>`) {
 		t.Errorf("admin's home links:\n%s", home)
+	}
+}
+
+// TestSecurityHeaders: the pages cannot be framed by another site (clickjacking the
+// authorize buttons) and are not sniffed.
+func TestSecurityHeaders(t *testing.T) {
+	h := newHub(t, nil)
+	for _, path := range []string{"/hub/signup", "/hub/authorize", "/hub/change-password", "/hub/api/native/users"} {
+		resp, err := http.Get(h.Server.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: CSP %q, nosniff %q", path, csp, resp.Header.Get("X-Content-Type-Options"))
+		}
 	}
 }
 

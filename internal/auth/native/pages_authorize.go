@@ -81,7 +81,7 @@ func (a *Authenticator) requireAdmin(w http.ResponseWriter, r *http.Request, d a
 // {prefix}authorize (action authorize, unauthorize or discard of username), for admins.
 func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 	path := d.Prefix + "authorize"
-	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return
@@ -93,7 +93,7 @@ func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 		}
 		a.renderAuthorize(w, r, d, u, http.StatusOK, q, al)
 	})
-	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+path, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return

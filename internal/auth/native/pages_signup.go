@@ -59,14 +59,14 @@ const (
 // registerSignup adds GET and POST {prefix}signup; both answer 404 when enable_signup is off.
 func (a *Authenticator) registerSignup(mux *http.ServeMux, d auth.PageDeps) {
 	path := d.Prefix + "signup"
-	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		if !a.cfg.EnableSignup {
 			http.NotFound(w, r)
 			return
 		}
 		a.renderSignup(w, r, d, http.StatusOK, a.signupView(w, r, d))
 	})
-	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+path, func(w http.ResponseWriter, r *http.Request) {
 		if !a.cfg.EnableSignup {
 			http.NotFound(w, r)
 			return
