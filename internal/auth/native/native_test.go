@@ -392,10 +392,14 @@ func Test2FA(t *testing.T) {
 	if s := login(code); s != 302 {
 		t.Errorf("current code: %d", s)
 	}
-	// Upstream's field name works too.
+	if s := login(code); s != 403 {
+		t.Errorf("the same code again (replay): %d", s)
+	}
+	// Upstream's field name works too; the next step's code is new (one step of skew).
+	next, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	b := h.Browser()
-	if r := b.Submit("/hub/login", url.Values{"username": {"tess"}, "password": {"tess-password"}, "2fa": {code}}); r.Status != 302 {
-		t.Errorf("code in field 2fa: %d", r.Status)
+	if r := b.Submit("/hub/login", url.Values{"username": {"tess"}, "password": {"tess-password"}, "2fa": {next}}); r.Status != 302 {
+		t.Errorf("next code in field 2fa: %d", r.Status)
 	}
 	if r := signup(h.Browser(), "ulla", "ulla-password"); r.Status != 200 || strings.Contains(r.Body, "native-2fa") {
 		t.Errorf("sign-up without 2FA: %d", r.Status)
