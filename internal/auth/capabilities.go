@@ -49,6 +49,15 @@ type PageHost interface {
 	XSRFToken(w http.ResponseWriter, r *http.Request, u *store.User) string
 	// CheckXSRF checks a form post of u against its _xsrf token.
 	CheckXSRF(r *http.Request, u *store.User) bool
+	// CompleteLogin finishes a login an authenticator's own page has decided (the OAuth
+	// callback): it runs the hub's login path with r, exactly as the login form does (the
+	// pipeline calls the authenticator's Authenticate with r in Credentials.Request; groups and
+	// auth_state are kept), then sets the login cookie and redirects to next (validated as
+	// /hub/login's ?next is). On error it writes nothing: a refusal is or wraps ErrRejected,
+	// anything else means the login could not be decided.
+	CompleteLogin(w http.ResponseWriter, r *http.Request, next string) error
+	// Error answers with the hub's error page: status and a message shown to the user.
+	Error(w http.ResponseWriter, r *http.Request, status int, msg string)
 }
 
 // PageDeps are what RegisterPages gets.

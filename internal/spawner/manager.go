@@ -30,6 +30,10 @@ type Options struct {
 	// OnFailureLimit is called (in a goroutine of its own) when consecutive_failure_limit
 	// spawns in a row have failed; the hub shuts down there, as upstream does.
 	OnFailureLimit func(failures int)
+	// AuthState, when set, is called at the start of every spawn: the hub refreshes the user's
+	// authentication there (refresh_pre_spawn) and returns the decrypted auth_state, which the
+	// spawn then carries in User.AuthState. An error fails the spawn.
+	AuthState func(ctx context.Context, u User) (map[string]any, error)
 }
 
 // Manager runs the lifecycle of every single-user server of one hub: start (with the spawn
@@ -169,6 +173,12 @@ func (m *Manager) Status(userName, serverName string) ServerStatus {
 		st.Target = s.target
 	}
 	return st
+}
+
+// SpawnForm returns what the spawn page offers u before a start: the options_form and the
+// profile_list that apply to u after the override layers. An empty form means no page.
+func (m *Manager) SpawnForm(u User) (SpawnForm, error) {
+	return m.policy.Form(u)
 }
 
 // Progress returns the progress events of a user's server as spec §1.4 has them: for a spawn
