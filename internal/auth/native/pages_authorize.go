@@ -19,10 +19,10 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <h1>Authorize users</h1>
 <p class="lead">People who signed up wait here until an administrator authorizes them.</p>
 {{template "alert" .Alert}}
-<form action="{{.Prefix}}authorize" method="get" class="toolbar" id="native-search" role="search">
-<label class="sr-only" for="search_input">Search usernames</label>
+<form action="{{.Prefix}}authorize" method="get" class="searchbar" id="native-search" role="search">
+<label class="visually-hidden" for="search_input">Search usernames</label>
 <input id="search_input" type="search" name="q" value="{{.Query}}" placeholder="Search usernames">
-<label class="sr-only" for="state_input">State</label>
+<label class="visually-hidden" for="state_input">State</label>
 <select id="state_input" name="state">
 <option value=""{{if eq .State ""}} selected{{end}}>All sign-ups</option>
 <option value="unauthorized"{{if eq .State "unauthorized"}} selected{{end}}>Waiting for approval</option>

@@ -30,8 +30,8 @@ only this once: every sign-in will ask for a code from the app.</p>
 <input id="password_input" type="password" name="signup_password" autocomplete="new-password" required{{if .Username}} autofocus{{end}}{{if .MinLength}} minlength="{{.MinLength}}"{{end}}>
 <label for="password_confirmation_input">Confirm password</label>
 <input id="password_confirmation_input" type="password" name="signup_password_confirmation" autocomplete="new-password" required>
-{{if .Allow2FA}}<label class="check"><input id="twofa_input" type="checkbox" name="2fa" value="on"{{if .Want2FA}} checked{{end}}> <span>Protect my account with two-factor authentication (an authenticator app)</span></label>{{end}}
-{{if .TOS}}<label class="check"><input id="tos_input" type="checkbox" name="tos" value="on" required{{if .TOSChecked}} checked{{end}}> <span>{{.TOS}}</span></label>{{end}}
+{{if .Allow2FA}}<label class="check check-long"><input id="twofa_input" type="checkbox" name="2fa" value="on"{{if .Want2FA}} checked{{end}}> <span>Protect my account with two-factor authentication (an authenticator app)</span></label>{{end}}
+{{if .TOS}}<label class="check check-long"><input id="tos_input" type="checkbox" name="tos" value="on" required{{if .TOSChecked}} checked{{end}}> <span>{{.TOS}}</span></label>{{end}}
 <button id="signup_submit" type="submit" class="btn btn-primary btn-block">Create account</button>
 </form>
 <p class="card-links">Already have an account? <a href="{{.Prefix}}login">Sign in</a></p>
