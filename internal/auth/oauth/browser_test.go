@@ -19,8 +19,7 @@ func TestOIDCBrowserLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the browser test in -short mode")
 	}
-	// Land on home rather than spawning (the default redirect_to_server would start a server).
-	th, op := setupOIDC(t, `  db_url: "@DB@"`, "  db_url: \"@DB@\"\n  redirect_to_server: false")
+	th, op := setupOIDC(t)
 	tab := testutil.Chromium(t)
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	defer cancel()

@@ -104,6 +104,26 @@ func (g *github) enrich(ctx context.Context, a *Authenticator, tok *oauth2.Token
 	return nil
 }
 
+// groups implements grouper: with populate_teams_in_auth_state the user's teams, named
+// org:team-slug as allowed_organizations names them.
+func (g *github) groups(state map[string]any) ([]string, bool) {
+	teams, ok := state["teams"].([]any)
+	if !ok {
+		return nil, false
+	}
+	out := []string{}
+	for _, t := range teams {
+		team, _ := t.(map[string]any)
+		org, _ := team["organization"].(map[string]any)
+		login, _ := org["login"].(string)
+		slug, _ := team["slug"].(string)
+		if login != "" && slug != "" {
+			out = append(out, login+":"+slug)
+		}
+	}
+	return out, true
+}
+
 // teams lists the user's teams, following GitHub's pagination.
 func (g *github) teams(ctx context.Context, a *Authenticator, token string) ([]any, error) {
 	var all []any

@@ -40,6 +40,12 @@ type provider interface {
 	allowed(ctx context.Context, a *Authenticator, name string, state map[string]any) (bool, error)
 }
 
+// grouper is a provider with its own notion of groups (GitHub's teams), used with
+// manage_groups when auth_state_groups_key is not set. ok false: no groups known.
+type grouper interface {
+	groups(state map[string]any) (groups []string, ok bool)
+}
+
 // namer is a provider that derives the username itself (Google's strip_domain).
 type namer interface {
 	username(a *Authenticator, info map[string]any) (string, error)
@@ -55,7 +61,8 @@ type Authenticator struct {
 	client *http.Client
 	states *stateCodec
 
-	// groupsKey is the dotted path of the groups in auth_state.
+	// groupsKey is the dotted path of the groups in auth_state; "" leaves groups to the
+	// provider (grouper) or unknown.
 	groupsKey string
 	// idTokenIssuer, when set, is the iss every ID token must carry without discovery (Azure).
 	idTokenIssuer string
@@ -92,9 +99,6 @@ func newAuthenticator(cfg *Config, p provider, class string, log *slog.Logger) (
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 	}
 	a.groupsKey = cfg.AuthStateGroupsKey
-	if a.groupsKey == "" {
-		a.groupsKey = p.userKey() + ".groups"
-	}
 	return a, nil
 }
 

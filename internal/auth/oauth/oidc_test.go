@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -139,7 +140,8 @@ func startHub(t *testing.T, srv *httptest.Server, handler *atomic.Value, yaml st
 	}
 	key := strings.Repeat("5a", 32)
 	env := map[string]string{authstate.EnvKey: key, "JPY_COOKIE_SECRET": strings.Repeat("ab", 32)}
-	h, err := hub.New(t.Context(), file, hub.Options{Getenv: func(k string) string { return env[k] }})
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	h, err := hub.New(t.Context(), file, hub.Options{Logger: log, Getenv: func(k string) string { return env[k] }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +205,7 @@ const oidcConfig = `
 JupyterHub:
   authenticator_class: generic
   db_url: "@DB@"
+  redirect_to_server: false        # land on home: these tests do not start servers
 Authenticator:
   enable_auth_state: true
   manage_groups: true
@@ -382,6 +385,27 @@ func TestOAuthStateRefused(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || len(resp.Cookies()) > 0 && hasLoginCookie(resp.Cookies()) {
 		t.Errorf("replayed callback: %d %s", resp.StatusCode, body2)
+	}
+
+	// next is kept through the provider, but only within the hub: no open redirect (an
+	// outside next lands where a login without next does).
+	hubHost := strings.TrimPrefix(th.srv.URL, "http://")
+	for next, want := range map[string]string{"/hub/home?tab=1": "/hub/home?tab=1", "https://evil.example/": "", "//evil.example/x": ""} {
+		c := browser(t)
+		resp, body := get(t, c, th.srv.URL+"/hub/oauth_login?next="+url.QueryEscape(next))
+		m := authRequestID.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no provider form at %s: %s", resp.Request.URL, body)
+		}
+		resp, err := c.PostForm(op.issuer+"login/username", url.Values{"id": {m[1]}, "username": {"alice"}, "password": {"pw-alice"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Request.URL
+		if got.Host != hubHost || strings.Contains(got.String(), "evil") || want != "" && got.RequestURI() != want {
+			t.Errorf("next %q: landed at %s", next, got)
+		}
 	}
 
 	// A provider error is a readable page, not a stack trace.
