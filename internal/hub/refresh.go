@@ -29,12 +29,22 @@ type refresher struct {
 	sessions func() *session.Manager // built after the refresher
 	log      *slog.Logger
 
-	mu   sync.Mutex
-	last map[string]time.Time
+	mu       sync.Mutex
+	last     map[string]time.Time
+	inFlight map[string]*flight
+}
+
+// flight is one refresh in progress; concurrent refreshes of the same user wait for it and
+// share its result. Providers that rotate refresh tokens refuse the second use of one, so two
+// refreshes at once would log the user out.
+type flight struct {
+	done chan struct{}
+	err  error
 }
 
 func newRefresher(p *auth.Pipeline, db *store.DB, crypt *authstate.Crypter, login loginAdapter, log *slog.Logger) *refresher {
-	return &refresher{p: p, db: db, crypt: crypt, login: login, log: log, last: map[string]time.Time{}}
+	return &refresher{p: p, db: db, crypt: crypt, login: login, log: log,
+		last: map[string]time.Time{}, inFlight: map[string]*flight{}}
 }
 
 // fresh records that name's authentication was just decided (a login or a refresh).
@@ -53,8 +63,41 @@ func (f *refresher) due(name string) bool {
 }
 
 // refresh asks the authenticator about u and keeps what it decides: admin flag, groups and
-// auth_state. An error that is auth.ErrRejected means u must log in again.
+// auth_state. An error that is auth.ErrRejected means u must log in again. One refresh per user
+// runs at a time; callers arriving meanwhile get its result.
 func (f *refresher) refresh(ctx context.Context, u *store.User) error {
+	f.mu.Lock()
+	if fl, ok := f.inFlight[u.Name]; ok {
+		f.mu.Unlock()
+		select {
+		case <-fl.done:
+			return fl.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	fl := &flight{done: make(chan struct{})}
+	f.inFlight[u.Name] = fl
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.inFlight, u.Name)
+		f.mu.Unlock()
+		close(fl.done)
+	}()
+	// The user row may have changed since the caller read it (another refresh just stored new
+	// tokens): read it again.
+	fresh, err := f.db.GetUserByID(ctx, u.ID)
+	if err != nil {
+		fl.err = err
+		return err
+	}
+	fl.err = f.refreshUser(ctx, fresh)
+	return fl.err
+}
+
+// refreshUser is refresh without the coordination.
+func (f *refresher) refreshUser(ctx context.Context, u *store.User) error {
 	var state map[string]any
 	if len(u.EncryptedAuthState) > 0 && f.crypt != nil {
 		var err error

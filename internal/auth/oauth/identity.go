@@ -106,6 +106,13 @@ func (a *Authenticator) identity(ctx context.Context, ep *endpoints, tok *oauth2
 	if info == nil {
 		return nil, fmt.Errorf("%w: no user info", errProvider)
 	}
+	// OpenID Connect: the userinfo's sub must be the ID token's (Core §5.3.2).
+	if claims != nil && !a.cfg.UserdataFromIDToken {
+		if sub, _ := info["sub"].(string); sub != "" && sub != claims["sub"] {
+			a.log.Warn("userinfo refused: its sub differs from the ID token's")
+			return nil, auth.Reject(msgBadIDToken)
+		}
+	}
 
 	refresh := tok.RefreshToken
 	if refresh == "" && prev != nil {

@@ -459,6 +459,28 @@ func TestOIDCRefresh(t *testing.T) {
 		t.Fatal("refreshed before auth_refresh_age")
 	}
 	time.Sleep(1100 * time.Millisecond)
+	// Several requests at once refresh once: the provider rotates refresh tokens, so a second
+	// refresh with the same one would fail and log alice out.
+	var wg sync.WaitGroup
+	codes := make(chan int, 5)
+	for range 5 {
+		wg.Go(func() {
+			resp, err := c.Get(th.srv.URL + "/hub/api/user")
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != 200 {
+			t.Errorf("a concurrent request during the refresh got %d", code)
+		}
+	}
 	resp, body := get(t, c, th.srv.URL+"/hub/api/user")
 	if resp.StatusCode != 200 || !strings.Contains(body, `"name":"alice"`) {
 		t.Fatalf("after refresh: %d %s", resp.StatusCode, body)
