@@ -326,7 +326,19 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	mux.HandleFunc("GET "+hubPrefix+"health", health)
 	mux.HandleFunc("HEAD "+hubPrefix+"health", health)
 	provider.Register(mux)
-	pipeline.RegisterPages(mux, hubPrefix, h.pages)
+	pipeline.RegisterPagesWith(mux, auth.PageDeps{Prefix: hubPrefix, Host: h.pages, API: &auth.APIAccess{
+		Identify: func(r *http.Request) (*auth.APICaller, error) {
+			c, err := h.api.Identify(r)
+			if errors.Is(err, api.ErrXSRF) {
+				return nil, auth.ErrAPIXSRF
+			}
+			if err != nil || c == nil {
+				return nil, err
+			}
+			return &auth.APICaller{Name: c.Name, Admin: c.Admin, Cookie: c.Cookie, HasScope: c.HasScope}, nil
+		},
+		Invalidate: h.api.Invalidate,
+	}})
 	h.pages.Register(mux)
 	mux.HandleFunc(cfg.BaseURL, h.pages.NotHub)
 	h.handler = mux

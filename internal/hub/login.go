@@ -58,6 +58,19 @@ func (l loginAdapter) LoginURL() string {
 }
 func (l loginAdapter) AutoLogin() bool { return l.p.AutoLogin() }
 
+// OTPPrompt, LoginLinks and HomeLinks pass the authenticator's page extras on (web.PageExtras).
+func (l loginAdapter) OTPPrompt() string                  { return l.p.OTPPrompt() }
+func (l loginAdapter) LoginLinks() []web.Link             { return webLinks(l.p.LoginLinks()) }
+func (l loginAdapter) HomeLinks(u *store.User) []web.Link { return webLinks(l.p.HomeLinks(u)) }
+
+func webLinks(in []auth.Link) []web.Link {
+	var out []web.Link
+	for _, k := range in {
+		out = append(out, web.Link{Text: k.Text, URL: k.URL})
+	}
+	return out
+}
+
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
 // ({"username": ..., "password": ...}), as JupyterHub hands it to its authenticator.
 func (l loginAdapter) apiLogin(ctx context.Context, r *http.Request, body map[string]any) (string, error) {

@@ -197,6 +197,9 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, 
 		LoginForm:    p.d.Auth.LoginForm(),
 		LoginService: p.d.LoginService,
 	}
+	if x, ok := p.d.Auth.(PageExtras); ok {
+		v.OTPPrompt, v.Links = x.OTPPrompt(), x.LoginLinks()
+	}
 	if target := p.authLoginURL(); target != "" && target != p.hubPrefix+"login" {
 		v.LoginURL = target
 		if next := r.URL.Query().Get("next"); next != "" {
