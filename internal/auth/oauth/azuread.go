@@ -45,6 +45,7 @@ func NewAzureAD(cfg *AzureADConfig, log *slog.Logger) (*Authenticator, error) {
 	c.AuthorizeURL = cmpOr(c.AuthorizeURL, tenant+"/oauth2/v2.0/authorize")
 	c.TokenURL = cmpOr(c.TokenURL, tenant+"/oauth2/v2.0/token")
 	c.JWKSURL = cmpOr(c.JWKSURL, tenant+"/discovery/v2.0/keys")
+	c.loginServiceFromEnv("Azure AD")
 	if err := c.resolve("", ""); err != nil {
 		return nil, err
 	}

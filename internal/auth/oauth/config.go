@@ -93,6 +93,14 @@ func fromEnv(dst *string, names ...string) {
 	}
 }
 
+// loginServiceFromEnv applies env LOGIN_SERVICE, as upstream's providers read it, when
+// login_service still has the provider's default.
+func (c *Config) loginServiceFromEnv(def string) {
+	if v := getenv("LOGIN_SERVICE"); v != "" && c.LoginService == def {
+		c.LoginService = v
+	}
+}
+
 // resolve fills what the environment gives and checks the common traits. clientEnv and
 // secretEnv are the provider's own variables, read before OAUTH_CLIENT_ID/SECRET.
 func (c *Config) resolve(clientEnv, secretEnv string) error {

@@ -65,6 +65,7 @@ func NewGitHub(cfg *GitHubConfig, log *slog.Logger) (*Authenticator, error) {
 			return nil, fmt.Errorf("allowed_organizations: %q is not org or org:team", o)
 		}
 	}
+	c.loginServiceFromEnv("GitHub")
 	if err := c.resolve("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"); err != nil {
 		return nil, err
 	}

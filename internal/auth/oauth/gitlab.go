@@ -27,7 +27,6 @@ func DefaultGitLabConfig() *GitLabConfig {
 	c := &GitLabConfig{Config: *DefaultConfig(), GitLabAPIVersion: "4"}
 	c.LoginService = "GitLab"
 	c.UsernameClaim = "username"
-	c.Scope = []string{"read_user"}
 	return c
 }
 
@@ -46,15 +45,15 @@ func NewGitLab(cfg *GitLabConfig, log *slog.Logger) (*Authenticator, error) {
 	if u, err := url.Parse(cfg.GitLabURL); err != nil || u.Host == "" {
 		return nil, fmt.Errorf("gitlab_url: %q is not a URL", cfg.GitLabURL)
 	}
+	if v := getenv("GITLAB_API_VERSION"); v != "" && cfg.GitLabAPIVersion == "4" {
+		cfg.GitLabAPIVersion = v
+	}
 	cfg.GitLabAPI = strings.TrimSuffix(cmpOr(cfg.GitLabAPI, cfg.GitLabURL+"/api/v"+cmpOr(cfg.GitLabAPIVersion, "4")), "/")
 	c := &cfg.Config
 	c.AuthorizeURL = cmpOr(c.AuthorizeURL, cfg.GitLabURL+"/oauth/authorize")
 	c.TokenURL = cmpOr(c.TokenURL, cfg.GitLabURL+"/oauth/token")
 	c.UserdataURL = cmpOr(c.UserdataURL, cfg.GitLabAPI+"/user")
-	// Membership checks read groups and projects: read_user is not enough.
-	if (len(cfg.AllowedGroups) > 0 || len(cfg.AllowedProjectIDs) > 0) && len(c.Scope) == 1 && c.Scope[0] == "read_user" {
-		c.Scope = []string{"read_api"}
-	}
+	c.loginServiceFromEnv("GitLab")
 	if err := c.resolve("GITLAB_CLIENT_ID", "GITLAB_CLIENT_SECRET"); err != nil {
 		return nil, err
 	}
