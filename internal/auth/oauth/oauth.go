@@ -119,6 +119,9 @@ func (a *Authenticator) ConfigWarnings(auth.Config) []string {
 	for _, m := range a.missing() {
 		out = append(out, a.class+": "+m+"; logins will fail")
 	}
+	if !*a.cfg.ValidateServerCert {
+		out = append(out, a.class+": validate_server_cert is false: the provider's TLS certificates are not verified")
+	}
 	return out
 }
 
@@ -156,8 +159,8 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 		return nil, fmt.Errorf("%s is not configured: %s", a.class, strings.Join(m, "; "))
 	}
 	ep := &endpoints{authorize: c.AuthorizeURL, token: c.TokenURL, userinfo: c.UserdataURL}
-	// The key set lives longer than this request: only the client is taken from ctx.
-	bg := a.httpCtx(context.WithoutCancel(ctx))
+	// The key set lives longer than this request: it fetches keys with the client only.
+	bg := a.httpCtx(context.Background())
 	vcfg := &oidc.Config{ClientID: c.ClientID}
 	switch {
 	case c.OIDCIssuer != "":
