@@ -71,6 +71,14 @@ func webLinks(in []auth.Link) []web.Link {
 	return out
 }
 
+// LogoutURL is where the browser goes after logging out (web.LogoutURLer), "" for the usual.
+func (l loginAdapter) LogoutURL() string {
+	if u, ok := l.p.Authenticator().(interface{ LogoutURL() string }); ok {
+		return u.LogoutURL()
+	}
+	return ""
+}
+
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
 // ({"username": ..., "password": ...}), as JupyterHub hands it to its authenticator.
 func (l loginAdapter) apiLogin(ctx context.Context, r *http.Request, body map[string]any) (string, error) {

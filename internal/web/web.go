@@ -65,6 +65,12 @@ type PageExtras interface {
 	HomeLinks(u *store.User) []Link
 }
 
+// LogoutURLer is an Authenticator that sends the browser somewhere after the hub's logout
+// (OAuth's logout_redirect_url); "" means the usual logout.
+type LogoutURLer interface {
+	LogoutURL() string
+}
+
 // Deps are what the pages are built from.
 type Deps struct {
 	Store    *store.DB

@@ -24,8 +24,7 @@ import (
 //   - auth_state's token_response holds the standard fields of the token response, not every
 //     field the provider sent;
 //   - modify_auth_state_hook, refresh_user_hook and http_request_kwargs are not supported (no
-//     Python); validate_server_cert=false turns TLS verification off;
-//   - logout_redirect_url is not supported yet (the hub's /hub/logout is not replaceable).
+//     Python); validate_server_cert=false turns TLS verification off.
 type Config struct {
 	auth.Config `yaml:",inline"`
 
@@ -116,6 +115,7 @@ func (c *Config) resolve(clientEnv, secretEnv string) error {
 	fromEnv(&c.TokenURL, "OAUTH2_TOKEN_URL")
 	fromEnv(&c.UserdataURL, "OAUTH2_USERDATA_URL")
 	fromEnv(&c.OAuthCallbackURL, "OAUTH_CALLBACK_URL")
+	fromEnv(&c.LogoutRedirectURL, "OAUTH_LOGOUT_REDIRECT_URL")
 	fromEnv(&c.UserdataTokenMethod, "OAUTH2_USERDATA_REQUEST_TYPE")
 	if c.UserdataTokenMethod == "" {
 		c.UserdataTokenMethod = "header"
@@ -136,7 +136,8 @@ func (c *Config) resolve(clientEnv, secretEnv string) error {
 		errs = append(errs, errors.New("userdata_from_id_token needs jwks_url or oidc_issuer: gohub only trusts a verified ID token"))
 	}
 	for name, v := range map[string]string{"oidc_issuer": c.OIDCIssuer, "authorize_url": c.AuthorizeURL,
-		"token_url": c.TokenURL, "userdata_url": c.UserdataURL, "jwks_url": c.JWKSURL, "oauth_callback_url": c.OAuthCallbackURL} {
+		"token_url": c.TokenURL, "userdata_url": c.UserdataURL, "jwks_url": c.JWKSURL, "oauth_callback_url": c.OAuthCallbackURL,
+		"logout_redirect_url": c.LogoutRedirectURL} {
 		if v == "" {
 			continue
 		}

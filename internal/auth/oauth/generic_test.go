@@ -36,6 +36,7 @@ func TestGenericOAuth2FromEnvironment(t *testing.T) {
 	t.Setenv("OAUTH2_USERDATA_REQUEST_TYPE", "url")
 	t.Setenv("OAUTH2_BASIC_AUTH", "1")
 	t.Setenv("LOGIN_SERVICE", "Example SSO")
+	t.Setenv("OAUTH_LOGOUT_REDIRECT_URL", s.srv.URL+"/logout?from=hub")
 	th := startPresetHub(t, `
 JupyterHub:
   authenticator_class: oauthenticator.generic.GenericOAuthenticator
@@ -63,6 +64,19 @@ GenericOAuthenticator:
 	}
 	if _, err := th.db.GetUser(t.Context(), "dana"); err != nil {
 		t.Errorf("DANA from data.login is not the hub user dana: %v", err)
+	}
+	// logout_redirect_url: the hub's logout ends the hub session, then goes to the provider.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(th.srv.URL + "/hub/logout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != s.srv.URL+"/logout?from=hub" {
+		t.Errorf("logout: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := get(t, c, th.srv.URL+"/hub/api/user"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("still logged in after logout: %d", resp.StatusCode)
 	}
 }
 

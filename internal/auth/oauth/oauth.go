@@ -141,6 +141,10 @@ func (a *Authenticator) LoginURL() string {
 	return a.prefix + "oauth_login"
 }
 
+// LogoutURL is logout_redirect_url: where the hub's logout sends the browser ("" for the hub's
+// own logout page).
+func (a *Authenticator) LogoutURL() string { return a.cfg.LogoutRedirectURL }
+
 // httpCtx carries the authenticator's HTTP client to oauth2 and go-oidc.
 func (a *Authenticator) httpCtx(ctx context.Context) context.Context {
 	return oidc.ClientContext(context.WithValue(ctx, oauth2.HTTPClient, a.client), a.client)
