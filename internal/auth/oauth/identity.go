@@ -142,6 +142,14 @@ func (a *Authenticator) identity(ctx context.Context, ep *endpoints, tok *oauth2
 	if !tok.Expiry.IsZero() {
 		state["expires_at"] = tok.Expiry.Unix()
 	}
+	// A refresh that only checked the stored token keeps what the provider said when it issued it.
+	if prev != nil && tok.AccessToken == prev["access_token"] {
+		for _, k := range []string{"token_response", "expires_at"} {
+			if v, ok := prev[k]; ok {
+				state[k] = v
+			}
+		}
+	}
 	if err := a.p.enrich(ctx, a, tok, info, state); err != nil {
 		return nil, err
 	}

@@ -501,8 +501,9 @@ func TestOIDCRefresh(t *testing.T) {
 	if resp, _ := get(t, c, th.srv.URL+"/hub/api/user"); resp.StatusCode != 200 {
 		t.Fatalf("with a valid token: %d", resp.StatusCode)
 	}
-	if stateOf()["access_token"] != after["access_token"] {
-		t.Error("a valid access token was replaced")
+	if checked := stateOf(); checked["access_token"] != after["access_token"] || checked["expires_at"] != after["expires_at"] ||
+		checked["token_response"].(map[string]any)["expires_in"] == nil {
+		t.Errorf("checking a valid access token changed the stored token: %v", checked)
 	}
 
 	// Both tokens revoked: the request is anonymous and the login cookie goes.
