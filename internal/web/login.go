@@ -244,7 +244,11 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	// An authenticator may send the browser on after the hub's logout (OAuth's
 	// logout_redirect_url, e.g. the provider's own logout page).
 	if l, ok := p.d.Auth.(LogoutURLer); ok {
-		if target := l.LogoutURL(); target != "" {
+		name := ""
+		if u != nil {
+			name = u.Name
+		}
+		if target := l.LogoutURL(r.Context(), name); target != "" {
 			redirect(w, target)
 			return
 		}

@@ -66,9 +66,10 @@ type PageExtras interface {
 }
 
 // LogoutURLer is an Authenticator that sends the browser somewhere after the hub's logout
-// (OAuth's logout_redirect_url); "" means the usual logout.
+// (OAuth's logout_redirect_url or the provider's logout); user is who logged out, "" if nobody
+// was logged in. "" means the usual logout.
 type LogoutURLer interface {
-	LogoutURL() string
+	LogoutURL(ctx context.Context, user string) string
 }
 
 // Deps are what the pages are built from.

@@ -20,7 +20,7 @@ type GitHubConfig struct {
 	GitHubAPI string `yaml:"github_api" help:"GitHub's REST API: https://api.github.com for github.com, <github_url>/api/v3 for Enterprise."`
 	// AllowedOrganizations are "org" or "org:team" entries.
 	AllowedOrganizations     []string `yaml:"allowed_organizations" help:"Allow members of these organisations (org) or teams (org:team); private membership needs scope read:org."`
-	PopulateTeamsInAuthState bool     `yaml:"populate_teams_in_auth_state" help:"Store the user's teams in auth_state.teams (needs scope read:org)."`
+	PopulateTeamsInAuthState bool     `yaml:"populate_teams_in_auth_state" help:"Store the user's teams in auth_state.teams (needs scope read:org); with manage_groups they become groups named org:team."`
 }
 
 // DefaultGitHubConfig returns upstream's defaults for GitHubOAuthenticator.

@@ -16,10 +16,10 @@ type GitLabConfig struct {
 	Config `yaml:",inline"`
 
 	GitLabURL         string   `yaml:"gitlab_url" help:"GitLab's URL: https://gitlab.com or your own instance (env GITLAB_URL, or GITLAB_HOST)."`
-	GitLabAPIVersion  string   `yaml:"gitlab_api_version" help:"Version of GitLab's REST API."`
+	GitLabAPIVersion  string   `yaml:"gitlab_api_version" help:"Version of GitLab's REST API (env GITLAB_API_VERSION)."`
 	GitLabAPI         string   `yaml:"gitlab_api" help:"GitLab's REST API URL; <gitlab_url>/api/v<gitlab_api_version> when empty."`
-	AllowedGroups     []string `yaml:"allowed_gitlab_groups" help:"Allow members of these GitLab groups (full paths, e.g. org/team)."`
-	AllowedProjectIDs []int64  `yaml:"allowed_project_ids" help:"Allow members of these projects with at least Developer access (level 30)."`
+	AllowedGroups     []string `yaml:"allowed_gitlab_groups" help:"Allow members of these GitLab groups (full paths, e.g. org/team); the membership check needs scope read_api."`
+	AllowedProjectIDs []int64  `yaml:"allowed_project_ids" help:"Allow members of these projects with at least Developer access (level 30); needs scope read_api."`
 }
 
 // DefaultGitLabConfig returns upstream's defaults for GitLabOAuthenticator.

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -78,6 +79,7 @@ type Authenticator struct {
 // endpoints are the provider's URLs, from the config or discovered from oidc_issuer.
 type endpoints struct {
 	authorize, token, userinfo string
+	endSession                 string                // OpenID Connect RP-initiated logout; "" if unknown
 	verifier                   *oidc.IDTokenVerifier // nil: no key set known
 }
 
@@ -141,9 +143,34 @@ func (a *Authenticator) LoginURL() string {
 	return a.prefix + "oauth_login"
 }
 
-// LogoutURL is logout_redirect_url: where the hub's logout sends the browser ("" for the hub's
-// own logout page).
-func (a *Authenticator) LogoutURL() string { return a.cfg.LogoutRedirectURL }
+// LogoutURL implements auth.LogoutRedirector: with end_session_logout, the provider's
+// end_session_endpoint with the user's ID token as id_token_hint (OpenID Connect RP-initiated
+// logout; post_logout_redirect_uri is logout_redirect_url if set); else logout_redirect_url;
+// "" for the hub's own logout.
+func (a *Authenticator) LogoutURL(ctx context.Context, state map[string]any) string {
+	if !a.cfg.EndSessionLogout {
+		return a.cfg.LogoutRedirectURL
+	}
+	ep, err := a.endpoints(ctx)
+	if err != nil || ep.endSession == "" {
+		a.log.Warn("end_session_logout: the provider has no end_session_endpoint", "err", err)
+		return a.cfg.LogoutRedirectURL
+	}
+	u, err := url.Parse(ep.endSession)
+	if err != nil {
+		return a.cfg.LogoutRedirectURL
+	}
+	q := u.Query()
+	q.Set("client_id", a.cfg.ClientID)
+	if idToken, _ := state["id_token"].(string); idToken != "" {
+		q.Set("id_token_hint", idToken)
+	}
+	if a.cfg.LogoutRedirectURL != "" {
+		q.Set("post_logout_redirect_uri", a.cfg.LogoutRedirectURL)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
 
 // httpCtx carries the authenticator's HTTP client to oauth2 and go-oidc.
 func (a *Authenticator) httpCtx(ctx context.Context) context.Context {
@@ -162,7 +189,7 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 	if m := a.missing(); len(m) > 0 {
 		return nil, fmt.Errorf("%s is not configured: %s", a.class, strings.Join(m, "; "))
 	}
-	ep := &endpoints{authorize: c.AuthorizeURL, token: c.TokenURL, userinfo: c.UserdataURL}
+	ep := &endpoints{authorize: c.AuthorizeURL, token: c.TokenURL, userinfo: c.UserdataURL, endSession: c.EndSessionURL}
 	// The key set lives longer than this request: it fetches keys with the client only.
 	bg := a.httpCtx(context.Background())
 	vcfg := &oidc.Config{ClientID: c.ClientID}
@@ -176,6 +203,7 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 		}
 		var meta struct {
 			UserinfoURL string   `json:"userinfo_endpoint"`
+			EndSession  string   `json:"end_session_endpoint"`
 			Algs        []string `json:"id_token_signing_alg_values_supported"`
 		}
 		if err := prov.Claims(&meta); err != nil {
@@ -185,6 +213,7 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 		ep.authorize = cmpOr(c.AuthorizeURL, pe.AuthURL)
 		ep.token = cmpOr(c.TokenURL, pe.TokenURL)
 		ep.userinfo = cmpOr(c.UserdataURL, meta.UserinfoURL)
+		ep.endSession = cmpOr(c.EndSessionURL, meta.EndSession)
 		if len(meta.Algs) > 0 {
 			vcfg.SupportedSigningAlgs = meta.Algs
 		}

@@ -537,3 +537,40 @@ func revoke(t *testing.T, op *provider, token string) {
 		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
 	}
 }
+
+// end_session_logout: the hub's logout also ends the session at the provider (OpenID Connect
+// RP-initiated logout with the user's ID token as id_token_hint): the browser ends on the
+// provider's signed-out page, the provider has dropped the user's tokens, and the hub cookie is
+// gone.
+func TestOIDCEndSessionLogout(t *testing.T) {
+	th, op := setupOIDC(t, "  allowed_groups: [physics]\n", "  allowed_groups: [physics]\n  end_session_logout: true\n")
+	ctx := t.Context()
+	c := browser(t)
+	if resp, _ := th.login(t, c, op, "alice"); resp.StatusCode != 200 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	crypt, _ := authstate.New(th.key)
+	u, _ := th.db.GetUser(ctx, "alice")
+	state, _ := crypt.Decrypt(ctx, u.EncryptedAuthState)
+	refresh, _ := state["refresh_token"].(string)
+
+	resp, body := get(t, c, th.srv.URL+"/hub/logout")
+	if !strings.HasPrefix(resp.Request.URL.String(), op.issuer+"logged-out") || !strings.Contains(body, "signed out successfully") {
+		t.Fatalf("logout ended at %s (%d): %s", resp.Request.URL, resp.StatusCode, body)
+	}
+	if resp, _ := get(t, c, th.srv.URL+"/hub/api/user"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("still logged in at the hub: %d", resp.StatusCode)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+	req, _ := http.NewRequest("POST", op.issuer+"oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("web", "secret")
+	tr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Body.Close()
+	if tr.StatusCode == http.StatusOK {
+		t.Error("the provider still accepts alice's refresh token after the logout")
+	}
+}
