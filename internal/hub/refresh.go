@@ -27,7 +27,10 @@ type refresher struct {
 	crypt    *authstate.Crypter // nil without JUPYTERHUB_CRYPT_KEY
 	login    loginAdapter
 	sessions func() *session.Manager // built after the refresher
-	log      *slog.Logger
+	// tokenUser names the user of a request's API token ("" for none, or a service), as the
+	// REST API identifies it.
+	tokenUser func(r *http.Request) string
+	log       *slog.Logger
 
 	mu       sync.Mutex
 	last     map[string]time.Time
@@ -125,16 +128,15 @@ func (f *refresher) refreshUser(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-// middleware refreshes the user of a login cookie whose authentication is older than
-// auth_refresh_age. When the user must log in again, the request goes on without the login
-// cookie (anonymous, as upstream) and the cookie is cleared. API token requests are not
-// refreshed here (upstream refreshes those too).
+// middleware refreshes the user of a login cookie or an API token whose authentication is older
+// than auth_refresh_age. When the user must log in again, the request goes on anonymous, as
+// upstream's does: without the login cookie (which is cleared) or the token.
 func (f *refresher) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := f.sessions()
 		id, ok := s.LoginCookieID(r)
 		if !ok {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, f.tokenRequest(r))
 			return
 		}
 		u, err := f.db.GetUserByCookieID(r.Context(), id)
@@ -153,6 +155,32 @@ func (f *refresher) middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tokenRequest refreshes the user of r's API token when due; it returns r without its token
+// when the user must log in again.
+func (f *refresher) tokenRequest(r *http.Request) *http.Request {
+	if f.tokenUser == nil || r.Header.Get("Authorization") == "" {
+		return r
+	}
+	name := f.tokenUser(r)
+	if name == "" || !f.due(name) {
+		return r
+	}
+	u, err := f.db.GetUser(r.Context(), name)
+	if err != nil {
+		return r
+	}
+	err = f.refresh(r.Context(), u)
+	switch {
+	case errors.Is(err, auth.ErrRejected):
+		r2 := r.Clone(r.Context())
+		r2.Header.Del("Authorization")
+		return r2
+	case err != nil:
+		f.log.Error("refresh user failed; keeping the token", "user", u.Name, "err", err)
+	}
+	return r
 }
 
 // withoutCookie returns r without the cookies named name.

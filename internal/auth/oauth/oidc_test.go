@@ -574,3 +574,53 @@ func TestOIDCEndSessionLogout(t *testing.T) {
 		t.Error("the provider still accepts alice's refresh token after the logout")
 	}
 }
+
+// A request with alice's API token refreshes her too once auth_refresh_age has passed (as
+// upstream refreshes token-authenticated users); when the provider refuses both tokens, the
+// request is anonymous.
+func TestOIDCRefreshOnTokenRequest(t *testing.T) {
+	th, op := setupOIDC(t, "auth_refresh_age: 300", "auth_refresh_age: 1")
+	ctx := t.Context()
+	if resp, _ := th.login(t, browser(t), op, "alice"); resp.StatusCode != 200 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	u, _ := th.db.GetUser(ctx, "alice")
+	const apiToken = "alice-api-token-0123456789"
+	if _, err := th.db.CreateToken(ctx, store.NewToken{Plain: apiToken, Rounds: 1, UserID: &u.ID, Scopes: []string{"inherit"}}); err != nil {
+		t.Fatal(err)
+	}
+	crypt, _ := authstate.New(th.key)
+	stateOf := func() map[string]any {
+		u, _ := th.db.GetUser(ctx, "alice")
+		s, err := crypt.Decrypt(ctx, u.EncryptedAuthState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	call := func() int {
+		req, _ := http.NewRequest("GET", th.srv.URL+"/hub/api/user", nil)
+		req.Header.Set("Authorization", "token "+apiToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	before := stateOf()
+	revoke(t, op, before["access_token"].(string))
+	time.Sleep(1100 * time.Millisecond)
+	if code := call(); code != 200 {
+		t.Fatalf("token request: %d", code)
+	}
+	after := stateOf()
+	if after["access_token"] == before["access_token"] {
+		t.Error("the token request did not refresh alice")
+	}
+	revoke(t, op, after["refresh_token"].(string))
+	time.Sleep(1100 * time.Millisecond)
+	if code := call(); code != http.StatusForbidden {
+		t.Errorf("token request after the provider refused alice: %d", code)
+	}
+}
