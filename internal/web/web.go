@@ -65,6 +65,13 @@ type PageExtras interface {
 	HomeLinks(u *store.User) []Link
 }
 
+// LogoutURLer is an Authenticator that sends the browser somewhere after the hub's logout
+// (OAuth's logout_redirect_url or the provider's logout); user is who logged out, "" if nobody
+// was logged in. "" means the usual logout.
+type LogoutURLer interface {
+	LogoutURL(ctx context.Context, user string) string
+}
+
 // Deps are what the pages are built from.
 type Deps struct {
 	Store    *store.DB
