@@ -31,7 +31,8 @@ const bobOptionsForm = `<label for="flavour">Kernel flavour</label>
 <label for="notes">Notes for the administrator</label>
 <input id="notes" type="text" name="notes" placeholder="optional">`
 
-func startPagesHub(t *testing.T) *pagesHub {
+// startPagesHub starts the hub; admins are its admin_users.
+func startPagesHub(t *testing.T, admins ...string) *pagesHub {
 	t.Helper()
 	singleuser := needSingleuser(t)
 	ph := &pagesHub{dir: t.TempDir()}
@@ -58,6 +59,8 @@ JupyterHub:
   allow_named_servers: true
   services:
     - {name: admin-bot, api_token: %s, admin: true}
+Authenticator:
+  admin_users: [%s]
 Spawner:
   cmd: [%s]
   args: [--allow-root]
@@ -87,7 +90,7 @@ Spawner:
       cmd: [sh, -c, 'echo "jupyterhub-singleuser: no module named notebook" >&2; exit 3']
 SimpleLocalProcessSpawner:
   home_dir_template: %s/home/{username}
-`, pubPort, hubPort, svcToken, slow, ph.dir, bobOptionsForm, ph.dir))
+`, pubPort, hubPort, svcToken, strings.Join(admins, ", "), slow, ph.dir, bobOptionsForm, ph.dir))
 	ph.h = startHub(t, gohubBinary(t), ph.dir, cfg, hubPort, pubPort)
 	ph.pub = strings.TrimSuffix(ph.h.pubURL, "/")
 	t.Cleanup(func() {
