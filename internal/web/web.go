@@ -50,6 +50,21 @@ type LoginURLer interface {
 	LoginURL() string
 }
 
+// Link is a link an authenticator adds to a page.
+type Link struct {
+	// Text is shown; URL is the target.
+	Text, URL string
+}
+
+// PageExtras is an Authenticator that adds to the pages: a one-time-password field on the
+// login form (OTPPrompt is its label, "" for none; posted as otp), links under the login form
+// (Native's "Sign up") and links on the home page of u (Native's "Authorize Users").
+type PageExtras interface {
+	OTPPrompt() string
+	LoginLinks() []Link
+	HomeLinks(u *store.User) []Link
+}
+
 // Deps are what the pages are built from.
 type Deps struct {
 	Store    *store.DB
@@ -128,6 +143,9 @@ func New(d Deps) (*Pages, error) {
 	if p.tmpl, err = loadTemplates(d.TemplateDir); err != nil {
 		return nil, err
 	}
+	if err = loadOwnTemplates(d.TemplateDir, p.tmpl); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -152,6 +170,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	handle("GET "+h+"error/{code}", p.proxyError)
 	handle("GET "+h+"static/{file...}", p.static.serve)
 	handle("GET "+h+"logo", p.logo)
+	handle("GET "+h+"admin", p.adminPage)
+	handle("GET "+h+"token", p.tokenPage)
 	if p.d.Servers != nil {
 		for _, tail := range []string{"", "/{user}", "/{user}/{server}"} {
 			handle("GET "+h+"spawn"+tail, p.spawnGet)

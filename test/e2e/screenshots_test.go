@@ -27,7 +27,8 @@ type shotPage struct {
 }
 
 // screenshotPages are the pages of the state TestScreenshots sets up: alice (an admin) has a
-// running default server, a running named server "analysis" and a stopped one "scratch"; bob's
+// running default server, a running named server "analysis", a stopped one "scratch" and an API
+// token; bob's
 // spawner has an options_form, and his server is not running.
 var screenshotPages = []shotPage{
 	{name: "login", path: "/hub/login", ready: "#login-main"},
@@ -36,8 +37,8 @@ var screenshotPages = []shotPage{
 	{name: "home", user: "alice", path: "/hub/home", ready: "#servers"},
 	{name: "spawn-profiles", user: "alice", path: "/hub/spawn/alice/draft", ready: "#profile-list",
 		prepare: `document.getElementById("profile-item-science").click()`},
-	{name: "admin", user: "alice", path: "/hub/admin", ready: "main", todo: true},
-	{name: "token", user: "alice", path: "/hub/token", ready: "main", todo: true},
+	{name: "admin", user: "alice", path: "/hub/admin", ready: `tr[data-user="carol"]`},
+	{name: "token", user: "alice", path: "/hub/token", ready: "#api-tokens"},
 	{name: "spawn-options-form", user: "bob", path: "/hub/spawn", ready: "#options-form"},
 	{name: "not-running-424", user: "bob", path: "/user/bob/tree", ready: "#not-running"},
 }
@@ -72,6 +73,9 @@ func TestScreenshots(t *testing.T) {
 	}
 	if code := call(t, "PUT", api+"/users/alice/servers/scratch", svcToken, map[string]any{"display_name": "scratch"}, nil); code != 201 {
 		t.Fatalf("create alice/scratch: %d", code)
+	}
+	if code := call(t, "POST", api+"/users/alice/tokens", svcToken, map[string]any{"note": "nightly report job", "expires_in": 30 * 24 * 3600}, nil); code != 201 {
+		t.Fatalf("token for alice: %d", code)
 	}
 	waitReady(t, api, "alice", "", "analysis")
 
