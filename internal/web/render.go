@@ -91,6 +91,7 @@ type view struct {
 	LoginForm    bool
 	LoginURL     string
 	LoginService string
+	ForgotURL    string // "Forgot password?" link, "" without mail
 
 	// home page
 	Servers []serverView

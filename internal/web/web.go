@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"gohub/internal/recovery"
 	"gohub/internal/session"
 	"gohub/internal/spawner"
 	"gohub/internal/store"
@@ -82,6 +83,12 @@ type Deps struct {
 	TemplateDir string
 	// MaxFormBytes limits a posted form; 1 MiB when zero.
 	MaxFormBytes int64
+	// Recovery serves the password-reset pages and the login page's "Forgot password?" link
+	// (see recovery.go); nil: none.
+	Recovery *recovery.Service
+	// Invalidate drops the API's cached credentials; logout calls it so the session's tokens
+	// stop working at once. Optional.
+	Invalidate func()
 }
 
 // Pages serves the hub's HTML pages.
@@ -160,6 +167,9 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		handle(h+"user/{name}/{rest...}", p.userURL)
 		handle("GET "+h+"user-redirect/{path...}", p.userRedirect)
 		handle("POST "+h+"home/stop", p.homeStop)
+	}
+	if p.d.Recovery != nil {
+		p.registerRecovery(handle)
 	}
 	handle("POST "+h+"security/csp-report", p.cspReport)
 	handle(h, p.notFound)
