@@ -205,6 +205,10 @@ func (p *Pages) CurrentUser(r *http.Request) (*store.User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("user of login cookie: %w", err)
 	}
+	// A block rotates the user's cookie_id; this also covers a login that was under way then.
+	if b, ok := p.d.Auth.(interface{ IsBlocked(name string) bool }); ok && b.IsBlocked(u.Name) {
+		return nil, nil
+	}
 	return u, nil
 }
 
