@@ -41,10 +41,10 @@ func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, pass
 }
 
 func (l loginAdapter) LoginForm() bool { return l.p.LoginForm() }
+func (l loginAdapter) AutoLogin() bool { return l.p.AutoLogin() }
 
 // IsBlocked lets the pages refuse a blocked user's login cookie.
 func (l loginAdapter) IsBlocked(name string) bool { return l.p.IsBlocked(name) }
-func (l loginAdapter) AutoLogin() bool            { return l.p.AutoLogin() }
 
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
 // ({"username": ..., "password": ...}), as JupyterHub hands it to its authenticator.
