@@ -25,6 +25,7 @@ type Config struct {
 	SMTPSender   string `yaml:"smtp_sender" help:"From address of the mails, e.g. 'Jupyter <jupyter@example.org>'."`
 	SMTPUsername string `yaml:"smtp_username" help:"SMTP login (AUTH PLAIN, only over TLS or to localhost); empty sends without logging in."`
 	SMTPPassword string `yaml:"smtp_password" help:"SMTP password; never logged."`
+	SMTPCAFile   string `yaml:"smtp_ca_file" help:"PEM file of the certificate authorities to trust for the SMTP server's certificate; empty uses the system's."`
 	// SMTPTimeoutSeconds bounds one delivery.
 	SMTPTimeoutSeconds int `yaml:"smtp_timeout_seconds" help:"How long one mail delivery may take, in seconds."`
 
@@ -79,6 +80,11 @@ func (c *Config) Validate() error {
 	}
 	if c.SMTPUsername != "" && c.SMTPTLS == "none" && !isLoopback(c.SMTPHost) {
 		return errors.New("smtp_username with smtp_tls none would send the password in clear text; use starttls or tls")
+	}
+	if c.SMTPCAFile != "" {
+		if _, err := loadCAs(c.SMTPCAFile); err != nil {
+			return fmt.Errorf("smtp_ca_file: %w", err)
+		}
 	}
 	if c.SMTPTimeoutSeconds <= 0 {
 		return fmt.Errorf("smtp_timeout_seconds must be positive, got %d", c.SMTPTimeoutSeconds)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"mime"
 	"net"
 	"net/mail"
 	"net/smtp"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -32,11 +34,32 @@ type SMTPMailer struct {
 // NewSMTPMailer returns the mailer of a validated config with smtp_host set.
 func NewSMTPMailer(cfg *Config) *SMTPMailer { return &SMTPMailer{cfg: cfg} }
 
-func (m *SMTPMailer) tlsConfig() *tls.Config {
+func (m *SMTPMailer) tlsConfig() (*tls.Config, error) {
 	if m.TLSConfig != nil {
-		return m.TLSConfig.Clone()
+		return m.TLSConfig.Clone(), nil
 	}
-	return &tls.Config{ServerName: m.cfg.SMTPHost, MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{ServerName: m.cfg.SMTPHost, MinVersion: tls.VersionTLS12}
+	if m.cfg.SMTPCAFile != "" {
+		pool, err := loadCAs(m.cfg.SMTPCAFile)
+		if err != nil {
+			return nil, err
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// loadCAs reads a PEM file of certificates into a pool.
+func loadCAs(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }
 
 // Send delivers the mail, within smtp_timeout_seconds.
@@ -53,8 +76,13 @@ func (m *SMTPMailer) Send(ctx context.Context, to, subject, body string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
+	tcfg, err := m.tlsConfig()
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("smtp: %w", err)
+	}
 	if c.SMTPTLS == "tls" {
-		tc := tls.Client(conn, m.tlsConfig())
+		tc := tls.Client(conn, tcfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return fmt.Errorf("smtp: tls: %w", err)
@@ -74,7 +102,7 @@ func (m *SMTPMailer) Send(ctx context.Context, to, subject, body string) error {
 		if ok, _ := client.Extension("STARTTLS"); !ok {
 			return fmt.Errorf("smtp: %s does not offer STARTTLS (set smtp_tls: none to send in clear text)", addr)
 		}
-		if err := client.StartTLS(m.tlsConfig()); err != nil {
+		if err := client.StartTLS(tcfg); err != nil {
 			return fmt.Errorf("smtp: starttls: %w", err)
 		}
 	}
