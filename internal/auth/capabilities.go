@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -48,6 +49,15 @@ type PageHost interface {
 	XSRFToken(w http.ResponseWriter, r *http.Request, u *store.User) string
 	// CheckXSRF checks a form post of u against its _xsrf token.
 	CheckXSRF(r *http.Request, u *store.User) bool
+	// CompleteLogin finishes a login an authenticator's own page has decided (the OAuth
+	// callback): it runs the hub's login path with r, exactly as the login form does (the
+	// pipeline calls the authenticator's Authenticate with r in Credentials.Request; groups and
+	// auth_state are kept), then sets the login cookie and redirects to next (validated as
+	// /hub/login's ?next is). On error it writes nothing: a refusal is or wraps ErrRejected,
+	// anything else means the login could not be decided.
+	CompleteLogin(w http.ResponseWriter, r *http.Request, next string) error
+	// Error answers with the hub's error page: status and a message shown to the user.
+	Error(w http.ResponseWriter, r *http.Request, status int, msg string)
 }
 
 // PageDeps are what RegisterPages gets.
@@ -58,6 +68,85 @@ type PageDeps struct {
 	Host PageHost
 	// Pipeline is the login pipeline (for the normalised name of the user, allow checks).
 	Pipeline *Pipeline
+	// API authenticates requests to an authenticator's own endpoints under {Prefix}api/ as
+	// the REST API does; nil when the hub serves no API (then such endpoints answer 403).
+	API *APIAccess
+}
+
+// APIAccess is the REST API's request authentication, lent to authenticators' own API
+// endpoints (Native's /hub/api/native/...).
+type APIAccess struct {
+	// Identify returns the caller of r (token header, or login cookie with its _xsrf token):
+	// nil, nil for an anonymous request; an error wrapping ErrAPIXSRF when a cookie request
+	// lacks a valid _xsrf token.
+	Identify func(r *http.Request) (*APICaller, error)
+	// Invalidate drops the API's cached views after a change of users; may be nil.
+	Invalidate func()
+}
+
+// ErrAPIXSRF is wrapped by APIAccess.Identify's error for a cookie request without _xsrf.
+var ErrAPIXSRF = errors.New("'_xsrf' argument missing or invalid (cookie-authenticated requests need it)")
+
+// APICaller is who called: a user or a service, and what it may do.
+type APICaller struct {
+	Name string
+	// Admin is the owner's admin flag; Cookie is true when the login cookie authenticated.
+	Admin, Cookie bool
+	// HasScope reports whether the caller holds a scope unfiltered ("admin:users").
+	HasScope func(scope string) bool
+}
+
+// Link is a link an authenticator adds to the hub's home page.
+type Link struct {
+	// Text is shown; URL is the target (an absolute path under the hub).
+	Text, URL string
+}
+
+// HomeLinker adds links to the home page of user u (Native's "Authorize Users" for admins and
+// "Change Password").
+type HomeLinker interface {
+	HomeLinks(u *store.User) []Link
+}
+
+// LoginLinker adds links under the login form (Native's "Sign up").
+type LoginLinker interface {
+	LoginLinks() []Link
+}
+
+// LoginLinks returns the authenticator's login page links (LoginLinker), nil without any.
+func (p *Pipeline) LoginLinks() []Link {
+	if ll, ok := p.auth.(LoginLinker); ok {
+		return ll.LoginLinks()
+	}
+	return nil
+}
+
+// OTPRequester is an authenticator that asks for a one-time code at login whatever request_otp
+// says (Native with allow_2fa); OTPPrompt is the field's label, "" for no field.
+type OTPRequester interface {
+	OTPPrompt() string
+}
+
+// OTPPrompt is the label of the login form's one-time-password field (posted as otp): the
+// authenticator's (OTPRequester), else otp_prompt when request_otp is on; "" for no field.
+func (p *Pipeline) OTPPrompt() string {
+	if o, ok := p.auth.(OTPRequester); ok {
+		if s := o.OTPPrompt(); s != "" {
+			return s
+		}
+	}
+	if p.cfg.RequestOTP {
+		return p.cfg.OTPPrompt
+	}
+	return ""
+}
+
+// HomeLinks returns the authenticator's home page links for u (HomeLinker), nil without any.
+func (p *Pipeline) HomeLinks(u *store.User) []Link {
+	if hl, ok := p.auth.(HomeLinker); ok && u != nil {
+		return hl.HomeLinks(u)
+	}
+	return nil
 }
 
 // PageProvider is an authenticator with its own pages under the hub prefix (FirstUse's
@@ -111,7 +200,14 @@ func (p *Pipeline) Start(ctx context.Context, db *store.DB) error {
 // RegisterPages registers the authenticator's own pages (PageProvider) on mux, if it has any;
 // call it before the hub's own pages are registered.
 func (p *Pipeline) RegisterPages(mux *http.ServeMux, prefix string, host PageHost) {
+	p.RegisterPagesWith(mux, PageDeps{Prefix: prefix, Host: host})
+}
+
+// RegisterPagesWith is RegisterPages with every dependency given (the hub adds the API's
+// authentication); d.Pipeline is set to p.
+func (p *Pipeline) RegisterPagesWith(mux *http.ServeMux, d PageDeps) {
 	if pp, ok := p.auth.(PageProvider); ok {
-		pp.RegisterPages(mux, PageDeps{Prefix: prefix, Host: host, Pipeline: p})
+		d.Pipeline = p
+		pp.RegisterPages(mux, d)
 	}
 }

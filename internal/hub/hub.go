@@ -199,6 +199,9 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	}
 	login := loginAdapter{p: pipeline, db: h.db, crypt: crypt, log: h.log,
 		invalidate: func() { h.api.Invalidate() }}
+	refresh := newRefresher(pipeline, h.db, crypt, login, h.log)
+	refresh.sessions = func() *session.Manager { return h.sessions }
+	login.fresh = refresh.fresh
 	if err := pipeline.Start(ctx, h.db); err != nil {
 		return err
 	}
@@ -301,6 +304,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			h.log.Error("consecutive spawn failures reached the limit; shutting down", "failures", n)
 			h.requestShutdown(false, false)
 		},
+		AuthState: refresh.spawnAuthState,
 	})
 	if err != nil {
 		return fmt.Errorf("spawner: %w", err)
@@ -347,10 +351,25 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	mux.HandleFunc("GET "+hubPrefix+"health", health)
 	mux.HandleFunc("HEAD "+hubPrefix+"health", health)
 	provider.Register(mux)
-	pipeline.RegisterPages(mux, hubPrefix, h.pages)
+	pipeline.RegisterPagesWith(mux, auth.PageDeps{Prefix: hubPrefix, Host: h.pages, API: &auth.APIAccess{
+		Identify: func(r *http.Request) (*auth.APICaller, error) {
+			c, err := h.api.Identify(r)
+			if errors.Is(err, api.ErrXSRF) {
+				return nil, auth.ErrAPIXSRF
+			}
+			if err != nil || c == nil {
+				return nil, err
+			}
+			return &auth.APICaller{Name: c.Name, Admin: c.Admin, Cookie: c.Cookie, HasScope: c.HasScope}, nil
+		},
+		Invalidate: h.api.Invalidate,
+	}})
 	h.pages.Register(mux)
 	mux.HandleFunc(cfg.BaseURL, h.pages.NotHub)
 	h.handler = mux
+	if pipeline.CanRefresh() && pipeline.RefreshAge() > 0 {
+		h.handler = refresh.middleware(mux)
+	}
 	return nil
 }
 

@@ -24,6 +24,8 @@ type loginAdapter struct {
 	crypt      *authstate.Crypter // nil without JUPYTERHUB_CRYPT_KEY
 	invalidate func()             // drops the API's cached views after a change
 	log        *slog.Logger
+	// fresh, if set, is told of every successful login (the refresher's clock).
+	fresh func(name string)
 }
 
 func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, password string, form url.Values) (string, *bool, error) {
@@ -37,14 +39,40 @@ func (l loginAdapter) Login(ctx context.Context, r *http.Request, username, pass
 	if err := l.keep(ctx, id); err != nil {
 		return "", nil, fmt.Errorf("%w: %w", web.ErrLoginUnavailable, err)
 	}
+	if l.fresh != nil {
+		l.fresh(id.Name)
+	}
 	return id.Name, id.Admin, nil
 }
 
-func (l loginAdapter) LoginForm() bool { return l.p.LoginForm() }
+// LoginForm is false for authenticators with their own login page (OAuth): the login page
+// shows a "Sign in with …" button to it instead.
+func (l loginAdapter) LoginForm() bool { return l.p.LoginForm() && l.LoginURL() == "" }
+
+// LoginURL is the authenticator's own login page (web.LoginURLer), "" if it has none.
+func (l loginAdapter) LoginURL() string {
+	if u, ok := l.p.Authenticator().(interface{ LoginURL() string }); ok {
+		return u.LoginURL()
+	}
+	return ""
+}
 func (l loginAdapter) AutoLogin() bool { return l.p.AutoLogin() }
 
 // IsBlocked lets the pages refuse a blocked user's login cookie.
 func (l loginAdapter) IsBlocked(name string) bool { return l.p.IsBlocked(name) }
+
+// OTPPrompt, LoginLinks and HomeLinks pass the authenticator's page extras on (web.PageExtras).
+func (l loginAdapter) OTPPrompt() string                  { return l.p.OTPPrompt() }
+func (l loginAdapter) LoginLinks() []web.Link             { return webLinks(l.p.LoginLinks()) }
+func (l loginAdapter) HomeLinks(u *store.User) []web.Link { return webLinks(l.p.HomeLinks(u)) }
+
+func webLinks(in []auth.Link) []web.Link {
+	var out []web.Link
+	for _, k := range in {
+		out = append(out, web.Link{Text: k.Text, URL: k.URL})
+	}
+	return out
+}
 
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
 // ({"username": ..., "password": ...}), as JupyterHub hands it to its authenticator.

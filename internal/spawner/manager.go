@@ -30,6 +30,10 @@ type Options struct {
 	// OnFailureLimit is called (in a goroutine of its own) when consecutive_failure_limit
 	// spawns in a row have failed; the hub shuts down there, as upstream does.
 	OnFailureLimit func(failures int)
+	// AuthState, when set, is called at the start of every spawn: the hub refreshes the user's
+	// authentication there (refresh_pre_spawn) and returns the decrypted auth_state, which the
+	// spawn then carries in User.AuthState. An error fails the spawn.
+	AuthState func(ctx context.Context, u User) (map[string]any, error)
 }
 
 // Manager runs the lifecycle of every single-user server of one hub: start (with the spawn

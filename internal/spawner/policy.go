@@ -103,6 +103,8 @@ type HookInput struct {
 		Admin  bool     `json:"admin"`
 		Groups []string `json:"groups"`
 	} `json:"user"`
+	// AuthState is the user's auth_state (with enable_auth_state), omitted when there is none.
+	AuthState   map[string]any `json:"auth_state,omitempty"`
 	ServerName  string         `json:"server_name"`
 	UserOptions map[string]any `json:"user_options"`
 	// Config is the spawner config after the declarative overrides, by trait name.
@@ -125,7 +127,7 @@ func (sp *SpawnPolicy) Resolve(ctx context.Context, u User, server string, optio
 		if in.User.Groups == nil {
 			in.User.Groups = []string{}
 		}
-		in.ServerName, in.UserOptions, in.Config = server, options, m
+		in.ServerName, in.UserOptions, in.Config, in.AuthState = server, options, m, u.AuthState
 		if in.UserOptions == nil {
 			in.UserOptions = map[string]any{}
 		}

@@ -83,6 +83,10 @@ type User struct {
 	Name   string
 	Admin  bool
 	Groups []string
+	// AuthState is the user's decrypted auth_state at a start (Options.AuthState), nil when
+	// there is none: the spawn policy's pre_spawn_hook and the spawner may read it (upstream's
+	// auth_state_hook), e.g. to put the provider's access token in the environment.
+	AuthState map[string]any
 }
 
 // Request is what a Spawner gets to start one server.

@@ -190,6 +190,11 @@ func (m *Manager) spawn(ctx context.Context, s *server, att *attempt, u User, na
 	} else if row.UserOptions, err = json.Marshal(options); err != nil {
 		return fmt.Errorf("user_options: %w", err)
 	}
+	if m.opts.AuthState != nil {
+		if u.AuthState, err = m.opts.AuthState(ctx, u); err != nil {
+			return err
+		}
+	}
 	sp, cfg, err := m.open(ctx, u, name, options, nil, true)
 	if err != nil {
 		return err

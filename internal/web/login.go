@@ -115,6 +115,33 @@ func (p *Pages) loginPost(w http.ResponseWriter, r *http.Request) {
 	p.finishLogin(w, r, u, true)
 }
 
+// CompleteLogin logs in the user an authenticator's own page has authenticated (the OAuth
+// callback; auth.PageHost): the same path as the login form after its checks — Auth.Login with
+// r (no username or password), the user found or created with its admin flag, the cookies set —
+// then a redirect to next, validated like /hub/login's ?next. It writes nothing when it fails:
+// the error is the authenticator's refusal, or wraps ErrLoginUnavailable.
+func (p *Pages) CompleteLogin(w http.ResponseWriter, r *http.Request, next string) error {
+	name, admin, err := p.d.Auth.Login(r.Context(), r, "", "", nil)
+	if err != nil {
+		return err
+	}
+	u, err := p.userForLogin(r.Context(), name, admin)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrLoginUnavailable, err)
+	}
+	r2 := r.Clone(r.Context())
+	u2 := *r.URL
+	q := url.Values{}
+	if next != "" {
+		q.Set("next", next)
+	}
+	u2.RawQuery = q.Encode()
+	r2.URL = &u2
+	p.log.Info("user logged in", "user", u.Name)
+	p.finishLogin(w, r2, u, true)
+	return nil
+}
+
 // userForLogin finds or creates the user an authenticator accepted and applies its admin flag.
 func (p *Pages) userForLogin(ctx context.Context, name string, admin *bool) (*store.User, error) {
 	db := p.d.Store
@@ -170,6 +197,9 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, 
 		LoginForm:    p.d.Auth.LoginForm(),
 		LoginService: p.d.LoginService,
 		ForgotURL:    p.forgotURL(),
+	}
+	if x, ok := p.d.Auth.(PageExtras); ok {
+		v.OTPPrompt, v.Links = x.OTPPrompt(), x.LoginLinks()
 	}
 	if target := p.authLoginURL(); target != "" && target != p.hubPrefix+"login" {
 		v.LoginURL = target

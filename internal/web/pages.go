@@ -36,6 +36,9 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &view{Title: "Home", User: u, XSRF: p.XSRFToken(w, r, u), Spawning: p.d.Servers != nil}
+	if x, ok := p.d.Auth.(PageExtras); ok {
+		v.Links = x.HomeLinks(u)
+	}
 	spawners := u.Spawners
 	if v.Spawning && (len(spawners) == 0 || spawners[0].Name != "") {
 		// The default server exists before its first start, as upstream's home shows it.

@@ -92,6 +92,10 @@ type view struct {
 	LoginURL     string
 	LoginService string
 	ForgotURL    string // "Forgot password?" link, "" without mail
+	// OTPPrompt labels the login form's one-time-password field; "" for none.
+	OTPPrompt string
+	// Links are an authenticator's links (PageExtras) under the login form or on home.
+	Links []Link
 
 	// home page
 	Servers []serverView

@@ -48,6 +48,21 @@ type LoginURLer interface {
 	LoginURL() string
 }
 
+// Link is a link an authenticator adds to a page.
+type Link struct {
+	// Text is shown; URL is the target.
+	Text, URL string
+}
+
+// PageExtras is an Authenticator that adds to the pages: a one-time-password field on the
+// login form (OTPPrompt is its label, "" for none; posted as otp), links under the login form
+// (Native's "Sign up") and links on the home page of u (Native's "Authorize Users").
+type PageExtras interface {
+	OTPPrompt() string
+	LoginLinks() []Link
+	HomeLinks(u *store.User) []Link
+}
+
 // Deps are what the pages are built from.
 type Deps struct {
 	Store    *store.DB

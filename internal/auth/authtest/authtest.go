@@ -114,6 +114,19 @@ func (l adapter) Login(ctx context.Context, r *http.Request, username, password 
 func (l adapter) LoginForm() bool { return l.p.LoginForm() }
 func (l adapter) AutoLogin() bool { return l.p.AutoLogin() }
 
+// OTPPrompt, LoginLinks and HomeLinks pass the authenticator's page extras on (web.PageExtras).
+func (l adapter) OTPPrompt() string                  { return l.p.OTPPrompt() }
+func (l adapter) LoginLinks() []web.Link             { return webLinks(l.p.LoginLinks()) }
+func (l adapter) HomeLinks(u *store.User) []web.Link { return webLinks(l.p.HomeLinks(u)) }
+
+func webLinks(in []auth.Link) []web.Link {
+	var out []web.Link
+	for _, k := range in {
+		out = append(out, web.Link{Text: k.Text, URL: k.URL})
+	}
+	return out
+}
+
 // Browser is a cookie-keeping client that does not follow redirects.
 type Browser struct {
 	h *Hub

@@ -90,18 +90,23 @@ func TestLongPasswords(t *testing.T) {
 // TestConcurrencyBound checks that no more hashes run than the bound, and that the queue turns
 // the excess away with ErrBusy.
 func TestConcurrencyBound(t *testing.T) {
-	h, _ := password.New(password.Options{BcryptCost: 6, Weak: true, Concurrency: 2, MaxWaiting: 3})
+	// Cost 11 (about 100 ms a verify) and a common start: all ten ask for a slot while the
+	// first two still hash, even on a loaded machine, so the test does not depend on timing.
+	h, _ := password.New(password.Options{BcryptCost: 11, Weak: true, Concurrency: 2, MaxWaiting: 3})
 	hash, _ := h.Hash(t.Context(), "pw")
 	var busy atomic.Int32
 	var wg sync.WaitGroup
+	begin := make(chan struct{})
 	start := time.Now()
 	for range 10 {
 		wg.Go(func() {
+			<-begin
 			if _, err := h.Verify(context.Background(), hash, "pw"); errors.Is(err, password.ErrBusy) {
 				busy.Add(1)
 			}
 		})
 	}
+	close(begin)
 	wg.Wait()
 	if b := busy.Load(); b < 1 || b > 8 {
 		t.Errorf("%d of 10 were turned away; want some (2 running + 3 waiting max)", b)

@@ -13,7 +13,9 @@ import (
 	"gohub/internal/auth/dummy"
 	"gohub/internal/auth/firstuse"
 	"gohub/internal/auth/local"
+	"gohub/internal/auth/native"
 	"gohub/internal/auth/null"
+	"gohub/internal/auth/oauth"
 	"gohub/internal/auth/pam"
 	"gohub/internal/auth/sharedpassword"
 )
@@ -41,7 +43,13 @@ var Entries = []Entry{
 	entry([]string{"null", "NullAuthenticator", "jupyterhub.auth.NullAuthenticator"}, "NullAuthenticator", null.DefaultConfig, null.New),
 	entryLog([]string{"firstuse", "firstuseauthenticator", "FirstUseAuthenticator", "firstuseauthenticator.FirstUseAuthenticator", "firstuseauthenticator.firstuseauthenticator.FirstUseAuthenticator"}, "FirstUseAuthenticator", firstuse.DefaultConfig, firstuse.New, Common.Class, Local.Class),
 	entryLog([]string{"pam", "default", "PAMAuthenticator", "jupyterhub.auth.PAMAuthenticator"}, "PAMAuthenticator", pam.DefaultConfig, pam.New, Common.Class, Local.Class),
+	entryLog([]string{"native", "nativeauthenticator", "NativeAuthenticator", "nativeauthenticator.NativeAuthenticator", "nativeauthenticator.nativeauthenticator.NativeAuthenticator"}, "NativeAuthenticator", native.DefaultConfig, native.New),
 	entry([]string{"shared-password", "SharedPasswordAuthenticator", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator"}, "SharedPasswordAuthenticator", sharedpassword.DefaultConfig, sharedpassword.New),
+	entryLog([]string{"generic-oauth", "generic", "GenericOAuthenticator", "oauthenticator.generic.GenericOAuthenticator", "oauthenticator.GenericOAuthenticator"}, "GenericOAuthenticator", oauth.DefaultGenericConfig, oauth.NewGeneric, Common.Class, OAuth.Class),
+	entryLog([]string{"github", "GitHubOAuthenticator", "oauthenticator.github.GitHubOAuthenticator", "oauthenticator.GitHubOAuthenticator"}, "GitHubOAuthenticator", oauth.DefaultGitHubConfig, oauth.NewGitHub, Common.Class, OAuth.Class),
+	entryLog([]string{"gitlab", "GitLabOAuthenticator", "oauthenticator.gitlab.GitLabOAuthenticator", "oauthenticator.GitLabOAuthenticator"}, "GitLabOAuthenticator", oauth.DefaultGitLabConfig, oauth.NewGitLab, Common.Class, OAuth.Class),
+	entryLog([]string{"google", "GoogleOAuthenticator", "oauthenticator.google.GoogleOAuthenticator", "oauthenticator.GoogleOAuthenticator"}, "GoogleOAuthenticator", oauth.DefaultGoogleConfig, oauth.NewGoogle, Common.Class, OAuth.Class),
+	entryLog([]string{"azuread", "AzureAdOAuthenticator", "oauthenticator.azuread.AzureAdOAuthenticator", "oauthenticator.AzureAdOAuthenticator"}, "AzureAdOAuthenticator", oauth.DefaultAzureADConfig, oauth.NewAzureAD, Common.Class, OAuth.Class),
 }
 
 // Common is the base `Authenticator` class: its section applies to every authenticator. It has
@@ -59,9 +67,17 @@ var Local = Entry{
 	NewConfig: func() any { return local.DefaultConfig() },
 }
 
+// OAuth is upstream's OAuthenticator: the section (client_id, scope, …) every OAuth provider
+// inherits. It cannot be selected itself.
+var OAuth = Entry{
+	Class:     "OAuthenticator",
+	Parents:   []string{Common.Class},
+	NewConfig: func() any { return oauth.DefaultConfig() },
+}
+
 // Bases are the config sections that are not authenticators but that authenticators inherit
 // from, parents first: the hub's config schema lists them before Entries.
-func Bases() []Entry { return []Entry{Common, Local} }
+func Bases() []Entry { return []Entry{Common, Local, OAuth} }
 
 // configPtr is what every authenticator's config pointer is: it embeds auth.Config, which gives
 // it the promoted Common method.

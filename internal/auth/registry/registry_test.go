@@ -29,6 +29,16 @@ func TestLookup(t *testing.T) {
 		"default":                          "PAMAuthenticator",
 		"jupyterhub.auth.PAMAuthenticator": "PAMAuthenticator",
 		"jupyterhub.authenticators.shared.SharedPasswordAuthenticator": "SharedPasswordAuthenticator",
+		"generic-oauth": "GenericOAuthenticator",
+		"generic":       "GenericOAuthenticator",
+		"oauthenticator.generic.GenericOAuthenticator": "GenericOAuthenticator",
+		"github": "GitHubOAuthenticator",
+		"oauthenticator.github.GitHubOAuthenticator": "GitHubOAuthenticator",
+		"gitlab": "GitLabOAuthenticator",
+		"google": "GoogleOAuthenticator",
+		"oauthenticator.google.GoogleOAuthenticator": "GoogleOAuthenticator",
+		"azuread": "AzureAdOAuthenticator",
+		"oauthenticator.azuread.AzureAdOAuthenticator": "AzureAdOAuthenticator",
 	}
 	for name, class := range tests {
 		e, ok := registry.Lookup(name)
@@ -41,7 +51,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, firstuse, pam, shared-password" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, shared-password, generic-oauth, github, gitlab, google, azuread" {
 		t.Errorf("Names() = %q", got)
 	}
 }

@@ -1,0 +1,229 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"gohub/internal/auth"
+	"gohub/internal/store"
+)
+
+// pageSize is how many sign-ups the authorize page lists at once.
+const pageSize = 50
+
+var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="native-authorize">
+<h1>Authorize users</h1>
+<p class="lead">People who signed up wait here until an administrator authorizes them.</p>
+{{template "alert" .Alert}}
+<form action="{{.Prefix}}authorize" method="get" class="toolbar" id="native-search" role="search">
+<label class="sr-only" for="search_input">Search usernames</label>
+<input id="search_input" type="search" name="q" value="{{.Query}}" placeholder="Search usernames">
+<label class="sr-only" for="state_input">State</label>
+<select id="state_input" name="state">
+<option value=""{{if eq .State ""}} selected{{end}}>All sign-ups</option>
+<option value="unauthorized"{{if eq .State "unauthorized"}} selected{{end}}>Waiting for approval</option>
+<option value="authorized"{{if eq .State "authorized"}} selected{{end}}>Authorized</option>
+</select>
+<button type="submit" class="btn btn-secondary btn-small">Filter</button>
+</form>
+<table class="table" id="native-users">
+<thead><tr><th>Username</th><th>Email</th><th>2FA</th><th class="nowrap">Signed up</th><th>State</th><th></th></tr></thead>
+<tbody>
+{{range .Users}}<tr id="user-{{.Username}}">
+<td><strong>{{.Username}}</strong></td><td>{{if .Email}}{{.Email}}{{else}}<span class="muted">—</span>{{end}}</td>
+<td>{{if .Has2FA}}on{{else}}<span class="muted">off</span>{{end}}</td>
+<td class="muted nowrap">{{if not .Created.IsZero}}{{.Created.UTC.Format "2006-01-02"}}{{end}}</td>
+<td class="nowrap">{{if .Authorized}}<span class="badge badge-ok">Authorized</span>{{else}}<span class="badge badge-busy">Waiting for approval</span>{{end}}</td>
+<td class="actions">
+<form action="{{$.Prefix}}authorize" method="post" class="inline">
+<input type="hidden" name="_xsrf" value="{{$.XSRF}}">
+<input type="hidden" name="username" value="{{.Username}}">
+<input type="hidden" name="q" value="{{$.Query}}"><input type="hidden" name="state" value="{{$.State}}"><input type="hidden" name="page" value="{{$.Page}}">
+{{if .Authorized}}<button type="submit" name="action" value="unauthorize" class="btn btn-small btn-secondary">Unauthorize</button>
+{{else}}<button type="submit" name="action" value="authorize" class="btn btn-small btn-primary">Authorize</button><button type="submit" name="action" value="discard" class="btn btn-small btn-danger">Discard</button>{{end}}
+</form><a class="action-link" href="{{$.Prefix}}change-password/{{.Username}}">Set password</a>
+</td></tr>
+{{else}}<tr><td colspan="6" class="muted">No sign-ups match.</td></tr>
+{{end}}
+</tbody></table>
+<div class="pager"><span class="muted" id="native-count">{{.Total}} sign-up{{if ne .Total 1}}s{{end}}{{if .Users}}, showing {{.First}}–{{.Last}}{{end}}</span>
+<span>{{if .Prev}}<a class="btn btn-small btn-secondary" href="{{.Prev}}" rel="prev">← Previous</a>{{end}} {{if .Next}}<a class="btn btn-small btn-secondary" href="{{.Next}}" rel="next">Next →</a>{{end}}</span></div>
+<p class="muted note">Discard deletes a sign-up that is waiting for approval and the hub user of that
+name from the hub database. It never touches system accounts, home directories or other files.</p>
+</section>`)
+
+type authorizeView struct {
+	Prefix, XSRF, Query, State string
+	Page, Total, First, Last   int
+	Users                      []*store.NativeUser
+	Prev, Next                 string
+	Alert                      *alert
+}
+
+// requireAdmin returns the logged-in admin, or answers (login redirect, 403) and returns false.
+func (a *Authenticator) requireAdmin(w http.ResponseWriter, r *http.Request, d auth.PageDeps) (*store.User, bool) {
+	u, ok := d.Host.RequireUser(w, r)
+	if !ok {
+		return nil, false
+	}
+	if !u.Admin {
+		a.forbidden(w, d, u)
+		return nil, false
+	}
+	return u, true
+}
+
+// registerAuthorize adds GET {prefix}authorize (the list, with q, state and page) and POST
+// {prefix}authorize (action authorize, unauthorize or discard of username), for admins.
+func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
+	path := d.Prefix + "authorize"
+	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		u, ok := a.requireAdmin(w, r, d)
+		if !ok {
+			return
+		}
+		q := r.URL.Query()
+		var al *alert
+		if m := doneMessage(q.Get("done"), q.Get("user")); m != "" {
+			al = infoAlert(m)
+		}
+		a.renderAuthorize(w, r, d, u, http.StatusOK, q, al)
+	})
+	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+		u, ok := a.requireAdmin(w, r, d)
+		if !ok {
+			return
+		}
+		if err := readForm(w, r); err != nil {
+			a.renderAuthorize(w, r, d, u, http.StatusBadRequest, url.Values{}, errAlert("The form could not be read."))
+			return
+		}
+		back := url.Values{"q": {r.PostForm.Get("q")}, "state": {r.PostForm.Get("state")}, "page": {r.PostForm.Get("page")}}
+		if !d.Host.CheckXSRF(r, u) {
+			a.renderAuthorize(w, r, d, u, http.StatusForbidden, back, errAlert(msgFormStale))
+			return
+		}
+		name := r.PostForm.Get("username")
+		action := r.PostForm.Get("action")
+		err := a.act(r.Context(), u.Name, action, name)
+		var shown *auth.Rejection
+		switch {
+		case errors.As(err, &shown):
+			a.renderAuthorize(w, r, d, u, http.StatusBadRequest, back, errAlert(shown.Message))
+			return
+		case errors.Is(err, store.ErrNotFound):
+			a.renderAuthorize(w, r, d, u, http.StatusNotFound, back, errAlert("There is no sign-up named "+name+"."))
+			return
+		case err != nil:
+			a.log.Error("native: authorize page", "user", name, "err", err)
+			a.renderAuthorize(w, r, d, u, http.StatusInternalServerError, back, errAlert("The change could not be made."))
+			return
+		}
+		back.Set("done", action)
+		back.Set("user", name)
+		w.Header().Set("Location", path+"?"+back.Encode())
+		w.WriteHeader(http.StatusSeeOther)
+	})
+}
+
+// doneMessage is the page's note after a successful action (fixed texts, so a link cannot make
+// the page say anything else).
+func doneMessage(action, name string) string {
+	switch action {
+	case "authorize":
+		return name + " is authorized."
+	case "unauthorize":
+		return name + " is no longer authorized."
+	case "discard":
+		return "The sign-up of " + name + " was discarded."
+	}
+	return ""
+}
+
+// act authorizes, un-authorizes or discards the sign-up of name for the admin named by.
+func (a *Authenticator) act(ctx context.Context, by, action, name string) error {
+	db, err := a.store()
+	if err != nil {
+		return err
+	}
+	defer a.invalidate()
+	switch action {
+	case "authorize", "unauthorize":
+		if err := db.SetNativeAuthorized(ctx, name, action == "authorize"); err != nil {
+			return err
+		}
+		if action == "unauthorize" {
+			// Sign the user out of every browser: a new cookie id voids the old login cookies.
+			if hu, err := db.GetUser(ctx, name); err == nil {
+				if _, err := db.RotateCookieID(ctx, hu.ID); err != nil {
+					return err
+				}
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		a.log.Info("native: "+action+"d", "user", name, "by", by)
+		return nil
+	case "discard":
+		nu, err := db.GetNativeUser(ctx, name)
+		if err != nil {
+			return err
+		}
+		if nu.Authorized {
+			return auth.Reject("Unauthorize " + name + " before discarding the sign-up.")
+		}
+		if name == by {
+			return auth.Reject("You cannot discard your own account.")
+		}
+		if hu, err := db.GetUser(ctx, name); err == nil {
+			for _, sp := range hu.Spawners {
+				if sp.Server != nil {
+					return auth.Reject("Stop the servers of " + name + " before discarding the sign-up.")
+				}
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := db.DiscardNativeUser(ctx, name); err != nil {
+			return err
+		}
+		a.log.Info("native: sign-up discarded", "user", name, "by", by)
+		return nil
+	}
+	return auth.Reject("Unknown action.")
+}
+
+func (a *Authenticator) renderAuthorize(w http.ResponseWriter, r *http.Request, d auth.PageDeps, u *store.User, status int, q url.Values, al *alert) {
+	v := &authorizeView{Prefix: d.Prefix, XSRF: d.Host.XSRFToken(w, r, u), Query: q.Get("q"), State: q.Get("state"), Alert: al}
+	if v.State != "authorized" && v.State != "unauthorized" {
+		v.State = ""
+	}
+	v.Page, _ = strconv.Atoi(q.Get("page"))
+	v.Page = max(v.Page, 1)
+	db, err := a.store()
+	if err == nil {
+		v.Users, v.Total, err = db.ListNativeUsers(r.Context(), store.NativeListOptions{
+			Search: v.Query, State: v.State, Offset: (v.Page - 1) * pageSize, Limit: pageSize,
+		})
+	}
+	if err != nil {
+		a.log.Error("native: list sign-ups", "err", err)
+		status, v.Alert = http.StatusInternalServerError, errAlert("The sign-ups could not be listed.")
+	}
+	if len(v.Users) > 0 {
+		v.First, v.Last = (v.Page-1)*pageSize+1, (v.Page-1)*pageSize+len(v.Users)
+	}
+	link := func(page int) string {
+		return d.Prefix + "authorize?" + url.Values{"q": {v.Query}, "state": {v.State}, "page": {strconv.Itoa(page)}}.Encode()
+	}
+	if v.Page > 1 {
+		v.Prev = link(v.Page - 1)
+	}
+	if v.Page*pageSize < v.Total {
+		v.Next = link(v.Page + 1)
+	}
+	a.render(w, d, status, "Authorize users", u, authorizeTmpl, v)
+}
