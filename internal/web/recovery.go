@@ -51,7 +51,7 @@ var recoveryTmpl = template.Must(template.New("recovery").Parse(`
 {{end}}
 {{define "reset"}}
 <section class="card card-narrow" id="reset-main">
-  <h1>Choose a new password</h1>
+  <h1>New password</h1>
   {{- if .User}}<p class="lead">for <strong>{{.User}}</strong></p>{{end}}
   {{- if .Message}}<p class="alert alert-ok" role="status" id="reset-message">{{.Message}}</p>{{end}}
   {{- if .Error}}<p class="alert alert-error" role="alert" id="reset-error">{{.Error}}</p>{{end}}
@@ -76,7 +76,7 @@ var recoveryTmpl = template.Must(template.New("recovery").Parse(`
   {{- if .Error}}<p class="alert alert-error" role="alert" id="resetlink-error">{{.Error}}</p>{{end}}
   {{- if .Link}}
   <p class="alert alert-ok" role="status">Give this link to <strong>{{.User}}</strong>. It works once, until {{.Expires}}.</p>
-  <input id="reset-link" type="text" readonly value="{{.Link}}" style="width:100%;font:inherit;padding:0.5rem;margin-bottom:1rem" onfocus="this.select()">
+  <div class="form"><input id="reset-link" type="text" readonly value="{{.Link}}" aria-label="Reset link"></div>
   {{- end}}
   {{- if .Form}}
   <form action="{{.Action}}" method="post" class="form">
