@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"gohub/internal/rbac"
 	"gohub/internal/store"
 )
 
@@ -28,6 +29,9 @@ type AccessControl interface {
 	// when it expires. errors.Is ErrResetUnavailable when the authenticator keeps no
 	// passwords, ErrNoSuchAccount when the name has none.
 	IssueResetLink(ctx context.Context, name, by string) (path string, expires time.Time, err error)
+	// IssueInvite returns the path of a new one-time invitation (an account created through
+	// it is pre-authorized) and when it expires; ErrResetUnavailable as IssueResetLink.
+	IssueInvite(ctx context.Context, by string) (path string, expires time.Time, err error)
 }
 
 // Errors IssueResetLink may wrap.
@@ -127,4 +131,28 @@ func absoluteURL(r *http.Request, path string) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + path
+}
+
+// postInvitation answers POST /invitations (admin:users, on all users): a new one-time
+// invitation, {"url", "expires_at"}. A gohub addition.
+func (a *API) postInvitation(w http.ResponseWriter, r *http.Request, c *caller) error {
+	// Unfiltered admin:users: the invitation creates a user nobody's filter can name yet.
+	if err := need(c, rbac.Target{}, "admin:users"); err != nil {
+		return err
+	}
+	if a.d.Access == nil {
+		return errorf(http.StatusNotImplemented, "Invitations are not available")
+	}
+	path, expires, err := a.d.Access.IssueInvite(r.Context(), c.owner.Kind+":"+c.name())
+	if errors.Is(err, ErrResetUnavailable) {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
+	if err != nil {
+		return fmt.Errorf("issue invitation: %w", err)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusCreated, map[string]any{
+		"url":        absoluteURL(r, path),
+		"expires_at": FormatTime(expires),
+	})
 }

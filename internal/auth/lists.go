@@ -33,17 +33,42 @@ func (u *usernames) newLists(cfg Config) (*nameLists, error) {
 	return l, nil
 }
 
-// runtimeBlocks is the set of users blocked while the hub runs (an admin through the REST
-// API). Every login and every IsBlocked reads it.
-type runtimeBlocks struct {
+// nameSet is a set of names that changes while the hub runs: the users blocked by an admin
+// through the REST API, the accounts created through an invitation. Every login reads it.
+type nameSet struct {
 	mu sync.RWMutex
 	m  map[string]bool
 }
 
-func (b *runtimeBlocks) has(name string) bool {
+func (b *nameSet) has(name string) bool {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.m[name]
+}
+
+func (b *nameSet) set(names []string) {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	b.mu.Lock()
+	b.m = m
+	b.mu.Unlock()
+}
+
+func (b *nameSet) add(name string) {
+	b.mu.Lock()
+	if b.m == nil {
+		b.m = map[string]bool{}
+	}
+	b.m[name] = true
+	b.mu.Unlock()
+}
+
+func (b *nameSet) remove(name string) {
+	b.mu.Lock()
+	delete(b.m, name)
+	b.mu.Unlock()
 }
 
 // blockedBy says why name is blocked ("" when it is not), for the login log.
@@ -59,34 +84,22 @@ func (p *Pipeline) blockedBy(l *nameLists, name string) string {
 
 // SetBlocked replaces the set of users blocked at run time (the hub loads it from the database
 // at startup). Names must be normalised hub names.
-func (p *Pipeline) SetBlocked(names []string) {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	p.blocks.mu.Lock()
-	p.blocks.m = m
-	p.blocks.mu.Unlock()
-}
+func (p *Pipeline) SetBlocked(names []string) { p.blocks.set(names) }
 
 // Block adds a normalised name to the users blocked at run time: logins of that name are
 // refused as for blocked_users. The hub persists the block and revokes the user's access.
-func (p *Pipeline) Block(name string) {
-	p.blocks.mu.Lock()
-	if p.blocks.m == nil {
-		p.blocks.m = map[string]bool{}
-	}
-	p.blocks.m[name] = true
-	p.blocks.mu.Unlock()
-}
+func (p *Pipeline) Block(name string) { p.blocks.add(name) }
 
 // Unblock removes a normalised name from the users blocked at run time (blocked_users still
 // applies).
-func (p *Pipeline) Unblock(name string) {
-	p.blocks.mu.Lock()
-	delete(p.blocks.m, name)
-	p.blocks.mu.Unlock()
-}
+func (p *Pipeline) Unblock(name string) { p.blocks.remove(name) }
+
+// SetInvited replaces the set of accounts created through an invitation (the hub loads it
+// from the database at startup). An invited name is allowed like one in allowed_users.
+func (p *Pipeline) SetInvited(names []string) { p.invited.set(names) }
+
+// Invite allows a normalised name as an invited account (see SetInvited).
+func (p *Pipeline) Invite(name string) { p.invited.add(name) }
 
 // ListChanges is what a ReloadLists changed, as normalised names, each list sorted.
 type ListChanges struct {

@@ -83,6 +83,23 @@ func TestReloadLists(t *testing.T) {
 	if !p.IsBlocked("root") || p.IsBlocked("carol") {
 		t.Error("SetBlocked did not replace the run-time set")
 	}
+
+	// An invited account is allowed like allowed_users, until the user is deleted.
+	if err := login("dora"); !errors.Is(err, auth.ErrRejected) {
+		t.Errorf("dora before her invitation: %v", err)
+	}
+	p.Invite("dora")
+	if err := login("dora"); err != nil {
+		t.Errorf("dora, invited: %v", err)
+	}
+	p.DeleteUser(ctx, "dora")
+	if ok, _ := p.IsAllowed(ctx, "dora"); ok {
+		t.Error("a deleted invited user is still allowed")
+	}
+	p.SetInvited([]string{"erin"})
+	if ok, _ := p.IsAllowed(ctx, "erin"); !ok {
+		t.Error("SetInvited did not allow erin")
+	}
 }
 
 // revokerFunc adapts a function to auth.Revoker.

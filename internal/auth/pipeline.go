@@ -23,7 +23,8 @@ type Pipeline struct {
 
 	// lists holds the name lists and allow flags; ReloadLists swaps it while logins run.
 	lists    atomic.Pointer[nameLists]
-	blocks   runtimeBlocks // users blocked at run time (the REST API), beside blocked_users
+	blocks   nameSet // users blocked at run time (the REST API), beside blocked_users
+	invited  nameSet // accounts created through an invitation: allowed like allowed_users
 	formless bool
 	throttle *throttle
 

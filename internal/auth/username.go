@@ -157,6 +157,8 @@ func (p *Pipeline) allowed(ctx context.Context, l *nameLists, name string, id *I
 		return true, "admin_users", nil
 	case l.allowed[name]:
 		return true, "allowed_users", nil
+	case p.invited.has(name):
+		return true, "invitation", nil
 	}
 	if l.allowExisting {
 		exists, err := p.userExists(ctx, name)

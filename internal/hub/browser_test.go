@@ -143,4 +143,27 @@ func TestRecoveryInBrowser(t *testing.T) {
 		t.Errorf("admin page link %q", val)
 	}
 	shot("recovery-admin-link.png")
+
+	// An invitation from the same page, then the invitee's form.
+	must(chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#invite_create")),
+		chromedp.WaitVisible(chromedp.CSS("#invite-link")),
+	))
+	inv, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#invite-link")))
+	must(err)
+	shot("recovery-admin-invite.png")
+	must(chromedp.Do(ctx,
+		chromedp.Navigate(lh.public+"/hub/logout"),
+		chromedp.Navigate(inv),
+		chromedp.WaitVisible(chromedp.CSS("#invite-main #username_input")),
+	))
+	shot("recovery-invite-form.png")
+	must(chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#username_input"), "kate"),
+		chromedp.SendKeys(chromedp.CSS("#password_input"), "kate-password"),
+		chromedp.SendKeys(chromedp.CSS("#confirm_input"), "kate-password"),
+		chromedp.Click(chromedp.CSS("#invite_submit")),
+		chromedp.WaitVisible(chromedp.CSS("#invite-message")),
+	))
+	shot("recovery-invite-done.png")
 }

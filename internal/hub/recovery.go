@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"gohub/internal/api"
+	"gohub/internal/auth"
 	"gohub/internal/recovery"
+	"gohub/internal/store"
 )
 
 // initRecovery builds the account-recovery service (AccountRecovery config class): reset links
@@ -36,6 +38,7 @@ func (h *Hub) initRecovery(publicURL *url.URL) error {
 	}
 	if ps, ok := h.pipeline.PasswordSetter(); ok {
 		d.Passwords = ps
+		d.CheckName, d.CreateAccount, d.DropAccount = h.inviteName, h.createInvited, h.dropInvited
 	}
 	if publicURL != nil {
 		d.PublicHubURL = strings.TrimSuffix(publicURL.Scheme+"://"+publicURL.Host, "/") + h.cfg.BaseURL + "hub/"
@@ -75,6 +78,69 @@ func (a hubAccess) IssueResetLink(ctx context.Context, name, by string) (string,
 	case errors.Is(err, recovery.ErrUnknownUser):
 		return "", time.Time{}, api.ErrNoSuchAccount
 	case err != nil:
+		return "", time.Time{}, err
+	}
+	return l.Path, l.ExpiresAt, nil
+}
+
+// inviteName says why a name cannot be an invited account, as a form message.
+func (h *Hub) inviteName(ctx context.Context, name string) error {
+	if err := h.pipeline.CheckUsername(name); err != nil {
+		var shown *auth.Rejection
+		if errors.As(err, &shown) {
+			return shown
+		}
+		return auth.Reject("This name cannot be used: " + strings.TrimPrefix(err.Error(), auth.ErrInvalidUsername.Error()+" "))
+	}
+	if h.pipeline.IsBlocked(name) {
+		return auth.Reject("This name cannot be used.")
+	}
+	// As for any user the hub adds (a LocalAuthenticator may need or create a system account).
+	if err := h.pipeline.AddUser(ctx, name); err != nil {
+		var shown *auth.Rejection
+		if errors.As(err, &shown) {
+			return shown
+		}
+		return err
+	}
+	return nil
+}
+
+// createInvited creates the hub user of an accepted invitation and pre-authorizes it.
+func (h *Hub) createInvited(ctx context.Context, name string) error {
+	if _, err := h.db.CreateUser(ctx, name, false); err != nil {
+		return err
+	}
+	h.pipeline.Invite(name)
+	h.api.Invalidate()
+	return nil
+}
+
+// dropInvited undoes createInvited.
+func (h *Hub) dropInvited(ctx context.Context, name string) {
+	if err := h.db.DeleteUser(ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.log.Warn("undo an invited account", "user", name, "err", err)
+	}
+	h.pipeline.DeleteUser(ctx, name)
+	h.api.Invalidate()
+}
+
+// loadInvited reads the invited accounts into the pipeline at startup.
+func (h *Hub) loadInvited(ctx context.Context) error {
+	names, err := h.db.InvitedUserNames(ctx)
+	if err != nil {
+		return err
+	}
+	h.pipeline.SetInvited(names)
+	return nil
+}
+
+func (a hubAccess) IssueInvite(ctx context.Context, by string) (string, time.Time, error) {
+	l, err := a.h.recovery.IssueInvite(ctx, by)
+	if errors.Is(err, recovery.ErrUnavailable) {
+		return "", time.Time{}, fmt.Errorf("%w (%s)", api.ErrResetUnavailable, a.h.loaded.authEntry.Class)
+	}
+	if err != nil {
 		return "", time.Time{}, err
 	}
 	return l.Path, l.ExpiresAt, nil

@@ -217,3 +217,84 @@ func TestForgotPasswordByEmail(t *testing.T) {
 		t.Error("the mailed link did not set ivy's password")
 	}
 }
+
+// TestInvitations: an admin creates a one-time invitation (REST API or the admin page); the
+// invitee picks a free name and a password and can log in although no allow rule names them
+// (the invitation pre-authorizes the account); a taken or invalid name or a bad password
+// leaves the invitation usable; it works once; non-admins cannot create invitations; deleting
+// the user ends the pre-authorization.
+func TestInvitations(t *testing.T) {
+	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
+		return recoveryConfig(t, dir, pub, hubPort, "  invite_expiry_seconds: 3600\n")
+	})
+	if !lh.browser().login("ivy", "ivy-first-pw") {
+		t.Fatal("ivy's first login")
+	}
+	if lh.browser().login("kate", "kate-password") {
+		t.Fatal("kate logged in without an invitation")
+	}
+	if code := lh.api("POST", "/invitations", lh.newToken("ivy"), nil, nil); code != 403 {
+		t.Errorf("a non-admin creating an invitation: %d, want 403", code)
+	}
+	var out map[string]any
+	if code := lh.api("POST", "/invitations", adminToken, nil, &out); code != 201 {
+		t.Fatalf("create an invitation: %d %v", code, out)
+	}
+	link, _ := out["url"].(string)
+	u, err := url.Parse(link)
+	if err != nil || u.Path != "/hub/invite" || u.Query().Get("token") == "" {
+		t.Fatalf("invitation url %q", link)
+	}
+	path := u.RequestURI()
+	b := lh.browser()
+	accept := func(name, pw, confirm string) (int, string) {
+		t.Helper()
+		formPage := path
+		if _, _, page := b.get(path); !xsrfRE.MatchString(page) {
+			formPage = "/hub/login"
+		}
+		code, _, body := b.post(formPage, "/hub/invite", url.Values{"token": {u.Query().Get("token")},
+			"username": {name}, "password": {pw}, "confirm": {confirm}})
+		return code, body
+	}
+	for _, c := range []struct{ name, pw, want string }{
+		{"ivy", "a-long-password", "taken"},
+		{"a/b", "a-long-password", "cannot be used"},
+		{"kate", "short", "too short"},
+	} {
+		if code, body := accept(c.name, c.pw, c.pw); code != 400 || !strings.Contains(body, c.want) {
+			t.Errorf("invite as %q: %d, want 400 mentioning %q", c.name, code, c.want)
+		}
+	}
+	if code, body := accept("Kate", "kate-password", "kate-password"); code != 200 || !strings.Contains(body, "Your account kate is ready") {
+		t.Fatalf("accept: %d\n%s", code, body)
+	}
+	if !lh.browser().login("kate", "kate-password") {
+		t.Error("the invited account cannot log in")
+	}
+	if code, _ := accept("lena", "lena-password", "lena-password"); code != 400 {
+		t.Errorf("a second use of the invitation: %d, want 400", code)
+	}
+	if lh.browser().login("lena", "lena-password") {
+		t.Error("a spent invitation created a second account")
+	}
+
+	// The admin page creates invitations too.
+	root := lh.browser()
+	if !root.login("root", "root-first-pw") {
+		t.Fatal("root's login")
+	}
+	code, _, body := root.post("/hub/reset-link", "/hub/invite-link", url.Values{})
+	inv := regexp.MustCompile(`http://127\.0\.0\.1:\d+/hub/invite\?token=[A-Za-z0-9%]+`).FindString(body)
+	if code != 200 || inv == "" {
+		t.Fatalf("admin page invitation: %d\n%s", code, body)
+	}
+
+	// Deleting the invited user ends the pre-authorization (and the password goes with it).
+	if code := lh.api("DELETE", "/users/kate", adminToken, nil, nil); code != 204 {
+		t.Fatalf("delete kate: %d", code)
+	}
+	if lh.browser().login("kate", "kate-password") {
+		t.Error("a deleted invited user can still log in")
+	}
+}

@@ -121,14 +121,14 @@ func (h *Hub) UnblockUser(ctx context.Context, name string) error {
 // IsBlocked reports whether a user is blocked (blocked_users or at run time).
 func (h *Hub) IsBlocked(name string) bool { return h.pipeline.IsBlocked(name) }
 
-// loadBlocks reads the run-time blocks into the pipeline at startup.
+// loadBlocks reads the run-time blocks (and the invited accounts) into the pipeline at startup.
 func (h *Hub) loadBlocks(ctx context.Context) error {
 	names, err := h.db.BlockedUserNames(ctx)
 	if err != nil {
 		return err
 	}
 	h.pipeline.SetBlocked(names)
-	return nil
+	return h.loadInvited(ctx)
 }
 
 // revokeBlocked revokes every blocked user the database knows, at startup: a user added to

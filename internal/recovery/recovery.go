@@ -55,7 +55,16 @@ type Deps struct {
 	// AfterReset runs after a password was set through a link (the hub ends the user's other
 	// sessions); optional.
 	AfterReset func(ctx context.Context, name string)
-	Logger     *slog.Logger
+	// CheckName says why a normalised name cannot be an account (invalid, blocked), as a
+	// *auth.Rejection; needed for invitations.
+	CheckName func(ctx context.Context, name string) error
+	// CreateAccount creates the hub user of an accepted invitation and pre-authorizes it; it
+	// must fail with store.ErrExists when the name is taken, so two invitations cannot claim
+	// one name. DropAccount undoes it when the invitation turns out to be spent. Both are
+	// needed for invitations (nil: invitations are unavailable).
+	CreateAccount func(ctx context.Context, name string) error
+	DropAccount   func(ctx context.Context, name string)
+	Logger        *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -313,4 +322,96 @@ your password stays as it is.
 	}
 	s.log.Info("password-reset mail sent", "user", name)
 	return nil
+}
+
+// InvitesAvailable reports whether admins can invite people: passwords can be set and the hub
+// creates accounts.
+func (s *Service) InvitesAvailable() bool {
+	return s.Available() && s.d.CreateAccount != nil && s.d.CheckName != nil
+}
+
+// invitePath is where an invitation lands.
+func (s *Service) invitePath(token string) string {
+	return s.d.HubPrefix + "invite?token=" + url.QueryEscape(token)
+}
+
+// IssueInvite creates a one-time invitation link (invite_expiry_seconds); by names who asked.
+// The account created through it is pre-authorized: allowed to log in whatever the allow lists
+// say (blocked_users still wins).
+func (s *Service) IssueInvite(ctx context.Context, by string) (*Link, error) {
+	if !s.InvitesAvailable() {
+		return nil, ErrUnavailable
+	}
+	token := rand.Text()
+	l, err := s.d.Store.CreateAccountLink(ctx, store.NewAccountLink{Plain: token, Kind: store.LinkInvite,
+		CreatedBy: by, ExpiresAt: s.now().Add(s.cfg.InviteTTL())})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("invitation issued", "by", by, "expires_at", l.ExpiresAt)
+	return &Link{Token: token, Path: s.invitePath(token), ExpiresAt: l.ExpiresAt}, nil
+}
+
+// CheckInvite reports whether an invitation can still be used (ErrInvalidLink otherwise).
+func (s *Service) CheckInvite(ctx context.Context, token string) error {
+	if token == "" || !s.InvitesAvailable() {
+		return ErrInvalidLink
+	}
+	if _, err := s.d.Store.PeekAccountLink(ctx, token, store.LinkInvite, s.now()); errors.Is(err, store.ErrNotFound) {
+		return ErrInvalidLink
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// AcceptInvite creates the account typed as name with password through an invitation and
+// spends it. A name that is invalid, blocked or taken, or a password the rules refuse, is a
+// *auth.Rejection and leaves the invitation usable; a spent or expired one is ErrInvalidLink.
+// It returns the account's hub name.
+func (s *Service) AcceptInvite(ctx context.Context, token, typed, password string) (string, error) {
+	if err := s.CheckInvite(ctx, token); err != nil {
+		return "", err
+	}
+	name := s.d.Normalize(strings.TrimSpace(typed))
+	if err := s.d.CheckName(ctx, name); err != nil {
+		return "", err
+	}
+	taken, err := s.known(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if taken {
+		return "", auth.Reject("That name is taken. Please choose another one.")
+	}
+	if s.d.Rules != nil {
+		if err := s.d.Rules(name, password); err != nil {
+			return "", err
+		}
+	}
+	// The hub user is the lock on the name: of two invitations for one name, one creates it.
+	if err := s.d.CreateAccount(ctx, name); errors.Is(err, store.ErrExists) {
+		return "", auth.Reject("That name is taken. Please choose another one.")
+	} else if err != nil {
+		return "", err
+	}
+	if _, err := s.d.Store.ClaimInvite(ctx, token, name, s.now()); err != nil {
+		if s.d.DropAccount != nil {
+			s.d.DropAccount(ctx, name)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return "", ErrInvalidLink
+		}
+		return "", err
+	}
+	if err := s.d.Passwords.SetPassword(ctx, name, password); err != nil {
+		// No account may stay without the password its owner chose (FirstUse would let the
+		// next person to log in as the name set one).
+		if s.d.DropAccount != nil {
+			s.d.DropAccount(ctx, name)
+		}
+		return "", fmt.Errorf("set password of %q: %w", name, err)
+	}
+	s.log.Info("account created through an invitation", "user", name)
+	return name, nil
 }

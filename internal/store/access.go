@@ -211,6 +211,46 @@ func (db *DB) UseAccountLink(ctx context.Context, plain, kind string, now time.T
 	return l, nil
 }
 
+// ClaimInvite spends an invitation for the account named username, atomically (of two
+// concurrent claims exactly one succeeds) and records the name: the invitation then keeps
+// pre-authorizing that account (InvitedUserNames) until the user is deleted. ErrNotFound when
+// the invitation is unknown, spent or expired at now.
+func (db *DB) ClaimInvite(ctx context.Context, plain, username string, now time.Time) (*AccountLink, error) {
+	if username == "" {
+		return nil, errors.New("claim invitation: empty username")
+	}
+	row := db.sql.QueryRowContext(ctx, `UPDATE account_links SET used = $1, username = $2
+		WHERE hashed = $3 AND kind = $4 AND used IS NULL AND expires_at > $1
+		RETURNING `+linkCols, db.ts(now), username, linkDigest(plain), LinkInvite)
+	l, err := scanLink(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("invitation: %w", ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim invitation: %w", err)
+	}
+	return l, nil
+}
+
+// InvitedUserNames returns the names of accounts created through an invitation, sorted.
+func (db *DB) InvitedUserNames(ctx context.Context) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT DISTINCT username FROM account_links
+		WHERE kind = $1 AND used IS NOT NULL AND username <> '' ORDER BY username`, LinkInvite)
+	if err != nil {
+		return nil, fmt.Errorf("invited users: %w", err)
+	}
+	defer rows.Close()
+	names := []string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("invited users: %w", err)
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
 // DeleteAccountLinksOf deletes every link bound to username (the user was deleted or renamed,
 // so the name's old links must not serve whoever holds it next).
 func (db *DB) DeleteAccountLinksOf(ctx context.Context, username string) error {
@@ -220,9 +260,11 @@ func (db *DB) DeleteAccountLinksOf(ctx context.Context, username string) error {
 	return nil
 }
 
-// PurgeAccountLinks deletes links that expired or were spent before now and returns how many.
+// PurgeAccountLinks deletes links that expired unused and spent reset links, and returns how
+// many. Spent invitations stay: they record which accounts were invited.
 func (db *DB) PurgeAccountLinks(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM account_links WHERE expires_at <= $1 OR used IS NOT NULL`, db.ts(now))
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM account_links
+		WHERE (used IS NULL AND expires_at <= $1) OR (used IS NOT NULL AND kind = $2)`, db.ts(now), LinkReset)
 	if err != nil {
 		return 0, fmt.Errorf("purge account links: %w", err)
 	}

@@ -69,6 +69,29 @@ var recoveryTmpl = template.Must(template.New("recovery").Parse(`
   <p class="muted"><a href="{{.Prefix}}login">Sign in</a></p>
 </section>
 {{end}}
+{{define "invite"}}
+<section class="card card-narrow" id="invite-main">
+  <h1>Create your account</h1>
+  <p class="lead">You were invited to this Jupyter hub.</p>
+  {{- if .Message}}<p class="alert alert-ok" role="status" id="invite-message">{{.Message}}</p>{{end}}
+  {{- if .Error}}<p class="alert alert-error" role="alert" id="invite-error">{{.Error}}</p>{{end}}
+  {{- if .Form}}
+  <form action="{{.Action}}" method="post" class="form">
+    <input type="hidden" name="_xsrf" value="{{.XSRF}}">
+    <input type="hidden" name="token" value="{{.Token}}">
+    <label for="username_input">Username</label>
+    <input id="username_input" type="text" name="username" value="{{.User}}" autocapitalize="off"
+           autocorrect="off" autocomplete="username" spellcheck="false" required autofocus>
+    <label for="password_input">Password</label>
+    <input id="password_input" type="password" name="password" autocomplete="new-password" required>
+    <label for="confirm_input">Password again</label>
+    <input id="confirm_input" type="password" name="confirm" autocomplete="new-password" required>
+    <button id="invite_submit" type="submit" class="btn btn-primary btn-block">Create account</button>
+  </form>
+  {{- end}}
+  <p class="muted"><a href="{{.Prefix}}login{{if .User}}?username={{.User}}{{end}}">Sign in</a></p>
+</section>
+{{end}}
 {{define "resetlink"}}
 <section class="card card-narrow" id="resetlink-main">
   <h1>Password-reset link</h1>
@@ -87,6 +110,20 @@ var recoveryTmpl = template.Must(template.New("recovery").Parse(`
     <button id="resetlink_submit" type="submit" class="btn btn-primary btn-block">Create link</button>
   </form>
   {{- end}}
+  {{- if .Invites}}
+  <div class="section" id="invite-section">
+  <h2>Invitation</h2>
+  <p class="muted">A one-time link for someone new to create an account that may sign in.</p>
+  {{- if .Invite}}
+  <p class="alert alert-ok" role="status">Send this link to the person you invite. It creates one account, until {{.InviteExpires}}.</p>
+  <div class="form"><input id="invite-link" type="text" readonly value="{{.Invite}}" aria-label="Invitation link"></div>
+  {{- end}}
+  <form action="{{.Prefix}}invite-link" method="post" class="form">
+    <input type="hidden" name="_xsrf" value="{{.XSRF}}">
+    <button id="invite_create" type="submit" class="btn btn-secondary btn-block">Create an invitation link</button>
+  </form>
+  </div>
+  {{- end}}
   <p class="muted"><a href="{{.Prefix}}home">Home</a></p>
 </section>
 {{end}}
@@ -99,6 +136,9 @@ type recoveryView struct {
 	Form                 bool
 	User, Token          string
 	Link, Expires        string
+	// Invites: the admin page offers invitations; Invite is a new one.
+	Invites               bool
+	Invite, InviteExpires string
 }
 
 // registerRecovery adds the recovery pages (Deps.Recovery set).
@@ -110,6 +150,9 @@ func (p *Pages) registerRecovery(handle func(string, http.HandlerFunc)) {
 	handle("POST "+h+"reset-password", p.resetPost)
 	handle("GET "+h+"reset-link", p.resetLinkGet)
 	handle("POST "+h+"reset-link", p.resetLinkPost)
+	handle("POST "+h+"invite-link", p.inviteLinkPost)
+	handle("GET "+h+"invite", p.inviteGet)
+	handle("POST "+h+"invite", p.invitePost)
 }
 
 // forgotURL is the login page's "Forgot password?" target, "" when mail is off.
@@ -252,9 +295,10 @@ func (p *Pages) resetLinkGet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := &recoveryView{Action: p.hubPrefix + "reset-link", User: r.URL.Query().Get("user")}
+	v := &recoveryView{Action: p.hubPrefix + "reset-link", User: r.URL.Query().Get("user"),
+		Invites: p.d.Recovery.InvitesAvailable(), XSRF: p.XSRFToken(w, r, u)}
 	if p.d.Recovery.Available() {
-		v.Form, v.XSRF = true, p.XSRFToken(w, r, u)
+		v.Form = true
 	} else {
 		v.Error = msgNoAdminReset
 	}
@@ -276,7 +320,8 @@ func (p *Pages) resetLinkPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := strings.TrimSpace(r.PostForm.Get("username"))
-	v := &recoveryView{Action: p.hubPrefix + "reset-link", User: target, Form: true, XSRF: p.XSRFToken(w, r, u)}
+	v := &recoveryView{Action: p.hubPrefix + "reset-link", User: target, Form: true, XSRF: p.XSRFToken(w, r, u),
+		Invites: p.d.Recovery.InvitesAvailable()}
 	w.Header().Set("Cache-Control", "no-store")
 	link, err := p.d.Recovery.IssueReset(r.Context(), target, "admin:"+u.Name)
 	switch {
@@ -308,4 +353,93 @@ func (p *Pages) absolute(r *http.Request, path string) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + path
+}
+
+// inviteLinkPost answers the admin page's "Create an invitation link".
+func (p *Pages) inviteLinkPost(w http.ResponseWriter, r *http.Request) {
+	u, ok := p.requireAdmin(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		p.Error(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	if !p.CheckXSRF(r, u) {
+		p.Error(w, r, http.StatusForbidden, msgFormExpired)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	v := &recoveryView{Action: p.hubPrefix + "reset-link", Form: p.d.Recovery.Available(), XSRF: p.XSRFToken(w, r, u),
+		Invites: p.d.Recovery.InvitesAvailable()}
+	link, err := p.d.Recovery.IssueInvite(r.Context(), "admin:"+u.Name)
+	switch {
+	case err == nil:
+		v.Invite = p.absolute(r, link.Path)
+		v.InviteExpires = link.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+		p.renderFragment(w, http.StatusOK, "Password-reset link", "resetlink", u, v)
+	case errors.Is(err, recovery.ErrUnavailable):
+		v.Error = msgNoAdminReset
+		p.renderFragment(w, http.StatusBadRequest, "Password-reset link", "resetlink", u, v)
+	default:
+		p.log.Error("issue invitation", "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "")
+	}
+}
+
+func (p *Pages) inviteGet(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	token := r.URL.Query().Get("token")
+	if err := p.d.Recovery.CheckInvite(r.Context(), token); err != nil {
+		p.inviteFailed(w, r, err)
+		return
+	}
+	p.renderFragment(w, http.StatusOK, "Create your account", "invite", nil, &recoveryView{
+		Action: p.hubPrefix + "invite", XSRF: p.anonXSRF(w, r), Form: true, Token: token})
+}
+
+func (p *Pages) invitePost(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if !p.parseAnonForm(w, r) {
+		return
+	}
+	token, typed, pw := r.PostForm.Get("token"), strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
+	again := func(status int, msg string) {
+		if err := p.d.Recovery.CheckInvite(r.Context(), token); err != nil {
+			p.inviteFailed(w, r, err)
+			return
+		}
+		p.renderFragment(w, status, "Create your account", "invite", nil, &recoveryView{
+			Action: p.hubPrefix + "invite", XSRF: p.anonXSRF(w, r), Form: true, Token: token, User: typed, Error: msg})
+	}
+	if pw != r.PostForm.Get("confirm") {
+		again(http.StatusBadRequest, msgMismatch)
+		return
+	}
+	name, err := p.d.Recovery.AcceptInvite(r.Context(), token, typed, pw)
+	var shown interface{ UserMessage() string }
+	switch {
+	case err == nil:
+		p.renderFragment(w, http.StatusOK, "Account created", "invite", nil,
+			&recoveryView{User: name, Message: "Your account " + name + " is ready. You can sign in now."})
+	case errors.As(err, &shown) && shown.UserMessage() != "":
+		again(http.StatusBadRequest, shown.UserMessage())
+	case errors.Is(err, recovery.ErrInvalidLink):
+		p.inviteFailed(w, r, err)
+	default:
+		p.log.Error("accept invitation", "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "")
+	}
+}
+
+// inviteFailed answers an unusable invitation (400, one message for every reason).
+func (p *Pages) inviteFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, recovery.ErrInvalidLink) {
+		p.renderFragment(w, http.StatusBadRequest, "Invitation", "invite", nil, &recoveryView{
+			Error: "This invitation is invalid, expired or already used. Ask for a new one."})
+		return
+	}
+	p.log.Error("invitation", "err", err)
+	p.Error(w, r, http.StatusInternalServerError, "")
 }

@@ -125,4 +125,20 @@ func testAccountLinks(t *testing.T, open func(t *testing.T) *store.DB) {
 	_, err = db.PeekAccountLink(ctx, "dave-reset-0001", store.LinkReset, now)
 	wantErr(t, err, store.ErrNotFound)
 	eq(t, "invite still there", must(db.PeekAccountLink(ctx, "invite-secret-0001", store.LinkInvite, now)).ID, inv.ID)
+
+	// Invitations are claimed once, for a name, and remembered.
+	_, err = db.ClaimInvite(ctx, "invite-secret-0001", "erin", now.Add(2*time.Hour))
+	wantErr(t, err, store.ErrNotFound) // expired by then
+	c := must(db.ClaimInvite(ctx, "invite-secret-0001", "erin", now))
+	eq(t, "claimed for", c.Username, "erin")
+	_, err = db.ClaimInvite(ctx, "invite-secret-0001", "frank", now)
+	wantErr(t, err, store.ErrNotFound)
+	_, err = db.ClaimInvite(ctx, "bob-reset-0001", "frank", now) // not an invitation (and gone)
+	wantErr(t, err, store.ErrNotFound)
+	eqList(t, "invited", must(db.InvitedUserNames(ctx)), []string{"erin"})
+	eq(t, "purge keeps spent invitations", must(db.PurgeAccountLinks(ctx, now)), 0)
+	eqList(t, "invited after purge", must(db.InvitedUserNames(ctx)), []string{"erin"})
+	must(db.CreateUser(ctx, "erin", false))
+	ok(t, db.DeleteUser(ctx, "erin"))
+	eqList(t, "invited after deleting erin", must(db.InvitedUserNames(ctx)), []string{})
 }
