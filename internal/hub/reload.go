@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"gohub/internal/auth"
 	"gohub/internal/config"
@@ -102,7 +103,7 @@ func (h *Hub) applyListChanges(ctx context.Context, ch auth.ListChanges) error {
 			continue
 		}
 		if *cfg.AllowExistingUsers && !*cfg.AllowAll && !h.pipeline.IsAdminUser(name) &&
-			!contains(h.pipeline.AllowedUsers(), name) {
+			!slices.Contains(h.pipeline.AllowedUsers(), name) {
 			h.log.Warn("reload: a user removed from the allow lists keeps access through allow_existing_users (they are in the database); block or delete them to end it",
 				"user", name)
 		}
@@ -145,15 +146,6 @@ func (h *Hub) allUserNames(ctx context.Context) ([]string, error) {
 		names = append(names, u.Name)
 	}
 	return names, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // watchReload reloads the config (Options.LoadConfig) on every signal from sigs (SIGHUP in

@@ -4,6 +4,8 @@
 // page ("Forgot password?"). Links are 130-bit random secrets, stored only as digests
 // (store.AccountLink), expire (reset_link_expiry_seconds, an hour by default) and work once.
 // Passwords are set through the authenticator's auth.PasswordSetter, under its own rules.
+// Invitations are the same kind of link: whoever holds one creates one account (a free name
+// and a password), which is pre-authorized.
 //
 // None of this exists in JupyterHub or its authenticators (authenticators.md's "exceed" list).
 package recovery
