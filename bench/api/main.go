@@ -6,10 +6,11 @@
 // then runs a closed-loop load generator on GET /hub/api/users/{name} and
 // GET /hub/api/users?limit=200 and prints req/s, p99 and the gohub/JupyterHub ratio. With
 // -cold it instead restarts each hub over 10,000 users and times the first full listing against
-// a second one. Everything it starts is stopped at the end.
+// a second one. With -admin it walks the user list page by page as gohub's /hub/admin page does
+// and prints per-page latency. Everything it starts is stopped at the end.
 //
 //	go run ./bench/api [-users 1000] [-duration 10s] [-concurrency 16] [-rounds 3]
-//	                   [-only jupyterhub|gohub] [-cold]
+//	                   [-only jupyterhub|gohub] [-cold] [-admin]
 package main
 
 import (
@@ -37,6 +38,7 @@ type options struct {
 	rounds      int
 	only        string
 	cold        bool
+	admin       bool
 	pin         bool
 	keep        bool
 	jupyterhub  string
@@ -53,13 +55,14 @@ func main() {
 
 func parseFlags() options {
 	var o options
-	flag.IntVar(&o.users, "users", 1000, "users to create in each hub (default 10000 with -cold)")
+	flag.IntVar(&o.users, "users", 1000, "users to create in each hub (default 10000 with -cold and -admin)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per run")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unrecorded load before each run")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent closed-loop workers (keep-alive connections)")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved runs per endpoint and hub; the table shows medians")
 	flag.StringVar(&o.only, "only", "", "run one side only: jupyterhub or gohub")
 	flag.BoolVar(&o.cold, "cold", false, "instead of the load runs: restart each hub and time the first full listing against a second one")
+	flag.BoolVar(&o.admin, "admin", false, "instead of the load runs: walk every page of the user list as /hub/admin does and print per-page latency")
 	flag.BoolVar(&o.pin, "pin", true, "with taskset and 2+ CPUs: hubs on CPU 0, load generator on CPU 1")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, databases, logs)")
 	flag.StringVar(&o.jupyterhub, "jupyterhub", "", "jupyterhub command (default: from PATH)")
@@ -68,7 +71,7 @@ func parseFlags() options {
 	flag.Parse()
 	usersSet := false
 	flag.Visit(func(f *flag.Flag) { usersSet = usersSet || f.Name == "users" })
-	if o.cold && !usersSet {
+	if (o.cold || o.admin) && !usersSet {
 		o.users = 10000
 	}
 	return o
@@ -120,6 +123,9 @@ func run() error {
 	printFieldDiff(ctx, sides)
 	if o.cold {
 		return coldRuns(ctx, o, sides)
+	}
+	if o.admin {
+		return adminRuns(ctx, o, sides)
 	}
 	return loadRuns(ctx, o, sides)
 }

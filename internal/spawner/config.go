@@ -18,7 +18,8 @@ import (
 //     command that talks JSON (see SpawnPolicy);
 //   - admin_overrides, non_admin_overrides and user_overrides are gohub additions beside
 //     upstream's group_overrides (see SpawnPolicy for the order they apply in);
-//   - options_form is stored but not used yet.
+//   - options_form is a string of HTML only (no callable); profile_list is KubeSpawner's, with
+//     spawner_override for kubespawner_override (see Profile).
 type Config struct {
 	Cmd         []string          `yaml:"cmd" help:"Command that starts the single-user server."`
 	Args        []string          `yaml:"args" help:"Extra arguments appended to cmd."`
@@ -46,8 +47,9 @@ type Config struct {
 	OAuthClientAllowedScopes []string `yaml:"oauth_client_allowed_scopes" help:"Extra scopes the server's OAuth client may grant; access to the server itself is always added."`
 	OAuthAccessScopes        []string `yaml:"oauth_access_scopes" help:"Scopes a browser needs to access the server; empty means access:servers on this server or user."`
 
-	OptionsForm             string `yaml:"options_form" help:"HTML form shown before spawning (stored; not used yet)."`
-	ConsecutiveFailureLimit int    `yaml:"consecutive_failure_limit" help:"Stop the hub after this many spawns in a row failed; 0 means never."`
+	OptionsForm             string    `yaml:"options_form" help:"HTML form fragment the spawn page shows before a start; its fields become user_options (one value a string, a repeated field a list of strings)."`
+	ProfileList             []Profile `yaml:"profile_list" help:"Choices the spawn page offers before a start, as KubeSpawner's: [{display_name, slug, description, default, spawner_override: {trait: value}, profile_options: {name: {display_name, choices: {slug: {display_name, default, spawner_override}}}}}]. The chosen slug is user_options.profile; its overrides apply after user_overrides."`
+	ConsecutiveFailureLimit int       `yaml:"consecutive_failure_limit" help:"Stop the hub after this many spawns in a row failed; 0 means never."`
 
 	GroupOverrides      map[string]GroupOverride  `yaml:"group_overrides" help:"Overrides for members of groups, applied in order of their keys: {key: {groups: [...], spawner_override: {...}}}."`
 	AdminOverrides      map[string]any            `yaml:"admin_overrides" help:"Overrides of spawner traits for admin users (gohub addition)."`

@@ -175,6 +175,12 @@ func (m *Manager) Status(userName, serverName string) ServerStatus {
 	return st
 }
 
+// SpawnForm returns what the spawn page offers u before a start: the options_form and the
+// profile_list that apply to u after the override layers. An empty form means no page.
+func (m *Manager) SpawnForm(u User) (SpawnForm, error) {
+	return m.policy.Form(u)
+}
+
 // Progress returns the progress events of a user's server as spec §1.4 has them: for a spawn
 // under way, every event so far and then each new one until the final ready or failed event;
 // for a ready server, one ready event; after a failed spawn, one failed event. The channel

@@ -25,7 +25,13 @@ import (
 //  3. group_overrides whose groups include one of the user's, in the sorted order of their keys
 //     (upstream's rule);
 //  4. user_overrides[user name];
-//  5. what pre_spawn_hook prints.
+//  5. the profile of profile_list that user_options["profile"] names (the default profile when
+//     they name none), then the choice of each of its profile_options;
+//  6. what pre_spawn_hook prints.
+//
+// The profile list itself is read after layer 4, so the layers may give groups or users other
+// profiles. KubeSpawner applies a profile after pre_spawn_hook; here the hook comes last, so it
+// sees the profile's result and may still change it.
 //
 // A layer is a mapping of trait names to values. Mappings (environment, …) are merged key by
 // key, a null value removing the key; every other value replaces the one before. Unknown trait
@@ -48,12 +54,95 @@ func NewSpawnPolicy(p Plugin) (*SpawnPolicy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spawner %s: %w", p.Class, err)
 	}
-	for _, l := range sp.allLayers() {
-		if _, err := sp.decode(mergeLayer(base, l.values)); err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", p.Class, l.name, err)
+	for _, l := range append([]layer{{"", nil}}, sp.allLayers()...) {
+		m := mergeLayer(base, l.values)
+		name := p.Class
+		if l.name != "" {
+			name += "." + l.name
+		}
+		if _, err := sp.decode(m); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if err := sp.checkProfiles(m); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return sp, nil
+}
+
+// checkProfiles checks the profile_list of a trait map: the list itself, and every profile's
+// and choice's overrides applied over m.
+func (sp *SpawnPolicy) checkProfiles(m map[string]any) error {
+	list, err := sp.profiles(m)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		if _, err := sp.decode(mergeLayer(m, p.SpawnerOverride)); err != nil {
+			return fmt.Errorf("profile_list.%s: %w", p.Slug, err)
+		}
+		for _, name := range p.SortedOptions() {
+			o := p.ProfileOptions[name]
+			for _, c := range o.SortedChoices() {
+				over := mergeLayer(p.SpawnerOverride, o.Choices[c].SpawnerOverride)
+				if _, err := sp.decode(mergeLayer(m, over)); err != nil {
+					return fmt.Errorf("profile_list.%s.profile_options.%s.%s: %w", p.Slug, name, c, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// profiles decodes a trait map and returns its profile_list, slugs filled in and checked.
+func (sp *SpawnPolicy) profiles(m map[string]any) ([]Profile, error) {
+	cfg, err := sp.decode(m)
+	if err != nil {
+		return nil, err
+	}
+	return normaliseProfiles(cfg.(interface{ Common() *Config }).Common().ProfileList)
+}
+
+// SpawnForm is what the spawn page offers one user before a start.
+type SpawnForm struct {
+	// OptionsForm is Spawner.options_form: admin-provided HTML, shown as it is.
+	OptionsForm string
+	// Profiles is Spawner.profile_list with slugs filled in.
+	Profiles []Profile
+}
+
+// Empty is true when there is nothing to ask: the server starts without a form.
+func (f SpawnForm) Empty() bool {
+	return strings.TrimSpace(f.OptionsForm) == "" && len(f.Profiles) == 0
+}
+
+// Form returns the options_form and profile_list that apply to u, after the override layers.
+func (sp *SpawnPolicy) Form(u User) (SpawnForm, error) {
+	m, err := sp.layered(u)
+	if err != nil {
+		return SpawnForm{}, err
+	}
+	cfg, err := sp.decode(m)
+	if err != nil {
+		return SpawnForm{}, err
+	}
+	list, err := normaliseProfiles(cfg.(interface{ Common() *Config }).Common().ProfileList)
+	if err != nil {
+		return SpawnForm{}, err
+	}
+	return SpawnForm{OptionsForm: cfg.(interface{ Common() *Config }).Common().OptionsForm, Profiles: list}, nil
+}
+
+// layered is the plugin config with the layers of u applied, as a trait map.
+func (sp *SpawnPolicy) layered(u User) (map[string]any, error) {
+	m, err := toMap(sp.plugin.Config)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range sp.layers(u) {
+		m = mergeLayer(m, l.values)
+	}
+	return m, nil
 }
 
 // layer is one named set of overrides.
@@ -114,11 +203,19 @@ type HookInput struct {
 // Resolve returns the config for one start of u's server: a pointer of the plugin config's
 // type. withHook false skips pre_spawn_hook (used when re-adopting a running server).
 func (sp *SpawnPolicy) Resolve(ctx context.Context, u User, server string, options map[string]any, withHook bool) (any, error) {
-	m, err := toMap(sp.plugin.Config)
+	m, err := sp.layered(u)
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range sp.layers(u) {
+	list, err := sp.profiles(m)
+	if err != nil {
+		return nil, err
+	}
+	pls, err := profileLayers(list, options)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range pls {
 		m = mergeLayer(m, l.values)
 	}
 	if hook := sp.common.PreSpawnHook; withHook && len(hook) > 0 {

@@ -20,11 +20,19 @@ import (
 // true means the server answered and is routed (201); false with a nil error means the spawn
 // goes on in the background (202), its progress on Progress. Errors: ErrNamedServersDisabled,
 // ErrNamedServerLimit, ErrAlreadyRunning, ErrPending (400); *LimitError (429); any other error
-// is the failure of a spawn that ended within slow_spawn_timeout.
+// is the failure of a spawn that ended within slow_spawn_timeout. options naming a profile or
+// profile option choice that profile_list lacks are ErrBadRequest.
 // A start while a spawn is pending returns (false, nil) without starting another.
 func (m *Manager) Start(ctx context.Context, u User, name string, options map[string]any) (bool, error) {
 	if err := m.checkNamed(ctx, u, name); err != nil {
 		return false, err
+	}
+	if options != nil {
+		// A profile or choice that does not exist is the caller's mistake (400), not a
+		// failed spawn.
+		if _, err := m.policy.Resolve(ctx, u, name, options, false); errors.Is(err, ErrBadRequest) {
+			return false, err
+		}
 	}
 	att, err := m.begin(ctx, u, name, options)
 	if err != nil || att == nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"gohub/internal/spawner"
 	"gohub/internal/store"
 )
 
@@ -29,7 +30,9 @@ func (p *Pages) root(w http.ResponseWriter, r *http.Request) {
 	redirect(w, p.nextURL(r, u))
 }
 
-// home answers GET /hub/home: the user's control panel.
+// home answers GET /hub/home: the user's control panel. With spawning it lists the default
+// server and, with allow_named_servers, the named ones, each with the buttons its state allows,
+// and a form to create a named server.
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 	u, ok := p.requireUser(w, r)
 	if !ok {
@@ -44,7 +47,18 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 		// The default server exists before its first start, as upstream's home shows it.
 		spawners = append([]*store.Spawner{{Name: ""}}, spawners...)
 	}
+	v.NamedServers = v.Spawning && p.d.AllowNamedServers
+	if v.Spawning {
+		f, err := p.d.Servers.SpawnForm(spawner.UserFromStore(u))
+		if err != nil {
+			p.log.Error("spawn options form", "user", u.Name, "err", err)
+		}
+		v.HasSpawnForm = err == nil && !f.Empty()
+	}
 	for _, sp := range spawners {
+		if sp.Name != "" && v.Spawning && !v.NamedServers {
+			continue // named servers left from a time they were allowed: not reachable now
+		}
 		sv := serverView{Name: sp.Name, Display: sp.DisplayName, Active: sp.Server != nil, Started: sp.Started}
 		sv.URL = p.serverURL(u.Name, sp.Name)
 		if sv.Display == "" {
@@ -56,6 +70,7 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 			sv.Active, sv.Pending, sv.Ready = st.Active, st.Pending, st.Ready
 			sv.SpawnURL = p.hubPrefix + "spawn" + t.urlPath()
 			sv.PendingURL = p.hubPrefix + "spawn-pending" + t.urlPath()
+			sv.Failed = st.LastFailure != nil && !st.Cancelled && !st.Active
 		}
 		v.Servers = append(v.Servers, sv)
 	}

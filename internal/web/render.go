@@ -28,7 +28,7 @@ var staticFS embed.FS
 
 // pageNames are the pages; each is parsed together with the layout page.html.
 var pageNames = []string{"login.html", "logout.html", "home.html", "error.html", "content.html",
-	"spawn_pending.html", "not_running.html"}
+	"spawn_pending.html", "not_running.html", "spawn.html"}
 
 // templates holds one parsed template set per page.
 type templates struct {
@@ -101,9 +101,17 @@ type view struct {
 	Servers []serverView
 	// Spawning is true when the hub can start servers (Deps.Servers set): home shows buttons.
 	Spawning bool
+	// NamedServers is true with spawning and allow_named_servers: home lists named servers and
+	// offers to create one.
+	NamedServers bool
+	// HasSpawnForm is true when starting asks for options first: Start links to the form.
+	HasSpawnForm bool
 
 	// spawn-pending and not-running pages
 	Server *serverPage
+
+	// spawn page (the options form)
+	SpawnForm *spawnFormView
 
 	// pages rendered elsewhere (RenderContent)
 	Content template.HTML
@@ -127,6 +135,8 @@ type serverView struct {
 	Ready      bool
 	SpawnURL   string // POST target of the Start button
 	PendingURL string // the spawn-pending page
+	// Failed is true when the last spawn failed (and nothing runs now).
+	Failed bool
 }
 
 // serverPage is the server a spawn-pending or not-running page is about.

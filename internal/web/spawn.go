@@ -91,18 +91,39 @@ func (p *Pages) pendingURL(r *http.Request, t *target) string {
 }
 
 // spawnGet answers GET /hub/spawn[/{user}[/{server}]] (spec §4.5): a ready server is opened,
-// a pending one watched, anything else started with the options of its last start.
+// a pending one watched; otherwise the options form is shown when the spawner has one
+// (options_form or profile_list), else the server starts with the options of its last start.
 func (p *Pages) spawnGet(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.serverTarget(w, r)
 	if !ok {
 		return
 	}
-	p.startAndRedirect(w, r, t, nil)
+	if st := p.d.Servers.Status(t.owner.Name, t.server); !st.Ready && st.Pending == "" {
+		f, ok := p.spawnForm(w, r, t)
+		if !ok {
+			return
+		}
+		if !f.Empty() {
+			p.renderSpawnForm(w, r, t, f, nil, http.StatusOK, "")
+			return
+		}
+	}
+	p.startAndRedirect(w, r, t, nil, nil)
 }
 
-// spawnPost answers POST /hub/spawn[/{user}[/{server}]]: the form's fields (but _xsrf) are the
-// user_options, each a string, or a list of strings when repeated. gohub has no options_form
-// yet, so this serves forms of the hub's own pages and of templates that add one.
+// spawnForm returns the options form of t's owner; on failure it answers the request.
+func (p *Pages) spawnForm(w http.ResponseWriter, r *http.Request, t *target) (spawner.SpawnForm, bool) {
+	f, err := p.d.Servers.SpawnForm(spawner.UserFromStore(t.owner))
+	if err != nil {
+		p.log.Error("spawn options form", "user", t.owner.Name, "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "")
+		return f, false
+	}
+	return f, true
+}
+
+// spawnPost answers POST /hub/spawn[/{user}[/{server}]], the options form: its fields become
+// user_options (optionsFromForm). A choice the spawner refuses shows the form again with why.
 func (p *Pages) spawnPost(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.serverTarget(w, r)
 	if !ok {
@@ -117,30 +138,20 @@ func (p *Pages) spawnPost(w http.ResponseWriter, r *http.Request) {
 		p.Error(w, r, http.StatusForbidden, "'_xsrf' argument missing from POST")
 		return
 	}
-	var options map[string]any
-	for k, vs := range r.PostForm {
-		if k == "_xsrf" {
-			continue
-		}
-		if options == nil {
-			options = map[string]any{}
-		}
-		if len(vs) == 1 {
-			options[k] = vs[0]
-			continue
-		}
-		list := make([]any, len(vs))
-		for i, v := range vs {
-			list[i] = v
-		}
-		options[k] = list
+	f, ok := p.spawnForm(w, r, t)
+	if !ok {
+		return
 	}
-	p.startAndRedirect(w, r, t, options)
+	p.startAndRedirect(w, r, t, optionsFromForm(r.PostForm), func(status int, msg string) {
+		p.renderSpawnForm(w, r, t, f, r.PostForm, status, msg)
+	})
 }
 
 // startAndRedirect starts t's server unless it is ready or busy, waits up to spawnWait, and
 // sends the browser to the server or to the spawn-pending page. options nil reuses the last.
-func (p *Pages) startAndRedirect(w http.ResponseWriter, r *http.Request, t *target, options map[string]any) {
+// A refused start (400) is answered by refused when it is set (the form again), else by the
+// error page.
+func (p *Pages) startAndRedirect(w http.ResponseWriter, r *http.Request, t *target, options map[string]any, refused func(status int, msg string)) {
 	m := p.d.Servers
 	st := m.Status(t.owner.Name, t.server)
 	if st.Ready {
@@ -162,6 +173,8 @@ func (p *Pages) startAndRedirect(w http.ResponseWriter, r *http.Request, t *targ
 	case errors.As(err, &limit):
 		w.Header().Set("Retry-After", retryAfterSeconds(limit.RetryAfter))
 		p.Error(w, r, http.StatusTooManyRequests, limit.Message)
+	case errors.Is(err, spawner.ErrBadRequest) && refused != nil:
+		refused(http.StatusBadRequest, err.Error())
 	case errors.Is(err, spawner.ErrBadRequest):
 		p.Error(w, r, http.StatusBadRequest, err.Error())
 	case errors.Is(err, spawner.ErrClosed):

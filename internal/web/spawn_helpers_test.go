@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,10 +71,14 @@ func (s *testSpawner) Start(ctx context.Context, req *spawner.Request) (string, 
 		w.Write([]byte(`{"version": "test"}`))
 	})
 	user := req.User.Name
+	var env []string
+	for _, k := range slices.Sorted(maps.Keys(s.cfg.Environment)) {
+		env = append(env, k+"="+s.cfg.Environment[k])
+	}
 	mux.HandleFunc(req.Prefix, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!DOCTYPE html><title>server</title><h1 id="server-hello">Hello from %s's server at %s</h1>`,
-			html.EscapeString(user), html.EscapeString(r.URL.Path))
+		fmt.Fprintf(w, `<!DOCTYPE html><title>server</title><h1 id="server-hello">Hello from %s's server at %s</h1><pre id="server-env">%s</pre>`,
+			html.EscapeString(user), html.EscapeString(r.URL.Path), html.EscapeString(strings.Join(env, "\n")))
 	})
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
@@ -194,13 +200,14 @@ func newSpawnEnv(t *testing.T, cfg testSpawnerConfig, opts ...envOption) *spawnE
 	a.passwords["bob"], a.passwords["carol"] = "builder", "lewis"
 	se.env = newEnv(t, a, append([]envOption{withServers}, opts...)...)
 	se.mux.HandleFunc("GET /hub/api/users/{name}/server/progress", se.progress)
+	se.mux.HandleFunc("GET /hub/api/users/{name}/servers/{server}/progress", se.progress)
 	se.mux.HandleFunc("/user/", se.proxy)
 	return se
 }
 
 // progress streams a server's progress events as the REST API does (spec §1.4).
 func (se *spawnEnv) progress(w http.ResponseWriter, r *http.Request) {
-	ch, err := se.m.Progress(r.Context(), r.PathValue("name"), "")
+	ch, err := se.m.Progress(r.Context(), r.PathValue("name"), r.PathValue("server"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

@@ -3,14 +3,17 @@
 // static assets embedded in the binary. With Deps.Servers set it also serves the pages that
 // start servers and bring the browser to them: spawn, spawn-pending (a progress bar fed by the
 // REST progress stream), user/{name}/... (the proxy's fallback for a server without a route),
-// user-redirect, and home's Start and Stop buttons.
+// user-redirect, and home's buttons: Start, Stop, and with named servers Create and Delete.
 //
 // Deliberate differences from JupyterHub: spawn pages let a user act on their own servers and
 // admins on anyone's (upstream checks the servers scope, which the default roles give exactly
-// so); there is no options_form, options_from_query (opt- arguments), implicit_spawn_seconds
-// or default_server_name yet, and a POSTed spawn form becomes user_options as strings; the
-// progress page shows each event's plain message, not its html_message; the stop-pending page
-// reloads itself (Refresh header) instead of polling the API.
+// so); options_form is an HTML string (no callable) shown beside KubeSpawner's profile_list,
+// and a posted form becomes user_options with single values unwrapped (upstream's default
+// options_from_form keeps every value a list); there is no options_from_query (opt-
+// arguments), implicit_spawn_seconds or default_server_name yet; home works with plain forms
+// (POST with _xsrf) rather than JavaScript on the REST API; the progress page shows each
+// event's plain message, not its html_message; the stop-pending page reloads itself (Refresh
+// header) instead of polling the API.
 package web
 
 import (
@@ -147,6 +150,9 @@ func New(d Deps) (*Pages, error) {
 	if p.tmpl, err = loadTemplates(d.TemplateDir); err != nil {
 		return nil, err
 	}
+	if err = loadOwnTemplates(d.TemplateDir, p.tmpl); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -171,6 +177,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	handle("GET "+h+"error/{code}", p.proxyError)
 	handle("GET "+h+"static/{file...}", p.static.serve)
 	handle("GET "+h+"logo", p.logo)
+	handle("GET "+h+"admin", p.adminPage)
+	handle("GET "+h+"token", p.tokenPage)
 	if p.d.Servers != nil {
 		for _, tail := range []string{"", "/{user}", "/{user}/{server}"} {
 			handle("GET "+h+"spawn"+tail, p.spawnGet)
@@ -182,6 +190,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		handle(h+"user/{name}/{rest...}", p.userURL)
 		handle("GET "+h+"user-redirect/{path...}", p.userRedirect)
 		handle("POST "+h+"home/stop", p.homeStop)
+		handle("POST "+h+"home/servers", p.homeCreate)
+		handle("POST "+h+"home/delete", p.homeDelete)
 	}
 	if p.d.Recovery != nil {
 		p.registerRecovery(handle)

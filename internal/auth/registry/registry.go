@@ -10,8 +10,10 @@ import (
 	"strings"
 
 	"gohub/internal/auth"
+	"gohub/internal/auth/command"
 	"gohub/internal/auth/dummy"
 	"gohub/internal/auth/firstuse"
+	"gohub/internal/auth/ldap"
 	"gohub/internal/auth/local"
 	"gohub/internal/auth/native"
 	"gohub/internal/auth/null"
@@ -44,6 +46,8 @@ var Entries = []Entry{
 	entryLog([]string{"firstuse", "firstuseauthenticator", "FirstUseAuthenticator", "firstuseauthenticator.FirstUseAuthenticator", "firstuseauthenticator.firstuseauthenticator.FirstUseAuthenticator"}, "FirstUseAuthenticator", firstuse.DefaultConfig, firstuse.New, Common.Class, Local.Class),
 	entryLog([]string{"pam", "default", "PAMAuthenticator", "jupyterhub.auth.PAMAuthenticator"}, "PAMAuthenticator", pam.DefaultConfig, pam.New, Common.Class, Local.Class),
 	entryLog([]string{"native", "nativeauthenticator", "NativeAuthenticator", "nativeauthenticator.NativeAuthenticator", "nativeauthenticator.nativeauthenticator.NativeAuthenticator"}, "NativeAuthenticator", native.DefaultConfig, native.New),
+	entryLog([]string{"command", "CommandAuthenticator"}, "CommandAuthenticator", command.DefaultConfig, command.New),
+	entryLog([]string{"ldap", "LDAPAuthenticator", "ldapauthenticator.LDAPAuthenticator", "ldapauthenticator.ldapauthenticator.LDAPAuthenticator"}, "LDAPAuthenticator", ldap.DefaultConfig, ldap.New),
 	entry([]string{"shared-password", "SharedPasswordAuthenticator", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator"}, "SharedPasswordAuthenticator", sharedpassword.DefaultConfig, sharedpassword.New),
 	entryLog([]string{"generic-oauth", "generic", "GenericOAuthenticator", "oauthenticator.generic.GenericOAuthenticator", "oauthenticator.GenericOAuthenticator"}, "GenericOAuthenticator", oauth.DefaultGenericConfig, oauth.NewGeneric, Common.Class, OAuth.Class),
 	entryLog([]string{"github", "GitHubOAuthenticator", "oauthenticator.github.GitHubOAuthenticator", "oauthenticator.GitHubOAuthenticator"}, "GitHubOAuthenticator", oauth.DefaultGitHubConfig, oauth.NewGitHub, Common.Class, OAuth.Class),

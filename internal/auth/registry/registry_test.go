@@ -39,6 +39,9 @@ func TestLookup(t *testing.T) {
 		"oauthenticator.google.GoogleOAuthenticator": "GoogleOAuthenticator",
 		"azuread": "AzureAdOAuthenticator",
 		"oauthenticator.azuread.AzureAdOAuthenticator": "AzureAdOAuthenticator",
+		"ldap":                                "LDAPAuthenticator",
+		"command":                             "CommandAuthenticator",
+		"ldapauthenticator.LDAPAuthenticator": "LDAPAuthenticator",
 	}
 	for name, class := range tests {
 		e, ok := registry.Lookup(name)
@@ -51,7 +54,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, shared-password, generic-oauth, github, gitlab, google, azuread" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, command, ldap, shared-password, generic-oauth, github, gitlab, google, azuread" {
 		t.Errorf("Names() = %q", got)
 	}
 }

@@ -1,0 +1,149 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"gohub/internal/store"
+)
+
+// This file serves /hub/admin: a server-rendered shell whose script (static/admin.js) lists,
+// searches, sorts and pages users through GET {hub}api/users (offset, limit, name_filter,
+// sort, state) and acts through the REST API with the page's _xsrf token, as JupyterHub's
+// admin page does. Every action is authorised by the API's own scope checks; the page only
+// decides who may open it.
+
+// ownPageNames are pages parsed with the layout here rather than in render.go, so that the
+// admin and token pages stay in files of their own.
+var ownPageNames = []string{"admin.html", "token.html"}
+
+// loadOwnTemplates parses ownPageNames with the layout into t, each file replaced by the one
+// of the same name in dir when dir has it (as loadTemplates does).
+func loadOwnTemplates(dir string, t *templates) error {
+	read := func(name string) ([]byte, error) {
+		if dir != "" {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err == nil {
+				return b, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+		}
+		return templateFS.ReadFile("templates/" + name)
+	}
+	layout, err := read("page.html")
+	if err != nil {
+		return err
+	}
+	for _, name := range ownPageNames {
+		body, err := read(name)
+		if err != nil {
+			return err
+		}
+		tp, err := template.New("page.html").Parse(string(layout))
+		if err != nil {
+			return fmt.Errorf("parse template page.html: %w", err)
+		}
+		if _, err := tp.New(name).Parse(string(body)); err != nil {
+			return fmt.Errorf("parse template %s: %w", name, err)
+		}
+		t.pages[name] = tp
+	}
+	return nil
+}
+
+// pageWith is the data of a page with fields of its own: the layout reads the view's fields,
+// the page body reads .Page.
+type pageWith struct {
+	*view
+	Page any
+}
+
+// renderWith writes a page of ownPageNames: the layout's fields as render sets them, plus data.
+func (p *Pages) renderWith(w http.ResponseWriter, status int, name string, v *view, data any) {
+	v.BaseURL = p.d.BaseURL
+	v.HubPrefix = p.hubPrefix
+	v.StaticCSS = p.hubPrefix + "static/style.css?v=" + p.static.version("style.css")
+	v.LogoURL = p.hubPrefix + "logo"
+	v.Version = p.d.Version
+	var buf bytes.Buffer
+	if err := p.tmpl.pages[name].ExecuteTemplate(&buf, "page.html", pageWith{view: v, Page: data}); err != nil {
+		p.log.Error("render template", "template", name, "err", err)
+		http.Error(w, "500: Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// rawScopes returns the unfiltered scope names the roles of u grant (its own roles and its
+// groups'), as configured: enough to decide what the pages offer, since every action is
+// checked again by the API with the expanded scopes.
+func (p *Pages) rawScopes(ctx context.Context, u *store.User) (map[string]bool, error) {
+	roles, err := p.d.Store.RolesOf(ctx, store.KindUser, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("roles of %s: %w", u.Name, err)
+	}
+	out := map[string]bool{}
+	for _, r := range roles {
+		for _, s := range r.Scopes {
+			out[s] = true
+		}
+	}
+	return out, nil
+}
+
+// adminPage is what admin.html shows besides the layout.
+type adminPage struct {
+	XSRF    string
+	APIURL  string // {hub}api/
+	JS      string // the script's versioned URL
+	Me      string
+	Access  bool // the viewer holds access:servers: running servers get an Open link
+	Spawn   bool // the hub runs servers: Start and Stop buttons
+	Named   bool // allow_named_servers
+	PerPage int
+}
+
+// adminPageSizes are the page sizes the admin page offers; the first is the default.
+var adminPageSizes = []int{50, 100, 200}
+
+// adminPage answers GET /hub/admin: for admins and users whose roles hold admin-ui (as
+// upstream checks); anyone else gets the 403 page.
+func (p *Pages) adminPage(w http.ResponseWriter, r *http.Request) {
+	u, ok := p.requireUser(w, r)
+	if !ok {
+		return
+	}
+	scopes, err := p.rawScopes(r.Context(), u)
+	if err != nil {
+		p.log.Error("admin page", "user", u.Name, "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "")
+		return
+	}
+	if !u.Admin && !scopes["admin-ui"] {
+		p.Error(w, r, http.StatusForbidden, "The admin page is for administrators.")
+		return
+	}
+	data := &adminPage{
+		XSRF:    p.XSRFToken(w, r, u),
+		APIURL:  p.hubPrefix + "api/",
+		JS:      p.hubPrefix + "static/admin.js?v=" + p.static.version("admin.js"),
+		Me:      u.Name,
+		Access:  scopes["access:servers"],
+		Spawn:   p.d.Servers != nil,
+		Named:   p.d.AllowNamedServers,
+		PerPage: adminPageSizes[0],
+	}
+	p.renderWith(w, http.StatusOK, "admin.html", &view{Title: "Admin", User: u}, data)
+}

@@ -1,0 +1,143 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gohub/internal/spawner"
+)
+
+// withProfiles is a spawner config with a profile list of two profiles, the second with an
+// option of two choices.
+func withProfiles() testSpawnerConfig {
+	cfg := slowStart(0)
+	cfg.ProfileList = []spawner.Profile{
+		{DisplayName: "Small", Description: "One core <for reading>", SpawnerOverride: map[string]any{"environment": map[string]any{"SIZE": "small"}}},
+		{DisplayName: "Large", Slug: "large", Default: true, SpawnerOverride: map[string]any{"environment": map[string]any{"SIZE": "large"}},
+			ProfileOptions: map[string]spawner.ProfileOption{"image": {DisplayName: "Image", Choices: map[string]spawner.ProfileChoice{
+				"base":  {DisplayName: "Base"},
+				"scipy": {DisplayName: "SciPy", Default: true, SpawnerOverride: map[string]any{"environment": map[string]any{"IMAGE": "scipy"}}},
+			}}}},
+	}
+	return cfg
+}
+
+// storedOptions reads the user_options of a user's server row.
+func (se *spawnEnv) storedOptions(user, server string) map[string]any {
+	se.t.Helper()
+	u, err := se.db.GetUser(se.t.Context(), user)
+	if err != nil {
+		se.t.Fatal(err)
+	}
+	for _, sp := range u.Spawners {
+		if sp.Name == server {
+			var opts map[string]any
+			if err := json.Unmarshal(sp.UserOptions, &opts); err != nil {
+				se.t.Fatal(err)
+			}
+			return opts
+		}
+	}
+	se.t.Fatalf("%s has no server %q", user, server)
+	return nil
+}
+
+// With a profile list, GET /hub/spawn shows the choices (the default checked, text escaped)
+// instead of starting; the posted choice becomes user_options {"profile", option: choice} and
+// the profile's override reaches the spawner; an unknown profile shows the form again with 400.
+func TestSpawnProfileForm(t *testing.T) {
+	se := newSpawnEnv(t, withProfiles())
+	b := se.loggedIn("alice", "wonderland")
+	r := b.get("/hub/spawn?next=%2Fuser%2Falice%2Flab")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("spawn page: %d %.300s", r.StatusCode, r.body)
+	}
+	for _, want := range []string{
+		`id="profile-item-small" value="small">`,
+		`id="profile-item-large" value="large" checked>`,
+		"One core &lt;for reading&gt;",
+		`<select id="profile-option-large--image" name="profile-option-large--image">`,
+		`<option value="scipy" selected>SciPy</option>`,
+		`action="/hub/spawn?next=%2Fuser%2Falice%2Flab"`,
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("spawn page lacks %s", want)
+		}
+	}
+	if st := se.m.Status("alice", ""); st.Active {
+		t.Fatalf("GET with a form started the server: %+v", st)
+	}
+	x := xsrfField.FindStringSubmatch(r.body)[1]
+
+	r = b.do("POST", "/hub/spawn?next=%2Fuser%2Falice%2Flab", url.Values{"_xsrf": {x}, "profile": {"huge"}})
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, `No such profile: &#34;huge&#34;`) ||
+		!strings.Contains(r.body, `id="spawn_form"`) {
+		t.Fatalf("unknown profile: %d %.2000s", r.StatusCode, r.body)
+	}
+
+	r = b.do("POST", "/hub/spawn?next=%2Fuser%2Falice%2Flab", url.Values{"_xsrf": {x}, "profile": {"large"},
+		"profile-option-large--image": {"base"}, "profile-option-small--image": {"ignored"}})
+	wantRedirect(t, r, http.StatusFound, "/user/alice/lab")
+	if diff := cmp.Diff(map[string]any{"profile": "large", "image": "base"}, se.storedOptions("alice", "")); diff != "" {
+		t.Errorf("user_options (-want +got):\n%s", diff)
+	}
+	if page := b.get("/user/alice/").body; !strings.Contains(page, "SIZE=large") || strings.Contains(page, "IMAGE=") {
+		t.Errorf("server environment: %s", page)
+	}
+}
+
+// An options_form is shown as the admin wrote it inside the hub's form; its fields become
+// user_options, a repeated one a list.
+func TestSpawnOptionsForm(t *testing.T) {
+	cfg := slowStart(0)
+	cfg.OptionsForm = `<label for="flavour">Flavour</label><select id="flavour" name="flavour"><option>vanilla</option><option>mint</option></select>
+<input type="checkbox" name="extra" value="a" checked><input type="checkbox" name="extra" value="b" checked>`
+	se := newSpawnEnv(t, cfg)
+	b := se.loggedIn("alice", "wonderland")
+	r := b.get("/hub/spawn/alice/gpu")
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<select id="flavour" name="flavour">`) ||
+		!strings.Contains(r.body, `action="/hub/spawn/alice/gpu"`) || strings.Contains(r.body, "profile-list") {
+		t.Fatalf("spawn page: %d %.3000s", r.StatusCode, r.body)
+	}
+	x := xsrfField.FindStringSubmatch(r.body)[1]
+	r = b.do("POST", "/hub/spawn/alice/gpu", url.Values{"_xsrf": {x}, "flavour": {"mint"}, "extra": {"a", "b"}})
+	wantRedirect(t, r, http.StatusFound, "/user/alice/gpu/")
+	want := map[string]any{"flavour": "mint", "extra": []any{"a", "b"}}
+	if diff := cmp.Diff(want, se.storedOptions("alice", "gpu")); diff != "" {
+		t.Errorf("user_options (-want +got):\n%s", diff)
+	}
+	// Home's Start of a stopped server is then a link to the form, not a start.
+	u, err := se.db.GetUser(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := se.m.Stop(t.Context(), spawner.UserFromStore(u), "gpu"); err != nil {
+		t.Fatal(err)
+	}
+	if home := b.get("/hub/home").body; !strings.Contains(home, `<a class="btn btn-primary btn-small server-start" href="/hub/spawn/alice/gpu">`) {
+		t.Errorf("home's Start with a form:\n%s", home)
+	}
+}
+
+func TestOptionsFromForm(t *testing.T) {
+	for _, c := range []struct {
+		form url.Values
+		want map[string]any
+	}{
+		{url.Values{"_xsrf": {"x"}}, nil},
+		{url.Values{"a": {"1"}, "b": {"1", "2"}}, map[string]any{"a": "1", "b": []any{"1", "2"}}},
+		{url.Values{"profile": {"p"}, "profile-option-p--img": {"i"}, "profile-option-q--img": {"j"}, "profile-option-p--": {"z"}},
+			map[string]any{"profile": "p", "img": "i"}},
+		// Without a chosen profile, the fields stay as they are.
+		{url.Values{"profile-option-p--img": {"i"}}, map[string]any{"profile-option-p--img": "i"}},
+	} {
+		if diff := cmp.Diff(c.want, optionsFromForm(c.form)); diff != "" {
+			t.Errorf("%v (-want +got):\n%s", c.form, diff)
+		}
+	}
+}
