@@ -17,6 +17,7 @@ import (
 // the mailed link (real SMTP server) to the new-password form, and the new password signs in;
 // an admin creates a link on the reset-link page. Screenshots go to $GOHUB_SCREENSHOTS.
 func TestRecoveryInBrowser(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("skipping the browser test in -short mode")
 	}

@@ -75,6 +75,7 @@ func (lh *liveHub) assertIntact(t *testing.T, s *access) {
 // cannot log in again. Removing carol from allowed_users (allow_existing_users off) revokes
 // her too; a broken config on the next SIGHUP changes nothing.
 func TestRevocationOnReload(t *testing.T) {
+	t.Parallel()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -135,6 +136,7 @@ func TestRevocationOnReload(t *testing.T) {
 // minted for them later; only admins may block admins, nobody themself; {"blocked": false}
 // lets them log in again. Deleting a user ends the access the same way.
 func TestRevocationThroughAPI(t *testing.T) {
+	t.Parallel()
 	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
 		return hubConfig(t, dir, pub, hubPort, "dummy",
 			"DummyAuthenticator:\n  password: pw\n  allowed_users: [dora, erin, fred]\n  admin_users: [root]\n")
@@ -206,6 +208,7 @@ func TestRevocationThroughAPI(t *testing.T) {
 // TestRevocationKeepServers: with Revocation.stop_servers false a block ends the user's
 // sessions and tokens but leaves the server running, and its own token working.
 func TestRevocationKeepServers(t *testing.T) {
+	t.Parallel()
 	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
 		return hubConfig(t, dir, pub, hubPort, "dummy",
 			"DummyAuthenticator:\n  password: pw\n  allowed_users: [gina]\nRevocation:\n  stop_servers: false\n")
@@ -237,6 +240,7 @@ func TestRevocationKeepServers(t *testing.T) {
 // of the session's servers are) stops working the moment the browser logs out, not after the
 // API's cache time (the logout used not to invalidate the cache).
 func TestLogoutEndsSessionTokensAtOnce(t *testing.T) {
+	t.Parallel()
 	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
 		return hubConfig(t, dir, pub, hubPort, "dummy", "DummyAuthenticator:\n  password: pw\n  allowed_users: [hank]\n")
 	})
