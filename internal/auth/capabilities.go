@@ -169,8 +169,11 @@ func (p *Pipeline) AddUser(ctx context.Context, name string) error {
 	return nil
 }
 
-// DeleteUser tells the authenticator the hub deleted the user (see UserDeleter).
+// DeleteUser tells the authenticator the hub deleted the user (see UserDeleter); a run-time
+// block or invitation of the name goes with the user.
 func (p *Pipeline) DeleteUser(ctx context.Context, name string) error {
+	p.blocks.remove(name)
+	p.invited.remove(name)
 	if d, ok := p.auth.(UserDeleter); ok {
 		return d.DeleteUser(ctx, name)
 	}

@@ -58,6 +58,9 @@ func (l loginAdapter) LoginURL() string {
 }
 func (l loginAdapter) AutoLogin() bool { return l.p.AutoLogin() }
 
+// IsBlocked lets the pages refuse a blocked user's login cookie.
+func (l loginAdapter) IsBlocked(name string) bool { return l.p.IsBlocked(name) }
+
 // OTPPrompt, LoginLinks and HomeLinks pass the authenticator's page extras on (web.PageExtras).
 func (l loginAdapter) OTPPrompt() string                  { return l.p.OTPPrompt() }
 func (l loginAdapter) LoginLinks() []web.Link             { return webLinks(l.p.LoginLinks()) }

@@ -196,6 +196,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, 
 		LoginError:   loginError,
 		LoginForm:    p.d.Auth.LoginForm(),
 		LoginService: p.d.LoginService,
+		ForgotURL:    p.forgotURL(),
 	}
 	if x, ok := p.d.Auth.(PageExtras); ok {
 		v.OTPPrompt, v.Links = x.OTPPrompt(), x.LoginLinks()
@@ -230,6 +231,10 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 		if u != nil {
 			if err := p.d.Store.DeleteTokensOfSession(r.Context(), u.ID, sid); err != nil {
 				p.log.Error("delete session tokens at logout", "user", u.Name, "err", err)
+			}
+			// The API caches tokens for a few seconds; the deleted ones must fail at once.
+			if p.d.Invalidate != nil {
+				p.d.Invalidate()
 			}
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"gohub/internal/recovery"
 	"gohub/internal/session"
 	"gohub/internal/spawner"
 	"gohub/internal/store"
@@ -108,6 +109,12 @@ type Deps struct {
 	TemplateDir string
 	// MaxFormBytes limits a posted form; 1 MiB when zero.
 	MaxFormBytes int64
+	// Recovery serves the password-reset pages and the login page's "Forgot password?" link
+	// (see recovery.go); nil: none.
+	Recovery *recovery.Service
+	// Invalidate drops the API's cached credentials; logout calls it so the session's tokens
+	// stop working at once. Optional.
+	Invalidate func()
 }
 
 // Pages serves the hub's HTML pages.
@@ -194,6 +201,9 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		handle("POST "+h+"home/servers", p.homeCreate)
 		handle("POST "+h+"home/delete", p.homeDelete)
 	}
+	if p.d.Recovery != nil {
+		p.registerRecovery(handle)
+	}
 	handle("POST "+h+"security/csp-report", p.cspReport)
 	handle(h, p.notFound)
 }
@@ -227,6 +237,10 @@ func (p *Pages) CurrentUser(r *http.Request) (*store.User, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("user of login cookie: %w", err)
+	}
+	// A block rotates the user's cookie_id; this also covers a login that was under way then.
+	if b, ok := p.d.Auth.(interface{ IsBlocked(name string) bool }); ok && b.IsBlocked(u.Name) {
+		return nil, nil
 	}
 	return u, nil
 }
