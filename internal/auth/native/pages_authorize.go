@@ -45,7 +45,7 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <input type="hidden" name="q" value="{{$.Query}}"><input type="hidden" name="state" value="{{$.State}}"><input type="hidden" name="page" value="{{$.Page}}">
 {{if .Authorized}}<button type="submit" name="action" value="unauthorize" class="btn btn-small btn-secondary">Unauthorize</button>
 {{else}}<button type="submit" name="action" value="authorize" class="btn btn-small btn-primary">Authorize</button><button type="submit" name="action" value="discard" class="btn btn-small btn-danger">Discard</button>{{end}}
-</form><a class="action-link" href="{{$.Prefix}}change-password/{{.Username}}">Set password</a>
+</form><a class="action-link" href="{{$.Prefix}}change-password/{{pathEscape .Username}}">Set password</a>
 </td></tr>
 {{else}}<tr><td colspan="6" class="muted">No sign-ups match.</td></tr>
 {{end}}
