@@ -19,8 +19,8 @@
 //   - open_signup does not authorize a sign-up whose name is a hub user already (made through
 //     the API): that would hand the account to whoever signs up first; an admin approves it;
 //   - un-authorizing a user signs them out of every browser (their login cookie id is rotated);
-//   - discard refuses a user with a running server, and never touches anything outside the
-//     hub database;
+//   - discard refuses a user with a running server, keeps a hub user older than the sign-up
+//     (someone signed up with its name), and never touches anything outside the hub database;
 //   - admins also have an API, /hub/api/native/ (see api.go), for scripts that approve;
 //   - import_from_firstuse keeps the hashes (upstream hashes them again, #219) and authorizes the
 //     imported users; it reads the hub database's FirstUse passwords and, with firstuse_db_path,

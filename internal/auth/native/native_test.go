@@ -706,3 +706,28 @@ func TestSetPasswordLinksEscapeTheName(t *testing.T) {
 		t.Errorf("fred?x with the password the admin set: %d", r.Status)
 	}
 }
+
+// TestDiscardKeepsAnOlderHubUser: anyone may sign up with the name of a hub user that exists
+// already (made through the API or the admin page); the sign-up waits for approval. An admin
+// who discards that sign-up must not delete the hub user, its tokens and servers with it: the
+// user predates the sign-up and is not the sign-up's.
+func TestDiscardKeepsAnOlderHubUser(t *testing.T) {
+	h := newHub(t, func(c *native.Config) { c.OpenSignup = true })
+	if _, err := h.DB.CreateUser(t.Context(), "carol", false); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if r := signup(h.Browser(), "carol", "squatter-password"); r.Status != 200 || !strings.Contains(alert(r.Body), "must authorize") {
+		t.Fatalf("sign-up of carol: %d %q", r.Status, alert(r.Body))
+	}
+	admin := adminBrowser(t, h)
+	if r := admin.Submit("/hub/authorize", url.Values{"username": {"carol"}, "action": {"discard"}}); r.Status != 303 {
+		t.Fatalf("discard: %d %q", r.Status, alert(r.Body))
+	}
+	if _, err := h.DB.GetNativeUser(t.Context(), "carol"); err == nil {
+		t.Error("the sign-up survived")
+	}
+	if h.User("carol") == nil {
+		t.Error("discarding a squatter's sign-up deleted the hub user carol, who existed before it")
+	}
+}
