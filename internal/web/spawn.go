@@ -35,13 +35,21 @@ func (t *target) urlPath() string {
 
 // serverTarget resolves {user} and {server} of a spawn page for the logged-in caller. A caller
 // may act on their own servers; admins on anyone's. Other users' servers, and unknown users,
-// are 404, so the page does not tell who exists. It answers the request itself when !ok.
+// are 404, so the page does not tell who exists; a server name the REST API refuses is 400. It
+// answers the request itself when !ok.
 func (p *Pages) serverTarget(w http.ResponseWriter, r *http.Request) (*target, bool) {
 	u, ok := p.requireUser(w, r)
 	if !ok {
 		return nil, false
 	}
 	t := &target{caller: u, owner: u, server: r.PathValue("server")}
+	if t.server != "" {
+		// The REST API's rule: a name it refuses must not be created through this page.
+		if err := checkServerName(t.server); err != nil {
+			p.Error(w, r, http.StatusBadRequest, err.Error())
+			return nil, false
+		}
+	}
 	name := r.PathValue("user")
 	if name == "" || name == u.Name {
 		return t, true

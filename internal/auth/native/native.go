@@ -20,8 +20,8 @@
 //     the API): that would hand the account to whoever signs up first; an admin approves it;
 //   - un-authorizing a user ends their access at once (sessions, API and OAuth tokens, servers)
 //     through the hub's revoker, not only at their next login;
-//   - discard refuses a user with a running server, and never touches anything outside the
-//     hub database;
+//   - discard refuses a user with a running server, keeps a hub user older than the sign-up
+//     (someone signed up with its name), and never touches anything outside the hub database;
 //   - admins also have an API, /hub/api/native/ (see api.go), for scripts that approve;
 //   - import_from_firstuse keeps the hashes (upstream hashes them again, #219) and authorizes the
 //     imported users; it reads the hub database's FirstUse passwords and, with firstuse_db_path,

@@ -671,3 +671,63 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSetPasswordLinksEscapeTheName: a sign-up name may hold ? or # (the hub's rules allow
+// them). The authorize page's "Set password" link and the admin's change-password form must
+// carry the name escaped in the path: unescaped, "fred?x" turns into the user fred, and the
+// admin sets fred's password while the page says fred?x.
+func TestSetPasswordLinksEscapeTheName(t *testing.T) {
+	h := newHub(t, func(c *native.Config) { c.OpenSignup = true })
+	for _, name := range []string{"fred", "fred?x"} {
+		if r := signup(h.Browser(), name, name+"-password"); r.Status != 200 {
+			t.Fatalf("sign-up %s: %d %q", name, r.Status, alert(r.Body))
+		}
+	}
+	admin := adminBrowser(t, h)
+	page := admin.Do("GET", "/hub/authorize", nil)
+	if !strings.Contains(page.Body, `href="/hub/change-password/fred%3fx"`) && !strings.Contains(page.Body, `href="/hub/change-password/fred%3Fx"`) {
+		t.Errorf("authorize page: no escaped Set password link for fred?x:\n%s", page.Body)
+	}
+	form := admin.Do("GET", "/hub/change-password/fred%3Fx", nil)
+	m := regexp.MustCompile(`<form action="([^"]*)"`).FindStringSubmatch(form.Body)
+	if form.Status != 200 || m == nil {
+		t.Fatalf("change-password/fred%%3Fx: %d\n%s", form.Status, form.Body)
+	}
+	action := html.UnescapeString(m[1])
+	r := admin.Do("POST", action, url.Values{"_xsrf": {admin.XSRF("/hub/change-password/fred%3Fx")},
+		"new_password": {"set-by-admin"}, "new_password_confirmation": {"set-by-admin"}})
+	if r.Status != 200 || alert(r.Body) != "The password of fred?x has been changed." {
+		t.Errorf("POST %s: %d %q", action, r.Status, alert(r.Body))
+	}
+	if r := h.Browser().Login("fred", "fred-password"); r.Status != 302 {
+		t.Errorf("fred's own password no longer works (%d): the admin's form changed fred instead of fred?x", r.Status)
+	}
+	if r := h.Browser().Login("fred?x", "set-by-admin"); r.Status != 302 {
+		t.Errorf("fred?x with the password the admin set: %d", r.Status)
+	}
+}
+
+// TestDiscardKeepsAnOlderHubUser: anyone may sign up with the name of a hub user that exists
+// already (made through the API or the admin page); the sign-up waits for approval. An admin
+// who discards that sign-up must not delete the hub user, its tokens and servers with it: the
+// user predates the sign-up and is not the sign-up's.
+func TestDiscardKeepsAnOlderHubUser(t *testing.T) {
+	h := newHub(t, func(c *native.Config) { c.OpenSignup = true })
+	if _, err := h.DB.CreateUser(t.Context(), "carol", false); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if r := signup(h.Browser(), "carol", "squatter-password"); r.Status != 200 || !strings.Contains(alert(r.Body), "must authorize") {
+		t.Fatalf("sign-up of carol: %d %q", r.Status, alert(r.Body))
+	}
+	admin := adminBrowser(t, h)
+	if r := admin.Submit("/hub/authorize", url.Values{"username": {"carol"}, "action": {"discard"}}); r.Status != 303 {
+		t.Fatalf("discard: %d %q", r.Status, alert(r.Body))
+	}
+	if _, err := h.DB.GetNativeUser(t.Context(), "carol"); err == nil {
+		t.Error("the sign-up survived")
+	}
+	if h.User("carol") == nil {
+		t.Error("discarding a squatter's sign-up deleted the hub user carol, who existed before it")
+	}
+}

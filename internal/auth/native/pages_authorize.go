@@ -45,7 +45,7 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <input type="hidden" name="q" value="{{$.Query}}"><input type="hidden" name="state" value="{{$.State}}"><input type="hidden" name="page" value="{{$.Page}}">
 {{if .Authorized}}<button type="submit" name="action" value="unauthorize" class="btn btn-small btn-secondary">Unauthorize</button>
 {{else}}<button type="submit" name="action" value="authorize" class="btn btn-small btn-primary">Authorize</button><button type="submit" name="action" value="discard" class="btn btn-small btn-danger">Discard</button>{{end}}
-</form><a class="action-link" href="{{$.Prefix}}change-password/{{.Username}}">Set password</a>
+</form><a class="action-link" href="{{$.Prefix}}change-password/{{pathEscape .Username}}">Set password</a>
 </td></tr>
 {{else}}<tr><td colspan="6" class="muted">No sign-ups match.</td></tr>
 {{end}}
@@ -53,7 +53,8 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <div class="pager"><span class="muted" id="native-count">{{.Total}} sign-up{{if ne .Total 1}}s{{end}}{{if .Users}}, showing {{.First}}–{{.Last}}{{end}}</span>
 <span>{{if .Prev}}<a class="btn btn-small btn-secondary" href="{{.Prev}}" rel="prev">← Previous</a>{{end}} {{if .Next}}<a class="btn btn-small btn-secondary" href="{{.Next}}" rel="next">Next →</a>{{end}}</span></div>
 <p class="muted note">Discard deletes a sign-up that is waiting for approval and the hub user of that
-name from the hub database. It never touches system accounts, home directories or other files.</p>
+name from the hub database, unless that hub user existed before the sign-up. It never touches
+system accounts, home directories or other files.</p>
 </section>`)
 
 type authorizeView struct {
@@ -191,14 +192,25 @@ func (a *Authenticator) act(ctx context.Context, by, action, name string) error 
 		if name == by {
 			return auth.Reject("You cannot discard your own account.")
 		}
-		if hu, err := db.GetUser(ctx, name); err == nil {
+		hu, err := db.GetUser(ctx, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case hu.Created.Before(nu.Created):
+			// The hub user predates the sign-up (made through the API or the admin page):
+			// whoever signed up with its name does not own it, so only the sign-up goes.
+			if err := db.DeleteNativeUser(ctx, name); err != nil {
+				return err
+			}
+			a.log.Info("native: sign-up discarded; the older hub user of that name is kept", "user", name, "by", by)
+			return nil
+		default:
 			for _, sp := range hu.Spawners {
 				if sp.Server != nil {
 					return auth.Reject("Stop the servers of " + name + " before discarding the sign-up.")
 				}
 			}
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
 		}
 		if err := db.DiscardNativeUser(ctx, name); err != nil {
 			return err

@@ -3,6 +3,7 @@ package native
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"gohub/internal/auth"
 	"gohub/internal/store"
@@ -169,7 +170,7 @@ func (a *Authenticator) renderChange(w http.ResponseWriter, r *http.Request, d a
 	v := &changeView{Prefix: d.Prefix, XSRF: d.Host.XSRFToken(w, r, u), Target: target, Other: other,
 		MinLength: a.cfg.MinimumPasswordLength, Alert: al, Action: d.Prefix + "change-password"}
 	if other {
-		v.Action += "/" + target
+		v.Action += "/" + url.PathEscape(target)
 	}
 	a.render(w, d, status, "Change password", u, changeTmpl, v)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"gohub/internal/auth"
 	"gohub/internal/store"
@@ -27,9 +28,11 @@ func infoAlert(s string) *alert { return &alert{Kind: "ok", Text: s} }
 // shared template parts: the alert box.
 const alertTmpl = `{{define "alert"}}{{with .}}<p class="alert{{if eq .Kind "error"}} alert-error{{else if eq .Kind "ok"}} alert-ok{{end}}" role="alert" id="native-alert">{{.Text}}</p>{{end}}{{end}}`
 
-// parse builds a page template with the shared parts.
+// parse builds a page template with the shared parts. pathEscape escapes a name for a URL
+// path segment: html/template leaves ? and # alone, which would cut "fred?x" to "fred".
 func parse(name, text string) *template.Template {
-	return template.Must(template.Must(template.New(name).Parse(alertTmpl)).Parse(text))
+	t := template.New(name).Funcs(template.FuncMap{"pathEscape": url.PathEscape})
+	return template.Must(template.Must(t.Parse(alertTmpl)).Parse(text))
 }
 
 // render executes t with data and writes it in the hub's layout with status.

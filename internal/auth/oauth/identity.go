@@ -255,6 +255,12 @@ func (a *Authenticator) get(ctx context.Context, target, token string, out any) 
 	req.Header.Set("User-Agent", "gohub")
 	resp, err := a.client.Do(req)
 	if err != nil {
+		// The *url.Error names the whole URL, whose query may hold the access token
+		// (userdata_token_method url): it is logged, so only the redacted URL stays.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redact(ue.URL)
+		}
 		return nil, fmt.Errorf("%w: %w", errProvider, err)
 	}
 	defer resp.Body.Close()
