@@ -63,6 +63,16 @@ func (l loginAdapter) OTPPrompt() string                  { return l.p.OTPPrompt
 func (l loginAdapter) LoginLinks() []web.Link             { return webLinks(l.p.LoginLinks()) }
 func (l loginAdapter) HomeLinks(u *store.User) []web.Link { return webLinks(l.p.HomeLinks(u)) }
 
+// LoginOptions passes an authenticator's several ways to sign in on (web.LoginOptioner).
+func (l loginAdapter) LoginOptions() []web.LoginOption {
+	var out []web.LoginOption
+	for _, o := range l.p.LoginOptions() {
+		out = append(out, web.LoginOption{Source: o.Source, Label: o.Label, Form: o.Form, OTPPrompt: o.OTPPrompt,
+			URL: o.URL, Service: o.Service, UsernameHint: o.UsernameHint, Links: webLinks(o.Links)})
+	}
+	return out
+}
+
 func webLinks(in []auth.Link) []web.Link {
 	var out []web.Link
 	for _, k := range in {
