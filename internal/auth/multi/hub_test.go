@@ -105,6 +105,13 @@ MultiAuthenticator:
       allowed_users: [alice, mallory]
       config:
         user_password: workshop-secret
+    - class: native
+      label: Guests with an account
+      prefix: guest-
+      config:
+        enable_signup: true
+        open_signup: true
+        bcrypt_cost: 10
     - class: generic
       name: idp
       label: Test IdP
@@ -158,7 +165,6 @@ func startHub(t *testing.T, yaml string) *testHub {
 	return &testHub{url: srv.URL, h: h, db: h.DB()}
 }
 
-
 // client is a browser-like client with a cookie jar; it does not follow redirects.
 func client() *http.Client {
 	jar, _ := cookiejar.New(nil)
@@ -181,6 +187,13 @@ func get(t *testing.T, c *http.Client, target string) (*http.Response, string) {
 // formLogin posts the login form of source src (a fresh cookie jar) and returns the status,
 // the redirect target and the page.
 func (th *testHub) formLogin(t *testing.T, src, user, password string) (int, string, string) {
+	t.Helper()
+	st, loc, body, _ := th.formLoginClient(t, src, user, password)
+	return st, loc, body
+}
+
+// formLoginClient is formLogin that also returns the client, logged in when the status is 302.
+func (th *testHub) formLoginClient(t *testing.T, src, user, password string) (int, string, string, *http.Client) {
 	t.Helper()
 	c := client()
 	_, page := get(t, c, th.url+"/hub/login")
@@ -206,7 +219,7 @@ func (th *testHub) formLogin(t *testing.T, src, user, password string) (int, str
 		}
 		_ = home
 	}
-	return resp.StatusCode, resp.Header.Get("Location"), string(body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body), c
 }
 
 // oidcLogin runs the browser login through the provider's button; it returns the status and
@@ -287,6 +300,12 @@ func TestHubLoginThroughEverySource(t *testing.T) {
 	if got := th.source(t, "guestdave"); got != "guests" {
 		t.Errorf("guestdave's source = %q", got)
 	}
+	// FirstUse's own page works at its usual path and shows the source's name of the user.
+	if _, _, _, c := th.formLoginClient(t, "guests", "guestdave", "guest-password-1"); c != nil {
+		if r, page := get(t, c, th.url+"/hub/auth/change-password"); r.StatusCode != 200 || !strings.Contains(page, "guestdave") {
+			t.Errorf("FirstUse's change-password page: %d\n%s", r.StatusCode, page)
+		}
+	}
 
 	// alice is staff's: FirstUse cannot take her over, and stores no password for the refused
 	// login (the name stays claimable by nobody else through guests either).
@@ -346,6 +365,8 @@ func TestHubLoginThroughEverySource(t *testing.T) {
 		t.Errorf("oidc-carol = %+v, %v; want an admin", u, err)
 	}
 
+	th.nativeSource(t)
+
 	// Deleting a user forgets its source and tells the source (FirstUse forgets the password).
 	req, _ := http.NewRequest(http.MethodDelete, th.url+"/hub/api/users/guestdave", nil)
 	tok := adminToken(t, th)
@@ -373,4 +394,72 @@ func adminToken(t *testing.T, th *testHub) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// nativeSource signs up through Native's /hub/signup (registered directly under /hub/), logs
+// in through the native form as guest-erin, and uses Native's change-password page, which sees
+// the user under the source's name; a user of another source cannot use it.
+func (th *testHub) nativeSource(t *testing.T) {
+	t.Helper()
+	c := client()
+	_, page := get(t, c, th.url+"/hub/signup")
+	m := xsrfInput.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no sign-up form at /hub/signup:\n%s", page)
+	}
+	resp, err := c.PostForm(th.url+"/hub/signup", url.Values{"_xsrf": {m[1]}, "username": {"erin"},
+		"signup_password": {"erin-long-password"}, "signup_password_confirmation": {"erin-long-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sign-up: %d", resp.StatusCode)
+	}
+	if _, err := th.db.GetNativeUser(context.Background(), "erin"); err != nil {
+		t.Fatalf("the sign-up is not stored under the source's name erin: %v", err)
+	}
+	// The login page links the sign-up under the native form.
+	if _, page := get(t, client(), th.url+"/hub/login"); !strings.Contains(page, `href="/hub/signup"`) {
+		t.Error("the login page does not link /hub/signup")
+	}
+	st, loc, body, c := th.formLoginClient(t, "native", "erin", "erin-long-password")
+	if st != http.StatusFound {
+		t.Fatalf("native erin: %d %s %s", st, loc, body)
+	}
+	if _, err := th.db.GetUser(context.Background(), "guest-erin"); err != nil {
+		t.Fatalf("no hub user guest-erin: %v", err)
+	}
+	if got := th.source(t, "guest-erin"); got != "native" {
+		t.Errorf("guest-erin's source = %q", got)
+	}
+	if _, home := get(t, c, th.url+"/hub/home"); !strings.Contains(home, `href="/hub/change-password"`) {
+		t.Errorf("guest-erin's home lacks Native's Change Password link:\n%s", home)
+	}
+	_, page = get(t, c, th.url+"/hub/change-password")
+	m = xsrfInput.FindStringSubmatch(page)
+	if m == nil || !strings.Contains(page, "for erin") {
+		t.Fatalf("change-password page for guest-erin:\n%s", page)
+	}
+	resp, err = c.PostForm(th.url+"/hub/change-password", url.Values{"_xsrf": {m[1]}, "old_password": {"erin-long-password"},
+		"new_password": {"erin-newer-password"}, "new_password_confirmation": {"erin-newer-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("change password: %d", resp.StatusCode)
+	}
+	if st, _, _ := th.formLogin(t, "native", "erin", "erin-newer-password"); st != http.StatusFound {
+		t.Errorf("native erin with the new password: %d", st)
+	}
+	// Staff's alice (no admin) may not use Native's pages: she has no account there.
+	_, _, _, ac := th.formLoginClient(t, "staff", "alice", "alice-password")
+	if r, _ := get(t, ac, th.url+"/hub/change-password"); r.StatusCode != http.StatusForbidden {
+		t.Errorf("staff's alice on Native's change-password: %d, want 403", r.StatusCode)
+	}
+	// Typing the prefix is not how it works: guest-erin is no Native account.
+	if st, _, _ := th.formLogin(t, "native", "guest-erin", "erin-newer-password"); st != http.StatusForbidden {
+		t.Errorf("native login typed with the prefix: %d", st)
+	}
 }

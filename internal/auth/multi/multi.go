@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync/atomic"
 
@@ -49,7 +50,7 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		}
 	}
 	m := &Authenticator{byName: map[string]*source{}, log: log}
-	pageOwners := map[string]string{}
+	probe := &pageProbe{mux: http.NewServeMux()}
 	for i, s := range cfg.Authenticators {
 		cl, ok := lookupClass(s.Class)
 		if !ok || s.decoded == nil {
@@ -85,11 +86,10 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		if src.label == "" {
 			src.label = cl.Name
 		}
-		if _, ok := a.(auth.PageProvider); ok {
-			if other, dup := pageOwners[s.URLPrefix]; dup {
-				return nil, fmt.Errorf("%s.authenticators[%d] (%s): its pages would be at the same paths as those of source %s; give one of them a url_prefix", ClassName, i, s.Name, other)
+		if pp, ok := a.(auth.PageProvider); ok {
+			if err := probe.register(pp, s.URLPrefix); err != nil {
+				return nil, fmt.Errorf("%s.authenticators[%d] (%s): %w", ClassName, i, s.Name, err)
 			}
-			pageOwners[s.URLPrefix] = s.Name
 		}
 		if _, ok := a.(auth.DatabaseUser); ok {
 			for _, o := range m.sources {
@@ -121,6 +121,26 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		}
 	}
 	return m, nil
+}
+
+// pageProbe registers the sources' pages on a scratch mux at build time, so sources whose pages
+// would clash (two OAuth providers without url_prefix) stop the hub with a clear error instead
+// of a panic when the hub registers them. The hub's RegisterPages later registers them for
+// real, which replaces what registering remembers (the prefix of OAuth's login URL, Native's).
+type pageProbe struct{ mux *http.ServeMux }
+
+func (p *pageProbe) register(pp auth.PageProvider, urlPrefix string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("its pages clash with those of an earlier source (%v); give one of them a url_prefix", r)
+		}
+	}()
+	prefix := "/hub/"
+	if urlPrefix != "" {
+		prefix += urlPrefix + "/"
+	}
+	pp.RegisterPages(p.mux, auth.PageDeps{Prefix: prefix})
+	return nil
 }
 
 // ConfigWarnings warns about a MultiAuthenticator without sources (auth.ConfigWarner).
