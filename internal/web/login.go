@@ -221,6 +221,9 @@ type loginOptionView struct {
 	Username string
 	// First marks the option that takes the focus.
 	First bool
+	// Or puts an "or" divider before the option: between options, except between two
+	// buttons, which stand together.
+	Or bool
 }
 
 // loginOptionViews prepares the options: the source of a failed post keeps its username, and
@@ -242,6 +245,7 @@ func loginOptionViews(opts []LoginOption, r *http.Request, username string) []lo
 		if !o.Form && o.URL != "" && next != "" {
 			v.URL = addQuery(o.URL, "next", next)
 		}
+		v.Or = i > 0 && (o.Form || opts[i-1].Form)
 		out = append(out, v)
 	}
 	if firstForm < 0 {
