@@ -94,7 +94,7 @@ MultiAuthenticator:
 		"#src-native .login-hint":         "guest-",
 		"#src-native .card-links a":       "Sign up",
 		"#src-github-service":             "Sign in with GitHub",
-		"#src-generic-oauth-service":            "Sign in with University SSO",
+		"#src-generic-oauth-service":      "Sign in with University SSO",
 	} {
 		sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
 		got, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
