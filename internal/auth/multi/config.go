@@ -78,7 +78,7 @@ func lookupClass(name string) (Class, bool) {
 type Config struct {
 	auth.Config `yaml:",inline"`
 
-	Authenticators []Source `yaml:"authenticators" help:"The sources, in the order the login page shows them. Each entry: class (an authenticator_class value such as ldap, github, native; required), name (stable identifier stored with each user; default the class's entry-point name), label (shown on the login page), prefix (added to the source's usernames; people do not type it), url_prefix (the source's pages live under /hub/<url_prefix>/; needed when two sources have pages, e.g. two OAuth providers), config (the class's settings, as in its own section), allowed_users/blocked_users/admin_users (added to the source's own lists, source names without the prefix), map_users_from (names of sources whose users this one may log in as)."`
+	Authenticators []Source `yaml:"authenticators" help:"The sources, in the order the login page shows them. Each entry: class (an authenticator_class value such as ldap, github, native; required), name (stable identifier stored with each user; default the class's entry-point name), label (shown on the login page), prefix (added to the source's usernames; people do not type it), url_prefix (the source's pages live under /hub/<url_prefix>/; needed when two sources' pages would clash, e.g. two OAuth providers), config (the class's settings, as in its own section), allowed_users/blocked_users/admin_users (added to the source's own lists, source names without the prefix), map_users_from (names of sources whose users this one may log in as)."`
 }
 
 // Source is one entry of MultiAuthenticator.authenticators.
