@@ -356,7 +356,7 @@ func TestHubLoginThroughEverySource(t *testing.T) {
 		t.Errorf("/hub/api/user with the OIDC login cookie: %d", r.StatusCode)
 	}
 	// carol is not in the provider source's allowed_users, but is a hub-wide admin: allowed, admin.
-	resp, body, _ = th.oidcLogin(t, "carol")
+	resp, body, carol := th.oidcLogin(t, "carol")
 	if resp.Request.URL.Path != "/hub/home" {
 		t.Fatalf("OIDC carol ended at %s (%d):\n%s", resp.Request.URL, resp.StatusCode, body)
 	}
@@ -366,6 +366,15 @@ func TestHubLoginThroughEverySource(t *testing.T) {
 	}
 
 	th.nativeSource(t)
+
+	// carol, an admin from the provider source, gets Native's admin link on her home page (not
+	// its Change Password: she has no Native account) and may use Native's authorize page.
+	if _, home := get(t, carol, th.url+"/hub/home"); !strings.Contains(home, `href="/hub/authorize"`) || strings.Contains(home, `href="/hub/change-password"`) {
+		t.Errorf("admin oidc-carol's home links:\n%s", home)
+	}
+	if r, page := get(t, carol, th.url+"/hub/authorize"); r.StatusCode != 200 || !strings.Contains(page, "erin") {
+		t.Errorf("Native's authorize page for admin oidc-carol: %d\n%s", r.StatusCode, page)
+	}
 
 	// Deleting a user forgets its source and tells the source (FirstUse forgets the password).
 	req, _ := http.NewRequest(http.MethodDelete, th.url+"/hub/api/users/guestdave", nil)
