@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
@@ -128,14 +129,14 @@ MultiAuthenticator:
 `
 
 type testHub struct {
-	url string
+	url, issuer string
 	h   *hub.Hub
 	db  *store.DB
 }
 
 // startHub runs a real hub (hub.New from a config file) with the LDAP server and OpenID
 // provider the config names.
-func startHub(t *testing.T, yaml string) *testHub {
+func startHub(t *testing.T, yaml string, replace ...string) *testHub {
 	t.Helper()
 	ldif, err := os.ReadFile("../ldap/testdata/fixture.ldif")
 	if err != nil {
@@ -149,6 +150,7 @@ func startHub(t *testing.T, yaml string) *testHub {
 	t.Cleanup(srv.Close)
 	issuer := startProvider(t, srv.URL+"/hub/oidc/oauth_callback")
 	dir := t.TempDir()
+	yaml = strings.NewReplacer(replace...).Replace(yaml)
 	yaml = strings.NewReplacer("@DB@", "sqlite:///"+filepath.Join(dir, "hub.sqlite"), "@ISSUER@", issuer,
 		"@LDAPPORT@", strconv.Itoa(slapd.Port), "@CA@", slapd.CAFile).Replace(yaml)
 	file, err := config.Parse(filepath.Join(dir, "gohub_config.yaml"), []byte(yaml))
@@ -162,7 +164,7 @@ func startHub(t *testing.T, yaml string) *testHub {
 	}
 	t.Cleanup(func() { h.Close() })
 	handler.Store(h.Handler())
-	return &testHub{url: srv.URL, h: h, db: h.DB()}
+	return &testHub{url: srv.URL, issuer: issuer, h: h, db: h.DB()}
 }
 
 // client is a browser-like client with a cookie jar; it does not follow redirects.
@@ -471,4 +473,58 @@ func (th *testHub) nativeSource(t *testing.T) {
 	if st, _, _ := th.formLogin(t, "native", "guest-erin", "erin-newer-password"); st != http.StatusForbidden {
 		t.Errorf("native login typed with the prefix: %d", st)
 	}
+}
+
+// Refresh goes to the user's source: once the provider has revoked oidc-alice's access token
+// and auth_refresh_age has passed, her next request is anonymous (the provider source says she
+// must log in again), while staff's alice, whose LDAP source does not refresh, stays logged in.
+func TestRefreshThroughSource(t *testing.T) {
+	th := startHub(t, multiConfig, "  failed_logins_before_lockout: 0\n", "  failed_logins_before_lockout: 0\n  auth_refresh_age: 1\n")
+	ctx := t.Context()
+	resp, body, oc := th.oidcLogin(t, "alice")
+	if resp.Request.URL.Path != "/hub/home" {
+		t.Fatalf("OIDC login ended at %s:\n%s", resp.Request.URL, body)
+	}
+	st, _, _, sc := th.formLoginClient(t, "staff", "alice", "alice-password")
+	if st != http.StatusFound {
+		t.Fatalf("staff alice: %d", st)
+	}
+	u, err := th.db.GetUser(ctx, "oidc-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := authstateOf(th, u.EncryptedAuthState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := state["access_token"].(string)
+	if token == "" {
+		t.Fatalf("no access token in oidc-alice's auth_state: %v", state)
+	}
+	req, _ := http.NewRequest("POST", th.issuer+"revoke", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("web", "secret")
+	rr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr.Body.Close()
+	if rr.StatusCode != 200 {
+		t.Fatalf("revoke: %d", rr.StatusCode)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if r, body := get(t, oc, th.url+"/hub/api/user"); r.StatusCode != http.StatusForbidden {
+		t.Errorf("oidc-alice with a revoked token: %d %s", r.StatusCode, body)
+	}
+	if r, body := get(t, sc, th.url+"/hub/api/user"); r.StatusCode != 200 || !strings.Contains(body, `"name":"alice"`) {
+		t.Errorf("staff alice after auth_refresh_age: %d %s", r.StatusCode, body)
+	}
+}
+
+func authstateOf(th *testHub, blob []byte) (map[string]any, error) {
+	crypt, err := authstate.New(strings.Repeat("5a", 32))
+	if err != nil {
+		return nil, err
+	}
+	return crypt.Decrypt(context.Background(), blob)
 }
