@@ -130,8 +130,8 @@ MultiAuthenticator:
 
 type testHub struct {
 	url, issuer string
-	h   *hub.Hub
-	db  *store.DB
+	h           *hub.Hub
+	db          *store.DB
 }
 
 // startHub runs a real hub (hub.New from a config file) with the LDAP server and OpenID
