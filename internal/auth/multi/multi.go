@@ -15,7 +15,6 @@ import (
 
 // source is one configured authenticator with its own pipeline (its own name policy).
 type source struct {
-	i                   int
 	name, label, prefix string
 	urlPrefix           string
 	class               string
@@ -71,7 +70,7 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s.authenticators[%d] (%s): %w", ClassName, i, s.Name, err)
 		}
-		src := &source{i: i, name: s.Name, label: s.Label, prefix: s.Prefix, urlPrefix: s.URLPrefix,
+		src := &source{name: s.Name, label: s.Label, prefix: s.Prefix, urlPrefix: s.URLPrefix,
 			class: cl.Name, real: a, mapsFrom: map[string]bool{}}
 		if _, formless := a.(auth.FormlessAuthenticator); formless {
 			return nil, fmt.Errorf("%s.authenticators[%d]: %s has no way to log in", ClassName, i, cl.Name)
@@ -147,23 +146,6 @@ func (p *pageProbe) register(pp auth.PageProvider, urlPrefix string) (err error)
 func (m *Authenticator) ConfigWarnings(auth.Config) []string {
 	if len(m.sources) == 0 {
 		return []string{"MultiAuthenticator.authenticators lists no source: nobody can log in"}
-	}
-	return nil
-}
-
-// Sources lists the sources' names, in order.
-func (m *Authenticator) Sources() []string {
-	out := make([]string, len(m.sources))
-	for i, s := range m.sources {
-		out[i] = s.name
-	}
-	return out
-}
-
-// Source returns the authenticator of the named source, nil if there is none.
-func (m *Authenticator) Source(name string) auth.Authenticator {
-	if s := m.byName[name]; s != nil {
-		return s.real
 	}
 	return nil
 }
