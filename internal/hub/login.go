@@ -81,6 +81,25 @@ func webLinks(in []auth.Link) []web.Link {
 	return out
 }
 
+// LogoutURL is where the browser goes after user logged out (web.LogoutURLer), "" for the
+// usual: the authenticator decides (auth.LogoutRedirector) from the user's auth_state.
+func (l loginAdapter) LogoutURL(ctx context.Context, user string) string {
+	lr, ok := l.p.Authenticator().(auth.LogoutRedirector)
+	if !ok {
+		return ""
+	}
+	var state map[string]any
+	if user != "" && l.crypt != nil {
+		if u, err := l.db.GetUser(ctx, user); err == nil && len(u.EncryptedAuthState) > 0 {
+			if state, err = l.crypt.Decrypt(ctx, u.EncryptedAuthState); err != nil {
+				l.log.Warn("auth_state cannot be decrypted at logout", "user", user, "err", err)
+				state = nil
+			}
+		}
+	}
+	return lr.LogoutURL(ctx, state)
+}
+
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens
 // ({"username": ..., "password": ...}), as JupyterHub hands it to its authenticator.
 func (l loginAdapter) apiLogin(ctx context.Context, r *http.Request, body map[string]any) (string, error) {

@@ -305,6 +305,18 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		p.log.Info("user logged out", "user", u.Name)
 	}
+	// An authenticator may send the browser on after the hub's logout (OAuth's
+	// logout_redirect_url, e.g. the provider's own logout page).
+	if l, ok := p.d.Auth.(LogoutURLer); ok {
+		name := ""
+		if u != nil {
+			name = u.Name
+		}
+		if target := l.LogoutURL(r.Context(), name); target != "" {
+			redirect(w, target)
+			return
+		}
+	}
 	if p.d.Auth.AutoLogin() {
 		p.render(w, http.StatusOK, "logout.html", &view{Title: "Signed out"})
 		return

@@ -9,11 +9,12 @@
 // admins on anyone's (upstream checks the servers scope, which the default roles give exactly
 // so); options_form is an HTML string (no callable) shown beside KubeSpawner's profile_list,
 // and a posted form becomes user_options with single values unwrapped (upstream's default
-// options_from_form keeps every value a list); there is no options_from_query (opt-
-// arguments), implicit_spawn_seconds or default_server_name yet; home works with plain forms
-// (POST with _xsrf) rather than JavaScript on the REST API; the progress page shows each
-// event's plain message, not its html_message; the stop-pending page reloads itself (Refresh
-// header) instead of polling the API.
+// options_from_form keeps every value a list), and only 6.0's opt- query arguments are spawn
+// options (not the older unprefixed ones); there is no implicit_spawn_seconds or
+// default_server_name yet; home works with plain forms (POST with _xsrf) rather than
+// JavaScript on the REST API, and reloads itself while a server is busy; the progress page
+// shows each event's plain message, not its html_message; the stop-pending page reloads itself
+// (Refresh header) instead of polling the API.
 package web
 
 import (
@@ -89,6 +90,13 @@ type PageExtras interface {
 	OTPPrompt() string
 	LoginLinks() []Link
 	HomeLinks(u *store.User) []Link
+}
+
+// LogoutURLer is an Authenticator that sends the browser somewhere after the hub's logout
+// (OAuth's logout_redirect_url or the provider's logout); user is who logged out, "" if nobody
+// was logged in. "" means the usual logout.
+type LogoutURLer interface {
+	LogoutURL(ctx context.Context, user string) string
 }
 
 // Deps are what the pages are built from.

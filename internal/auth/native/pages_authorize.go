@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"gohub/internal/auth"
 	"gohub/internal/store"
@@ -18,10 +19,10 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <h1>Authorize users</h1>
 <p class="lead">People who signed up wait here until an administrator authorizes them.</p>
 {{template "alert" .Alert}}
-<form action="{{.Prefix}}authorize" method="get" class="toolbar" id="native-search" role="search">
-<label class="sr-only" for="search_input">Search usernames</label>
+<form action="{{.Prefix}}authorize" method="get" class="searchbar" id="native-search" role="search">
+<label class="visually-hidden" for="search_input">Search usernames</label>
 <input id="search_input" type="search" name="q" value="{{.Query}}" placeholder="Search usernames">
-<label class="sr-only" for="state_input">State</label>
+<label class="visually-hidden" for="state_input">State</label>
 <select id="state_input" name="state">
 <option value=""{{if eq .State ""}} selected{{end}}>All sign-ups</option>
 <option value="unauthorized"{{if eq .State "unauthorized"}} selected{{end}}>Waiting for approval</option>
@@ -80,7 +81,7 @@ func (a *Authenticator) requireAdmin(w http.ResponseWriter, r *http.Request, d a
 // {prefix}authorize (action authorize, unauthorize or discard of username), for admins.
 func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 	path := d.Prefix + "authorize"
-	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return
@@ -92,7 +93,7 @@ func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 		}
 		a.renderAuthorize(w, r, d, u, http.StatusOK, q, al)
 	})
-	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+path, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return
@@ -132,6 +133,9 @@ func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 // doneMessage is the page's note after a successful action (fixed texts, so a link cannot make
 // the page say anything else).
 func doneMessage(action, name string) string {
+	if name == "" || len(name) > 255 || strings.ContainsAny(name, ", \t\r\n/") {
+		return "" // not a sign-up name: a crafted link cannot put sentences on the page
+	}
 	switch action {
 	case "authorize":
 		return name + " is authorized."

@@ -46,14 +46,14 @@ const msgChangedOwn = "Your password has been changed."
 // {prefix}change-password/{user} (admins set anyone's password).
 func (a *Authenticator) registerPassword(mux *http.ServeMux, d auth.PageDeps) {
 	own := d.Prefix + "change-password"
-	mux.HandleFunc("GET "+own, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+own, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := d.Host.RequireUser(w, r)
 		if !ok {
 			return
 		}
 		a.renderChange(w, r, d, u, u.Name, false, http.StatusOK, nil)
 	})
-	mux.HandleFunc("POST "+own, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+own, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := d.Host.RequireUser(w, r)
 		if !ok {
 			return
@@ -80,7 +80,7 @@ func (a *Authenticator) registerPassword(mux *http.ServeMux, d auth.PageDeps) {
 	})
 
 	other := d.Prefix + "change-password/{user}"
-	mux.HandleFunc("GET "+other, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+other, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return
@@ -90,7 +90,7 @@ func (a *Authenticator) registerPassword(mux *http.ServeMux, d auth.PageDeps) {
 		}
 		a.renderChange(w, r, d, u, r.PathValue("user"), true, http.StatusOK, nil)
 	})
-	mux.HandleFunc("POST "+other, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+other, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return

@@ -153,7 +153,15 @@ func (a *Authenticator) CreateAccount(ctx context.Context, p *auth.Pipeline, s S
 	if err != nil {
 		return nil, a.hashErr(err)
 	}
-	res := &SignupResult{Name: name, Authorized: a.cfg.OpenSignup || p.IsAdminUser(name) || isIn(p.AllowedUsers(), name)}
+	// open_signup does not hand over a hub user that exists already (created through the API
+	// or by another authenticator): an admin approves that sign-up.
+	existing := false
+	if _, err := db.GetUser(ctx, name); err == nil {
+		existing = true
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	res := &SignupResult{Name: name, Authorized: (a.cfg.OpenSignup && !existing) || p.IsAdminUser(name) || isIn(p.AllowedUsers(), name)}
 	row := store.NativeUser{Username: name, Hash: hash, Email: email, Authorized: res.Authorized}
 	if a.cfg.Allow2FA && s.Want2FA {
 		if res.TOTP, err = newEnrolment("gohub", name); err != nil {
