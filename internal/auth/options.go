@@ -1,5 +1,7 @@
 package auth
 
+import "context"
+
 // LoginOption is one way to sign in that the login page offers: a username/password form, or a
 // button to an authenticator's own login page (OAuth). An authenticator with several ways
 // (MultiAuthenticator) describes them with LoginOptioner; the page then shows one block per
@@ -53,4 +55,10 @@ func (p *Pipeline) loginName(c Credentials, typed string) string {
 		return ln.LoginName(c, typed)
 	}
 	return typed
+}
+
+// UserLogoutRedirector is LogoutRedirector for an authenticator that must know whose logout it
+// is (MultiAuthenticator asks the user's source); the hub prefers it to LogoutRedirector.
+type UserLogoutRedirector interface {
+	LogoutURLFor(ctx context.Context, user string, authState map[string]any) string
 }

@@ -85,7 +85,8 @@ func webLinks(in []auth.Link) []web.Link {
 // usual: the authenticator decides (auth.LogoutRedirector) from the user's auth_state.
 func (l loginAdapter) LogoutURL(ctx context.Context, user string) string {
 	lr, ok := l.p.Authenticator().(auth.LogoutRedirector)
-	if !ok {
+	ur, forUser := l.p.Authenticator().(auth.UserLogoutRedirector)
+	if !ok && !forUser {
 		return ""
 	}
 	var state map[string]any
@@ -96,6 +97,9 @@ func (l loginAdapter) LogoutURL(ctx context.Context, user string) string {
 				state = nil
 			}
 		}
+	}
+	if forUser {
+		return ur.LogoutURLFor(ctx, user, state)
 	}
 	return lr.LogoutURL(ctx, state)
 }

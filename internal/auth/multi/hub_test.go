@@ -126,6 +126,7 @@ MultiAuthenticator:
         scope: [openid, profile, email]
         username_claim: preferred_username
         allowed_users: [alice]
+        logout_redirect_url: https://idp.example.org/bye
 `
 
 type testHub struct {
@@ -356,6 +357,17 @@ func TestHubLoginThroughEverySource(t *testing.T) {
 	}
 	if r, _ := get(t, c, th.url+"/hub/api/user"); r.StatusCode != 200 {
 		t.Errorf("/hub/api/user with the OIDC login cookie: %d", r.StatusCode)
+	}
+	// Logout goes where the user's source says: the provider's logout_redirect_url for
+	// oidc-alice, the hub's login page for staff's alice.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if r, _ := get(t, c, th.url+"/hub/logout"); r.Header.Get("Location") != "https://idp.example.org/bye" {
+		t.Errorf("oidc-alice's logout goes to %q (%d)", r.Header.Get("Location"), r.StatusCode)
+	}
+	if _, _, _, sc := th.formLoginClient(t, "staff", "alice", "alice-password"); sc != nil {
+		if r, _ := get(t, sc, th.url+"/hub/logout"); r.Header.Get("Location") != "/hub/login" {
+			t.Errorf("staff alice's logout goes to %q (%d)", r.Header.Get("Location"), r.StatusCode)
+		}
 	}
 	// carol is not in the provider source's allowed_users, but is a hub-wide admin: allowed, admin.
 	resp, body, carol := th.oidcLogin(t, "carol")

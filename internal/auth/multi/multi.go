@@ -433,6 +433,19 @@ func (m *Authenticator) RefreshUser(ctx context.Context, name string, authState 
 	return id, nil
 }
 
+// LogoutURLFor asks the user's source where the browser goes after logout
+// (auth.UserLogoutRedirector): an OAuth source's logout_redirect_url or end_session_endpoint.
+func (m *Authenticator) LogoutURLFor(ctx context.Context, user string, authState map[string]any) string {
+	src, _, err := m.owner(ctx, user)
+	if err != nil || src == nil {
+		return ""
+	}
+	if lr, ok := src.real.(auth.LogoutRedirector); ok {
+		return lr.LogoutURL(ctx, authState)
+	}
+	return ""
+}
+
 // LoginOptions lists one way to sign in per source (auth.LoginOptioner).
 func (m *Authenticator) LoginOptions() []auth.LoginOption {
 	out := make([]auth.LoginOption, 0, len(m.sources))
