@@ -2,6 +2,7 @@ package multi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -380,6 +381,7 @@ func TestHubLoginThroughEverySource(t *testing.T) {
 	}
 
 	th.nativeSource(t)
+	th.nativeResetAndRevoke(t, adminToken(t, th))
 
 	// carol, an admin from the provider source, gets Native's admin link on her home page (not
 	// its Change Password: she has no Native account) and may use Native's authorize page.
@@ -405,6 +407,62 @@ func TestHubLoginThroughEverySource(t *testing.T) {
 	}
 }
 
+// nativeResetAndRevoke: the hub's reset link for guest-erin sets the password of Native's
+// erin, and un-authorizing erin ends guest-erin's session at once (the revoker gets the hub
+// name, prefix included).
+func (th *testHub) nativeResetAndRevoke(t *testing.T, tok string) {
+	t.Helper()
+	api := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, th.url+path, nil)
+		req.Header.Set("Authorization", "token "+tok)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	st, out := api("POST", "/hub/api/users/guest-erin/password-reset")
+	var link struct{ URL string }
+	if st != http.StatusCreated || json.Unmarshal([]byte(out), &link) != nil {
+		t.Fatalf("reset link for guest-erin: %d %s", st, out)
+	}
+	u, err := url.Parse(link.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client()
+	_, page := get(t, c, th.url+u.RequestURI())
+	m := xsrfInput.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("reset page:\n%s", page)
+	}
+	resp, err := c.PostForm(th.url+u.RequestURI(), url.Values{"_xsrf": {m[1]}, "token": {u.Query().Get("token")},
+		"password": {"erin-reset-password"}, "confirm": {"erin-reset-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("use the reset link: %d", resp.StatusCode)
+	}
+	st, loc, body, erin := th.formLoginClient(t, "native", "erin", "erin-reset-password")
+	if st != http.StatusFound {
+		t.Fatalf("native erin after the reset: %d %s %s", st, loc, body)
+	}
+	if r, _ := get(t, erin, th.url+"/hub/home"); r.StatusCode != http.StatusOK {
+		t.Fatalf("guest-erin's home: %d", r.StatusCode)
+	}
+	if st, out := api("POST", "/hub/api/native/users/erin/unauthorize"); st != http.StatusOK {
+		t.Fatalf("unauthorize erin: %d %s", st, out)
+	}
+	if r, _ := get(t, erin, th.url+"/hub/home"); r.StatusCode != http.StatusFound {
+		t.Errorf("guest-erin's session after un-authorize: %d, want 302 to login", r.StatusCode)
+	}
+	api("POST", "/hub/api/native/users/erin/authorize")
+}
+
 // adminToken makes an API token for the admin oidc-carol.
 func adminToken(t *testing.T, th *testHub) string {
 	t.Helper()
@@ -413,6 +471,9 @@ func adminToken(t *testing.T, th *testHub) string {
 		t.Fatal(err)
 	}
 	tok := strings.Repeat("7b", 16)
+	if _, err := th.db.LookupToken(context.Background(), tok, time.Now()); err == nil {
+		return tok
+	}
 	if _, err := th.db.CreateToken(context.Background(), store.NewToken{Plain: tok, Rounds: 1, UserID: &u.ID, Note: "test", Scopes: []string{"inherit"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -502,3 +502,70 @@ func (m *Authenticator) HomeLinks(u *store.User) []auth.Link {
 	}
 	return out
 }
+
+// KeepsPasswords reports whether any source keeps passwords the hub can set (auth.PasswordKeeper):
+// without one, reset links and invitations stay off.
+func (m *Authenticator) KeepsPasswords() bool {
+	for _, s := range m.sources {
+		if _, ok := s.real.(auth.PasswordSetter); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// passwordSource is the source that keeps the password of hub user name, with the name there.
+func (m *Authenticator) passwordSource(ctx context.Context, name string) (auth.PasswordSetter, string, error) {
+	src, sub, err := m.owner(ctx, name)
+	if err != nil {
+		return nil, "", err
+	}
+	if src != nil {
+		if ps, ok := src.real.(auth.PasswordSetter); ok {
+			return ps, sub, nil
+		}
+	}
+	return nil, "", auth.Reject("The password of this account is not kept by the hub; it cannot be set here.")
+}
+
+// SetPassword sets the password at the user's source (auth.PasswordSetter), for the hub's
+// reset links and invitations; a source that keeps no passwords refuses.
+func (m *Authenticator) SetPassword(ctx context.Context, name, pw string) error {
+	ps, sub, err := m.passwordSource(ctx, name)
+	if err != nil {
+		return err
+	}
+	return ps.SetPassword(ctx, sub, pw)
+}
+
+// CheckNewPassword applies the password rules of the user's source (auth.PasswordRules).
+func (m *Authenticator) CheckNewPassword(name, pw string) error {
+	ps, sub, err := m.passwordSource(context.Background(), name)
+	if err != nil {
+		return err
+	}
+	if r, ok := ps.(auth.PasswordRules); ok {
+		return r.CheckNewPassword(sub, pw)
+	}
+	return nil
+}
+
+// UseRevoker hands the hub's revocation to every source that withdraws users itself
+// (auth.RevokerUser, Native's un-authorize), translating the source's names to hub names.
+func (m *Authenticator) UseRevoker(r auth.Revoker) {
+	for _, s := range m.sources {
+		if ru, ok := s.real.(auth.RevokerUser); ok {
+			ru.UseRevoker(prefixRevoker{r: r, prefix: s.prefix})
+		}
+	}
+}
+
+// prefixRevoker revokes the hub user of a source's name.
+type prefixRevoker struct {
+	r      auth.Revoker
+	prefix string
+}
+
+func (p prefixRevoker) RevokeUser(ctx context.Context, name, reason string) error {
+	return p.r.RevokeUser(ctx, p.prefix+name, reason)
+}
