@@ -214,3 +214,11 @@ func (p *Pipeline) RegisterPagesWith(mux *http.ServeMux, d PageDeps) {
 		pp.RegisterPages(mux, d)
 	}
 }
+
+// LogoutRedirector is an authenticator that sends the browser somewhere after the hub's logout:
+// OAuth's logout_redirect_url, or the provider's end_session_endpoint so the user is signed out
+// there too. authState is the user's decrypted auth_state (nil when unknown or anonymous); ""
+// means the hub's usual logout.
+type LogoutRedirector interface {
+	LogoutURL(ctx context.Context, authState map[string]any) string
+}

@@ -368,6 +368,12 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	mux.HandleFunc(cfg.BaseURL, h.pages.NotHub)
 	h.handler = mux
 	if pipeline.CanRefresh() && pipeline.RefreshAge() > 0 {
+		refresh.tokenUser = func(r *http.Request) string {
+			if c, err := h.api.Identify(r); err == nil && c != nil && c.Kind == store.KindUser {
+				return c.Name
+			}
+			return ""
+		}
 		h.handler = refresh.middleware(mux)
 	}
 	return nil

@@ -66,12 +66,45 @@ func (l loginAdapter) OTPPrompt() string                  { return l.p.OTPPrompt
 func (l loginAdapter) LoginLinks() []web.Link             { return webLinks(l.p.LoginLinks()) }
 func (l loginAdapter) HomeLinks(u *store.User) []web.Link { return webLinks(l.p.HomeLinks(u)) }
 
+// LoginOptions passes an authenticator's several ways to sign in on (web.LoginOptioner).
+func (l loginAdapter) LoginOptions() []web.LoginOption {
+	var out []web.LoginOption
+	for _, o := range l.p.LoginOptions() {
+		out = append(out, web.LoginOption{Source: o.Source, Label: o.Label, Form: o.Form, OTPPrompt: o.OTPPrompt,
+			URL: o.URL, Service: o.Service, UsernameHint: o.UsernameHint, Links: webLinks(o.Links)})
+	}
+	return out
+}
+
 func webLinks(in []auth.Link) []web.Link {
 	var out []web.Link
 	for _, k := range in {
 		out = append(out, web.Link{Text: k.Text, URL: k.URL})
 	}
 	return out
+}
+
+// LogoutURL is where the browser goes after user logged out (web.LogoutURLer), "" for the
+// usual: the authenticator decides (auth.LogoutRedirector) from the user's auth_state.
+func (l loginAdapter) LogoutURL(ctx context.Context, user string) string {
+	lr, ok := l.p.Authenticator().(auth.LogoutRedirector)
+	ur, forUser := l.p.Authenticator().(auth.UserLogoutRedirector)
+	if !ok && !forUser {
+		return ""
+	}
+	var state map[string]any
+	if user != "" && l.crypt != nil {
+		if u, err := l.db.GetUser(ctx, user); err == nil && len(u.EncryptedAuthState) > 0 {
+			if state, err = l.crypt.Decrypt(ctx, u.EncryptedAuthState); err != nil {
+				l.log.Warn("auth_state cannot be decrypted at logout", "user", user, "err", err)
+				state = nil
+			}
+		}
+	}
+	if forUser {
+		return ur.LogoutURLFor(ctx, user, state)
+	}
+	return lr.LogoutURL(ctx, state)
 }
 
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens

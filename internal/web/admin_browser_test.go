@@ -61,6 +61,13 @@ func (c *chromeTab) shot(name string) {
 	testutil.SaveScreenshot(c.t, name, must(c, chromedp.FullScreenshot(100)))
 }
 
+// viewShot is shot of the viewport only: a modal dialog's backdrop covers the viewport, not
+// the full page.
+func (c *chromeTab) viewShot(name string) {
+	c.t.Helper()
+	testutil.SaveScreenshot(c.t, name, must(c, chromedp.CaptureScreenshot()))
+}
+
 // phone and laptop switch the viewport.
 func (c *chromeTab) phone() {
 	c.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile), chromedp.Sleep(200*time.Millisecond))
@@ -130,6 +137,12 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("Open link: %q", href)
 	}
 	c.shot("web-admin.png")
+	// The link reaches bob's server (through the stand-in proxy), then back to the admin page.
+	c.do(chromedp.Navigate(base+href), chromedp.WaitVisible(chromedp.CSS("#server-hello")))
+	if got := c.text("#server-hello"); !strings.Contains(got, "Hello from bob's server") {
+		t.Errorf("Open reached %q", got)
+	}
+	c.do(chromedp.Navigate(base+"/hub/admin"), chromedp.WaitVisible(chromedp.CSS(`tr[data-user="bob"] .server-stop`)))
 	c.phone()
 	c.shot("web-admin-phone.png")
 	c.laptop()
@@ -138,6 +151,25 @@ func TestBrowserAdmin(t *testing.T) {
 	c.do(chromedp.Click(chromedp.CSS(`tr[data-user="bob"] .server-stop`)))
 	c.do(chromedp.WaitVisible(chromedp.CSS(`tr[data-user="bob"] .server-start`)))
 	ae.waitStatus("bob", "", func(st spawner.ServerStatus) bool { return !st.Active && st.Pending == "" })
+
+	// A named server shows on its own line under the user, with its own buttons; stopping it
+	// from the page stops that server only.
+	carol, err := ae.db.GetUser(t.Context(), "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ae.m.Start(t.Context(), spawner.User{ID: carol.ID, Name: "carol"}, "lab", nil); err != nil {
+		t.Fatal(err)
+	}
+	ae.waitStatus("carol", "lab", func(st spawner.ServerStatus) bool { return st.Ready })
+	ae.api.Invalidate()
+	c.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`tr[data-user="carol"] li[data-server="lab"] .server-stop`)))
+	if got := c.text(`tr[data-user="carol"] li[data-server=""] .badge`); got != "Stopped" {
+		t.Errorf("carol's default server: %q", got)
+	}
+	c.do(chromedp.Click(chromedp.CSS(`tr[data-user="carol"] li[data-server="lab"] .server-stop`)))
+	c.do(chromedp.WaitVisible(chromedp.CSS(`tr[data-user="carol"] li[data-server="lab"] .server-start`)))
+	ae.waitStatus("carol", "lab", func(st spawner.ServerStatus) bool { return !st.Active && st.Pending == "" })
 
 	// Search narrows the list; the filter is kept in the address.
 	c.do(chromedp.SendKeys(chromedp.CSS("#user-search"), "car"))
@@ -201,7 +233,7 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#group-properties-save")),
 	)
 	c.waitFor(`document.querySelector('tr[data-group="physics"]').textContent.includes("course")`)
-	c.shot("web-admin-group.png")
+	c.viewShot("web-admin-group.png")
 	c.do(chromedp.Click(chromedp.CSS(`#group-members button[aria-label^="Remove carol"]`)))
 	c.waitFor(`document.querySelectorAll("#group-members .chip").length === 1`)
 	g, err := ae.db.GetGroup(t.Context(), "physics")

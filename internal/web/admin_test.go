@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -168,5 +169,47 @@ func TestAdminTemplateOverride(t *testing.T) {
 	r := loginAs(e, "alice", "wonderland").get("/hub/token")
 	if !strings.Contains(r.body, `<p id="custom">mine, alice</p>`) {
 		t.Errorf("override not used: %.300s", r.body)
+	}
+}
+
+// The page's token is what the REST API wants from a cookie-authenticated script: without it a
+// request is refused, with it (in the X-XSRFToken header, as admin.js sends it) it goes through.
+func TestAdminPageTokenWorksWithAPI(t *testing.T) {
+	ae := newAPIEnv(t, slowStart(0))
+	b := ae.browser()
+	if r := b.login("?next=%2Fhub%2Fadmin", "Boss", "secret"); r.StatusCode != http.StatusFound {
+		t.Fatalf("login: %d", r.StatusCode)
+	}
+	r := b.get("/hub/admin")
+	m := dataXSRF.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no token on the admin page: %d", r.StatusCode)
+	}
+	post := func(hdr ...string) *response {
+		req, _ := http.NewRequest("POST", ae.srv.URL+"/hub/api/users", strings.NewReader(`{"usernames": ["erin", "frank"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Sec-Fetch-Mode", "cors")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return &response{Response: resp, body: string(body)}
+	}
+	if r := post(); r.StatusCode != http.StatusForbidden {
+		t.Errorf("without _xsrf: %d %s", r.StatusCode, r.body)
+	}
+	if r := post("X-XSRFToken", "forged"+m[1]); r.StatusCode != http.StatusForbidden {
+		t.Errorf("with a wrong _xsrf: %d %s", r.StatusCode, r.body)
+	}
+	if r := post("X-XSRFToken", m[1]); r.StatusCode != http.StatusCreated {
+		t.Errorf("with the page's _xsrf: %d %s", r.StatusCode, r.body)
+	}
+	if _, err := ae.db.GetUser(t.Context(), "frank"); err != nil {
+		t.Errorf("frank not created: %v", err)
 	}
 }

@@ -35,13 +35,21 @@ func (t *target) urlPath() string {
 
 // serverTarget resolves {user} and {server} of a spawn page for the logged-in caller. A caller
 // may act on their own servers; admins on anyone's. Other users' servers, and unknown users,
-// are 404, so the page does not tell who exists. It answers the request itself when !ok.
+// are 404, so the page does not tell who exists; a server name the REST API refuses is 400. It
+// answers the request itself when !ok.
 func (p *Pages) serverTarget(w http.ResponseWriter, r *http.Request) (*target, bool) {
 	u, ok := p.requireUser(w, r)
 	if !ok {
 		return nil, false
 	}
 	t := &target{caller: u, owner: u, server: r.PathValue("server")}
+	if t.server != "" {
+		// The REST API's rule: a name it refuses must not be created through this page.
+		if err := checkServerName(t.server); err != nil {
+			p.Error(w, r, http.StatusBadRequest, err.Error())
+			return nil, false
+		}
+	}
 	name := r.PathValue("user")
 	if name == "" || name == u.Name {
 		return t, true
@@ -91,8 +99,9 @@ func (p *Pages) pendingURL(r *http.Request, t *target) string {
 }
 
 // spawnGet answers GET /hub/spawn[/{user}[/{server}]] (spec §4.5): a ready server is opened,
-// a pending one watched; otherwise the options form is shown when the spawner has one
-// (options_form or profile_list), else the server starts with the options of its last start.
+// a pending one watched; otherwise opt- arguments start it with those options, the options
+// form is shown when the spawner has one (options_form or profile_list), else the server starts
+// with the options of its last start.
 func (p *Pages) spawnGet(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.serverTarget(w, r)
 	if !ok {
@@ -103,12 +112,35 @@ func (p *Pages) spawnGet(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
+		if opts := optionsFromQuery(r.URL.Query()); opts != nil {
+			// A link that says what to start (/hub/spawn?opt-profile=science) skips the form.
+			p.startAndRedirect(w, r, t, opts, func(status int, msg string) {
+				p.renderSpawnForm(w, r, t, f, nil, status, msg)
+			})
+			return
+		}
 		if !f.Empty() {
 			p.renderSpawnForm(w, r, t, f, nil, http.StatusOK, "")
 			return
 		}
 	}
 	p.startAndRedirect(w, r, t, nil, nil)
+}
+
+// optionsFromQuery reads the opt- arguments of a spawn link as JupyterHub 6's
+// options_from_query does: opt-profile=science is the form field profile=science; nil without
+// any. (Upstream's older unprefixed arguments are not read: next and the like are no options.)
+func optionsFromQuery(q url.Values) map[string]any {
+	form := url.Values{}
+	for k, vs := range q {
+		if name, ok := strings.CutPrefix(k, "opt-"); ok && name != "" {
+			form[name] = vs
+		}
+	}
+	if len(form) == 0 {
+		return nil
+	}
+	return optionsFromForm(form)
 }
 
 // spawnForm returns the options form of t's owner; on failure it answers the request.

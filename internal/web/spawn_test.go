@@ -310,3 +310,31 @@ func TestStopPending(t *testing.T) {
 		t.Errorf("after the stop: %d %s", r.StatusCode, r.body)
 	}
 }
+
+// The spawn pages apply the REST API's rule for server names (checkServerName): a name the API
+// refuses, such as one with a slash, a # or a newline, is not created through /hub/spawn either.
+func TestSpawnRefusesBadServerNames(t *testing.T) {
+	se := newSpawnEnv(t, slowStart(0))
+	b := se.loggedIn("alice", "wonderland")
+	x := xsrfField.FindStringSubmatch(b.get("/hub/home").body)
+	if x == nil {
+		t.Fatal("no _xsrf on home")
+	}
+	for _, name := range []string{"a%2Fb", "a%23b", "a%0Ab", "a%20b", "a%25b"} {
+		if r := b.get("/hub/spawn/alice/" + name); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET spawn/alice/%s: %d, want 400", name, r.StatusCode)
+		}
+		if r := b.do("POST", "/hub/spawn/alice/"+name, url.Values{"_xsrf": {x[1]}}); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST spawn/alice/%s: %d, want 400", name, r.StatusCode)
+		}
+	}
+	u, err := se.db.GetUser(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range u.Spawners {
+		if sp.Name != "" {
+			t.Errorf("server %q was created through the spawn page", sp.Name)
+		}
+	}
+}

@@ -15,7 +15,7 @@ const profileFieldPrefix = "profile-option-"
 
 // spawnFormView is the spawn page's form: the profile list and the admin's options_form.
 type spawnFormView struct {
-	// Action is where the form posts: the page's own URL, query kept (next).
+	// Action is where the form posts: the page's own URL (its escaped path), query kept (next).
 	Action      string
 	Owner       string
 	Name        string // "" for the default server
@@ -55,7 +55,7 @@ func profileField(slug, option string) string {
 // spawnFormFor builds the form view; posted (nil on GET) keeps the user's choices when the form
 // is shown again with an error.
 func (p *Pages) spawnFormFor(r *http.Request, t *target, f spawner.SpawnForm, posted url.Values) *spawnFormView {
-	v := &spawnFormView{Action: r.URL.Path, Owner: t.owner.Name, Name: t.server,
+	v := &spawnFormView{Action: r.URL.EscapedPath(), Owner: t.owner.Name, Name: t.server,
 		OptionsForm: template.HTML(f.OptionsForm)} // admin-provided HTML, shown as upstream does
 	if r.URL.RawQuery != "" {
 		v.Action += "?" + r.URL.RawQuery

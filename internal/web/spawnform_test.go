@@ -2,10 +2,13 @@ package web
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -140,4 +143,66 @@ func TestOptionsFromForm(t *testing.T) {
 			t.Errorf("%v (-want +got):\n%s", c.form, diff)
 		}
 	}
+}
+
+// opt- arguments of a spawn link start the server with those options, skipping the form; an
+// option the spawner refuses shows the form with why.
+func TestSpawnOptionsFromQuery(t *testing.T) {
+	se := newSpawnEnv(t, withProfiles())
+	b := se.loggedIn("alice", "wonderland")
+	r := b.get("/hub/spawn/alice/q?opt-profile=huge")
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, `id="spawn_form"`) || !strings.Contains(r.body, "No such profile") {
+		t.Fatalf("unknown profile by link: %d %.2000s", r.StatusCode, r.body)
+	}
+	wantRedirect(t, b.get("/hub/spawn/alice/q?opt-profile=small&next=%2Fuser%2Falice%2Fq%2Ftree"), http.StatusFound, "/user/alice/q/tree")
+	if diff := cmp.Diff(map[string]any{"profile": "small"}, se.storedOptions("alice", "q")); diff != "" {
+		t.Errorf("user_options (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"a": "1", "b": []any{"x", "y"}}, optionsFromQuery(url.Values{"opt-a": {"1"}, "opt-b": {"x", "y"}, "next": {"/x"}, "opt-": {"z"}})); diff != "" {
+		t.Errorf("optionsFromQuery (-want +got):\n%s", diff)
+	}
+	if got := optionsFromQuery(url.Values{"next": {"/x"}}); got != nil {
+		t.Errorf("no opt- arguments: %v", got)
+	}
+}
+
+// Home looks again by itself while a server is busy, and only then.
+func TestHomeRefreshWhilePending(t *testing.T) {
+	se := newSpawnEnv(t, slowStart(1500*time.Millisecond))
+	b := se.loggedIn("alice", "wonderland")
+	if r := b.get("/hub/home"); r.Header.Get("Refresh") != "" {
+		t.Errorf("Refresh with nothing pending: %q", r.Header.Get("Refresh"))
+	}
+	b.get("/hub/spawn/alice")
+	r := b.get("/hub/home")
+	if r.Header.Get("Refresh") != "3" || !strings.Contains(r.body, "Starting") {
+		t.Errorf("home while starting: Refresh %q\n%.2000s", r.Header.Get("Refresh"), r.body)
+	}
+	se.waitStatus("alice", "", func(st spawner.ServerStatus) bool { return st.Ready })
+}
+
+// The form posts back to the page's own path, escaped: an admin's form for the user "alice?x"
+// must not post to /hub/spawn/alice?x, which is alice's page with a query, and start alice's
+// server instead.
+func TestSpawnFormActionKeepsTheEscapedPath(t *testing.T) {
+	se := newSpawnEnv(t, withProfiles())
+	if _, err := se.db.CreateUser(t.Context(), "alice?x", false); err != nil {
+		t.Fatal(err)
+	}
+	b := se.loggedIn("Boss", "secret")
+	r := b.get("/hub/spawn/alice%3Fx")
+	m := regexp.MustCompile(`<form method="post" action="([^"]*)"`).FindStringSubmatch(r.body)
+	x := xsrfField.FindStringSubmatch(r.body)
+	if r.StatusCode != http.StatusOK || m == nil || x == nil {
+		t.Fatalf("spawn page of alice?x: %d %.500s", r.StatusCode, r.body)
+	}
+	action := html.UnescapeString(m[1])
+	if action != "/hub/spawn/alice%3Fx" {
+		t.Errorf("form action %q, want /hub/spawn/alice%%3Fx", action)
+	}
+	b.do("POST", action, url.Values{"_xsrf": {x[1]}, "profile": {"large"}})
+	if st := se.m.Status("alice", ""); st.Active || st.Pending != "" {
+		t.Errorf("the form for alice?x started alice's server: %+v", st)
+	}
+	se.waitStatus("alice?x", "", func(st spawner.ServerStatus) bool { return st.Ready })
 }

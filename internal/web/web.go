@@ -9,11 +9,12 @@
 // admins on anyone's (upstream checks the servers scope, which the default roles give exactly
 // so); options_form is an HTML string (no callable) shown beside KubeSpawner's profile_list,
 // and a posted form becomes user_options with single values unwrapped (upstream's default
-// options_from_form keeps every value a list); there is no options_from_query (opt-
-// arguments), implicit_spawn_seconds or default_server_name yet; home works with plain forms
-// (POST with _xsrf) rather than JavaScript on the REST API; the progress page shows each
-// event's plain message, not its html_message; the stop-pending page reloads itself (Refresh
-// header) instead of polling the API.
+// options_from_form keeps every value a list), and only 6.0's opt- query arguments are spawn
+// options (not the older unprefixed ones); there is no implicit_spawn_seconds or
+// default_server_name yet; home works with plain forms (POST with _xsrf) rather than
+// JavaScript on the REST API, and reloads itself while a server is busy; the progress page
+// shows each event's plain message, not its html_message; the stop-pending page reloads itself
+// (Refresh header) instead of polling the API.
 package web
 
 import (
@@ -51,6 +52,32 @@ type LoginURLer interface {
 	LoginURL() string
 }
 
+// LoginOption is one way to sign in on a login page that offers several (one per source of a
+// MultiAuthenticator): a username/password form that posts login_source=Source, or a button to
+// the source's own login page.
+type LoginOption struct {
+	// Source is posted as login_source by the option's form.
+	Source string
+	// Label heads the option.
+	Label string
+	// Form is true for a username/password form; otherwise URL is the button's target.
+	Form bool
+	// OTPPrompt labels the form's one-time-password field; "" for none.
+	OTPPrompt string
+	// URL is the source's own login page; Service names it on the button.
+	URL, Service string
+	// UsernameHint is shown under the username field.
+	UsernameHint string
+	// Links go under the option (Native's "Sign up").
+	Links []Link
+}
+
+// LoginOptioner is an Authenticator with several ways to sign in: the login page shows one
+// block per option. An empty list keeps the single-form page.
+type LoginOptioner interface {
+	LoginOptions() []LoginOption
+}
+
 // Link is a link an authenticator adds to a page.
 type Link struct {
 	// Text is shown; URL is the target.
@@ -64,6 +91,13 @@ type PageExtras interface {
 	OTPPrompt() string
 	LoginLinks() []Link
 	HomeLinks(u *store.User) []Link
+}
+
+// LogoutURLer is an Authenticator that sends the browser somewhere after the hub's logout
+// (OAuth's logout_redirect_url or the provider's logout); user is who logged out, "" if nobody
+// was logged in. "" means the usual logout.
+type LogoutURLer interface {
+	LogoutURL(ctx context.Context, user string) string
 }
 
 // Deps are what the pages are built from.

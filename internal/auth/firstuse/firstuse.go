@@ -66,6 +66,8 @@ type Authenticator struct {
 	hasher       *password.Hasher
 	log          *slog.Logger
 	db           atomic.Pointer[store.DB]
+	// prefix is the hub prefix the pages were registered under, for HomeLinks.
+	prefix atomic.Pointer[string]
 }
 
 // weakHashing lets the package's tests use cheap hashes (the race detector makes bcrypt 12 take

@@ -46,7 +46,7 @@ const apiMaxLimit = 200
 func (a *Authenticator) registerAPI(mux *http.ServeMux, d auth.PageDeps) {
 	base := d.Prefix + "api/native/users"
 	handle := func(pattern string, h func(w http.ResponseWriter, r *http.Request, c *auth.APICaller)) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		handleSecure(mux, pattern, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
 			c, status := a.apiAdmin(r, d)
 			if status != 0 {

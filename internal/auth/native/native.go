@@ -14,10 +14,14 @@
 //   - authorized users are allowed in without allow_all (an allow rule of the authenticator);
 //   - a sign-up name is unique in any letter case, and a login of a name without a sign-up costs
 //     the same hash as a wrong password, so timing does not tell which names exist;
+//   - a TOTP code is accepted once (upstream accepts it again for its whole window);
 //   - a lock lapses after seconds_before_next_try and the count starts again;
-//   - un-authorizing a user signs them out of every browser (their login cookie id is rotated);
-//   - discard refuses a user with a running server, and never touches anything outside the
-//     hub database;
+//   - open_signup does not authorize a sign-up whose name is a hub user already (made through
+//     the API): that would hand the account to whoever signs up first; an admin approves it;
+//   - un-authorizing a user ends their access at once (sessions, API and OAuth tokens, servers)
+//     through the hub's revoker, not only at their next login;
+//   - discard refuses a user with a running server, keeps a hub user older than the sign-up
+//     (someone signed up with its name), and never touches anything outside the hub database;
 //   - admins also have an API, /hub/api/native/ (see api.go), for scripts that approve;
 //   - import_from_firstuse keeps the hashes (upstream hashes them again, #219) and authorizes the
 //     imported users; it reads the hub database's FirstUse passwords and, with firstuse_db_path,
@@ -78,10 +82,14 @@ type Authenticator struct {
 	log    *slog.Logger
 	db     atomic.Pointer[store.DB]
 	locks  *lockout
+	// totpUsed holds each user's last accepted TOTP step (no replay of a code).
+	totpUsed usedSteps
 	// prefix is the hub prefix of the pages ("/hub/"), api the REST API's authentication;
 	// both are set by RegisterPages.
 	prefix atomic.Pointer[string]
 	api    atomic.Pointer[auth.APIAccess]
+	// revoker is the hub's immediate revocation (auth.RevokerUser), used on un-authorize.
+	revoker atomic.Pointer[revokerBox]
 	// dummy is a hash verified for names without a sign-up, so they take as long as a wrong
 	// password.
 	dummy string
@@ -121,6 +129,13 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		locks: newLockout(cfg.AllowedFailedLogins, time.Duration(cfg.SecondsBeforeNextTry)*time.Second),
 	}, nil
 }
+
+// revokerBox lets the hub's revoker sit behind an atomic pointer.
+type revokerBox struct{ r auth.Revoker }
+
+// UseRevoker keeps the hub's revocation (auth.RevokerUser): un-authorizing someone ends their
+// sessions, API and OAuth tokens and (unless the hub keeps them) servers at once.
+func (a *Authenticator) UseRevoker(r auth.Revoker) { a.revoker.Store(&revokerBox{r}) }
 
 // UseDatabase gives the authenticator the hub database (auth.DatabaseUser).
 func (a *Authenticator) UseDatabase(ctx context.Context, db *store.DB) error {
@@ -241,6 +256,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	now := time.Now()
 	if a.locks.locked(name, now) {
 		a.locks.fail(name, now)
+		// The same hash as any other attempt, so the time taken does not tell a locked name.
+		if _, err := a.hasher.Verify(ctx, a.dummy, c.Password); err != nil {
+			return nil, a.hashErr(err)
+		}
 		return nil, fmt.Errorf("%w: locked after allowed_failed_logins failures", auth.ErrRejected)
 	}
 	u, err := db.GetNativeUser(ctx, name)
@@ -261,9 +280,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 		a.locks.fail(name, now)
 		return nil, fmt.Errorf("%w: wrong password", auth.ErrRejected)
 	}
-	if u.Has2FA && !validTOTP(u.OTPSecret, otpField(c), now) {
-		a.locks.fail(name, now)
-		return nil, fmt.Errorf("%w: wrong or missing 2FA code", auth.ErrRejected)
+	if u.Has2FA {
+		step, ok := totpStep(u.OTPSecret, otpField(c), now)
+		if !ok {
+			a.locks.fail(name, now)
+			return nil, fmt.Errorf("%w: wrong or missing 2FA code", auth.ErrRejected)
+		}
+		if !a.totpUsed.claim(name, step) {
+			a.locks.fail(name, now)
+			return nil, fmt.Errorf("%w: 2FA code already used", auth.ErrRejected)
+		}
 	}
 	a.locks.succeed(name)
 	if !u.Authorized {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"gohub/internal/auth"
 	"gohub/internal/store"
@@ -18,10 +19,10 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <h1>Authorize users</h1>
 <p class="lead">People who signed up wait here until an administrator authorizes them.</p>
 {{template "alert" .Alert}}
-<form action="{{.Prefix}}authorize" method="get" class="toolbar" id="native-search" role="search">
-<label class="sr-only" for="search_input">Search usernames</label>
+<form action="{{.Prefix}}authorize" method="get" class="searchbar" id="native-search" role="search">
+<label class="visually-hidden" for="search_input">Search usernames</label>
 <input id="search_input" type="search" name="q" value="{{.Query}}" placeholder="Search usernames">
-<label class="sr-only" for="state_input">State</label>
+<label class="visually-hidden" for="state_input">State</label>
 <select id="state_input" name="state">
 <option value=""{{if eq .State ""}} selected{{end}}>All sign-ups</option>
 <option value="unauthorized"{{if eq .State "unauthorized"}} selected{{end}}>Waiting for approval</option>
@@ -44,7 +45,7 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <input type="hidden" name="q" value="{{$.Query}}"><input type="hidden" name="state" value="{{$.State}}"><input type="hidden" name="page" value="{{$.Page}}">
 {{if .Authorized}}<button type="submit" name="action" value="unauthorize" class="btn btn-small btn-secondary">Unauthorize</button>
 {{else}}<button type="submit" name="action" value="authorize" class="btn btn-small btn-primary">Authorize</button><button type="submit" name="action" value="discard" class="btn btn-small btn-danger">Discard</button>{{end}}
-</form><a class="action-link" href="{{$.Prefix}}change-password/{{.Username}}">Set password</a>
+</form><a class="action-link" href="{{$.Prefix}}change-password/{{pathEscape .Username}}">Set password</a>
 </td></tr>
 {{else}}<tr><td colspan="6" class="muted">No sign-ups match.</td></tr>
 {{end}}
@@ -52,7 +53,8 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <div class="pager"><span class="muted" id="native-count">{{.Total}} sign-up{{if ne .Total 1}}s{{end}}{{if .Users}}, showing {{.First}}–{{.Last}}{{end}}</span>
 <span>{{if .Prev}}<a class="btn btn-small btn-secondary" href="{{.Prev}}" rel="prev">← Previous</a>{{end}} {{if .Next}}<a class="btn btn-small btn-secondary" href="{{.Next}}" rel="next">Next →</a>{{end}}</span></div>
 <p class="muted note">Discard deletes a sign-up that is waiting for approval and the hub user of that
-name from the hub database. It never touches system accounts, home directories or other files.</p>
+name from the hub database, unless that hub user existed before the sign-up.
+It never touches system accounts, home directories or other files.</p>
 </section>`)
 
 type authorizeView struct {
@@ -80,7 +82,7 @@ func (a *Authenticator) requireAdmin(w http.ResponseWriter, r *http.Request, d a
 // {prefix}authorize (action authorize, unauthorize or discard of username), for admins.
 func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 	path := d.Prefix + "authorize"
-	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return
@@ -92,7 +94,7 @@ func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 		}
 		a.renderAuthorize(w, r, d, u, http.StatusOK, q, al)
 	})
-	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+path, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return
@@ -132,6 +134,9 @@ func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 // doneMessage is the page's note after a successful action (fixed texts, so a link cannot make
 // the page say anything else).
 func doneMessage(action, name string) string {
+	if name == "" || len(name) > 255 || strings.ContainsAny(name, ", \t\r\n/") {
+		return "" // not a sign-up name: a crafted link cannot put sentences on the page
+	}
 	switch action {
 	case "authorize":
 		return name + " is authorized."
@@ -156,7 +161,16 @@ func (a *Authenticator) act(ctx context.Context, by, action, name string) error 
 			return err
 		}
 		if action == "unauthorize" {
-			// Sign the user out of every browser: a new cookie id voids the old login cookies.
+			// With the hub's revoker: cookies, tokens and servers, at once.
+			if b := a.revoker.Load(); b != nil {
+				if err := b.r.RevokeUser(ctx, name, "un-authorized by "+by); err != nil {
+					return err
+				}
+				a.log.Info("native: unauthorized", "user", name, "by", by)
+				return nil
+			}
+			// Without one (a hub that did not start the pipeline): sign the user out of every
+			// browser; a new cookie id voids the old login cookies.
 			if hu, err := db.GetUser(ctx, name); err == nil {
 				if _, err := db.RotateCookieID(ctx, hu.ID); err != nil {
 					return err
@@ -178,14 +192,25 @@ func (a *Authenticator) act(ctx context.Context, by, action, name string) error 
 		if name == by {
 			return auth.Reject("You cannot discard your own account.")
 		}
-		if hu, err := db.GetUser(ctx, name); err == nil {
+		hu, err := db.GetUser(ctx, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case hu.Created.Before(nu.Created):
+			// The hub user predates the sign-up (made through the API or the admin page):
+			// whoever signed up with its name does not own it, so only the sign-up goes.
+			if err := db.DeleteNativeUser(ctx, name); err != nil {
+				return err
+			}
+			a.log.Info("native: sign-up discarded; the older hub user of that name is kept", "user", name, "by", by)
+			return nil
+		default:
 			for _, sp := range hu.Spawners {
 				if sp.Server != nil {
 					return auth.Reject("Stop the servers of " + name + " before discarding the sign-up.")
 				}
 			}
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return err
 		}
 		if err := db.DiscardNativeUser(ctx, name); err != nil {
 			return err

@@ -3,6 +3,7 @@ package native
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"gohub/internal/auth"
 	"gohub/internal/store"
@@ -46,14 +47,14 @@ const msgChangedOwn = "Your password has been changed."
 // {prefix}change-password/{user} (admins set anyone's password).
 func (a *Authenticator) registerPassword(mux *http.ServeMux, d auth.PageDeps) {
 	own := d.Prefix + "change-password"
-	mux.HandleFunc("GET "+own, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+own, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := d.Host.RequireUser(w, r)
 		if !ok {
 			return
 		}
 		a.renderChange(w, r, d, u, u.Name, false, http.StatusOK, nil)
 	})
-	mux.HandleFunc("POST "+own, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+own, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := d.Host.RequireUser(w, r)
 		if !ok {
 			return
@@ -80,7 +81,7 @@ func (a *Authenticator) registerPassword(mux *http.ServeMux, d auth.PageDeps) {
 	})
 
 	other := d.Prefix + "change-password/{user}"
-	mux.HandleFunc("GET "+other, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+other, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return
@@ -90,7 +91,7 @@ func (a *Authenticator) registerPassword(mux *http.ServeMux, d auth.PageDeps) {
 		}
 		a.renderChange(w, r, d, u, r.PathValue("user"), true, http.StatusOK, nil)
 	})
-	mux.HandleFunc("POST "+other, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+other, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := a.requireAdmin(w, r, d)
 		if !ok {
 			return
@@ -138,7 +139,7 @@ var notFoundTmpl = parse("not-found", `<section class="card card-narrow"><h1>404
 
 // setPassword stores the posted new password of target and answers.
 func (a *Authenticator) setPassword(w http.ResponseWriter, r *http.Request, d auth.PageDeps, u *store.User, target string, other bool) {
-	err := a.SetPassword(r.Context(), target, r.PostForm.Get("new_password"), r.PostForm.Get("new_password_confirmation"))
+	err := a.ChangePassword(r.Context(), target, r.PostForm.Get("new_password"), r.PostForm.Get("new_password_confirmation"))
 	if err != nil {
 		a.changeFailed(w, r, d, u, target, other, err)
 		return
@@ -169,7 +170,7 @@ func (a *Authenticator) renderChange(w http.ResponseWriter, r *http.Request, d a
 	v := &changeView{Prefix: d.Prefix, XSRF: d.Host.XSRFToken(w, r, u), Target: target, Other: other,
 		MinLength: a.cfg.MinimumPasswordLength, Alert: al, Action: d.Prefix + "change-password"}
 	if other {
-		v.Action += "/" + target
+		v.Action += "/" + url.PathEscape(target)
 	}
 	a.render(w, d, status, "Change password", u, changeTmpl, v)
 }

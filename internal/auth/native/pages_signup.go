@@ -23,15 +23,15 @@ only this once: every sign-in will ask for a code from the app.</p>
 <input type="hidden" name="_xsrf" value="{{.XSRF}}">
 <label for="username_input">Username</label>
 <input id="username_input" type="text" name="username" value="{{.Username}}" autocapitalize="off"
- autocorrect="off" autocomplete="username" spellcheck="false" required autofocus>
+ autocorrect="off" autocomplete="username" spellcheck="false" required{{if not .Username}} autofocus{{end}}>
 {{if .AskEmail}}<label for="email_input">Email</label>
 <input id="email_input" type="email" name="email" value="{{.Email}}" autocomplete="email" required>{{end}}
 <label for="password_input">Password</label>
-<input id="password_input" type="password" name="signup_password" autocomplete="new-password" required{{if .MinLength}} minlength="{{.MinLength}}"{{end}}>
+<input id="password_input" type="password" name="signup_password" autocomplete="new-password" required{{if .Username}} autofocus{{end}}{{if .MinLength}} minlength="{{.MinLength}}"{{end}}>
 <label for="password_confirmation_input">Confirm password</label>
 <input id="password_confirmation_input" type="password" name="signup_password_confirmation" autocomplete="new-password" required>
-{{if .Allow2FA}}<label class="check"><input id="twofa_input" type="checkbox" name="2fa" value="on"{{if .Want2FA}} checked{{end}}> <span>Protect my account with two-factor authentication (an authenticator app)</span></label>{{end}}
-{{if .TOS}}<label class="check"><input id="tos_input" type="checkbox" name="tos" value="on" required> <span>{{.TOS}}</span></label>{{end}}
+{{if .Allow2FA}}<label class="check check-long"><input id="twofa_input" type="checkbox" name="2fa" value="on"{{if .Want2FA}} checked{{end}}> <span>Protect my account with two-factor authentication (an authenticator app)</span></label>{{end}}
+{{if .TOS}}<label class="check check-long"><input id="tos_input" type="checkbox" name="tos" value="on" required{{if .TOSChecked}} checked{{end}}> <span>{{.TOS}}</span></label>{{end}}
 <button id="signup_submit" type="submit" class="btn btn-primary btn-block">Create account</button>
 </form>
 <p class="card-links">Already have an account? <a href="{{.Prefix}}login">Sign in</a></p>
@@ -44,7 +44,7 @@ type signupView struct {
 	Prefix, XSRF, Username, Email string
 	Alert                         *alert
 	AskEmail, Allow2FA, Done      bool
-	Want2FA                       bool
+	Want2FA, TOSChecked           bool
 	MinLength                     int
 	TOS                           template.HTML
 	TOTP                          *enrolment
@@ -59,14 +59,14 @@ const (
 // registerSignup adds GET and POST {prefix}signup; both answer 404 when enable_signup is off.
 func (a *Authenticator) registerSignup(mux *http.ServeMux, d auth.PageDeps) {
 	path := d.Prefix + "signup"
-	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		if !a.cfg.EnableSignup {
 			http.NotFound(w, r)
 			return
 		}
 		a.renderSignup(w, r, d, http.StatusOK, a.signupView(w, r, d))
 	})
-	mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+	handleSecure(mux, "POST "+path, func(w http.ResponseWriter, r *http.Request) {
 		if !a.cfg.EnableSignup {
 			http.NotFound(w, r)
 			return
@@ -78,7 +78,7 @@ func (a *Authenticator) registerSignup(mux *http.ServeMux, d auth.PageDeps) {
 			return
 		}
 		v.Username, v.Email = r.PostForm.Get("username"), r.PostForm.Get("email")
-		v.Want2FA = r.PostForm.Get("2fa") != ""
+		v.Want2FA, v.TOSChecked = r.PostForm.Get("2fa") != "", r.PostForm.Get("tos") != ""
 		if !d.Host.CheckXSRF(r, nil) {
 			v.Alert = errAlert(msgFormStale)
 			a.renderSignup(w, r, d, http.StatusForbidden, v)

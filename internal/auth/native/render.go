@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"gohub/internal/auth"
 	"gohub/internal/store"
@@ -27,9 +28,11 @@ func infoAlert(s string) *alert { return &alert{Kind: "ok", Text: s} }
 // shared template parts: the alert box.
 const alertTmpl = `{{define "alert"}}{{with .}}<p class="alert{{if eq .Kind "error"}} alert-error{{else if eq .Kind "ok"}} alert-ok{{end}}" role="alert" id="native-alert">{{.Text}}</p>{{end}}{{end}}`
 
-// parse builds a page template with the shared parts.
+// parse builds a page template with the shared parts. pathEscape escapes a name for a URL
+// path segment: html/template leaves ? and # alone, which would cut "fred?x" to "fred".
 func parse(name, text string) *template.Template {
-	return template.Must(template.Must(template.New(name).Parse(alertTmpl)).Parse(text))
+	t := template.New(name).Funcs(template.FuncMap{"pathEscape": url.PathEscape})
+	return template.Must(template.Must(t.Parse(alertTmpl)).Parse(text))
 }
 
 // render executes t with data and writes it in the hub's layout with status.
@@ -70,3 +73,16 @@ func (a *Authenticator) forbidden(w http.ResponseWriter, d auth.PageDeps, u *sto
 
 var forbiddenTmpl = parse("forbidden", `<section class="card card-narrow"><h1>403: Forbidden</h1>
 <p class="muted">Only hub administrators can use this page.</p></section>`)
+
+// handleSecure registers f with the headers every hub page sends (spec §0.2): no framing by
+// other sites (the authorize page's buttons must not be clickjacked), no MIME sniffing, no
+// Referer to other sites.
+func handleSecure(mux *http.ServeMux, pattern string, f http.HandlerFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		f(w, r)
+	})
+}

@@ -2,10 +2,12 @@ package native
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"html/template"
 	"image/png"
+	"sync"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -16,13 +18,43 @@ import (
 // steps, SHA-1; one step of clock skew either way is accepted.
 var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 
-// validTOTP reports whether code is the TOTP code of secret at now (± one step).
-func validTOTP(secret, code string, now time.Time) bool {
-	if secret == "" || code == "" {
+// totpStep checks code against secret at now, one 30 s step of clock skew either way, and
+// returns the time step (counter) it matched; ok false when it matches none. Codes are compared
+// in constant time.
+func totpStep(secret, code string, now time.Time) (step int64, ok bool) {
+	if secret == "" || len(code) != 6 {
+		return 0, false
+	}
+	cur := now.Unix() / int64(totpOpts.Period)
+	for _, d := range []int64{0, -1, 1} {
+		at := time.Unix((cur+d)*int64(totpOpts.Period), 0)
+		want, err := totp.GenerateCodeCustom(secret, at, totpOpts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return cur + d, true
+		}
+	}
+	return 0, false
+}
+
+// usedSteps remembers each user's last accepted TOTP step, so a code is good for one login only
+// (RFC 6238 §5.2): a code seen over someone's shoulder or in a log cannot be replayed.
+type usedSteps struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+// claim accepts step for name if it is newer than the last accepted one.
+func (u *usedSteps) claim(name string, step int64) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if last, ok := u.m[name]; ok && step <= last {
 		return false
 	}
-	ok, err := totp.ValidateCustom(code, secret, now, totpOpts)
-	return err == nil && ok
+	if u.m == nil {
+		u.m = map[string]int64{}
+	}
+	u.m[name] = step
+	return true
 }
 
 // enrolment is a new TOTP secret with what the sign-up page shows once: the secret, its

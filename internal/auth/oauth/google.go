@@ -19,8 +19,10 @@ type GoogleConfig struct {
 	// HostedDomain is restrictive: users of other Google Workspace domains are refused.
 	HostedDomain         []string `yaml:"hosted_domain" help:"Only users of these Google Workspace domains may log in (env HOSTED_DOMAIN, ';'-separated)."`
 	AllowedHostedDomains []string `yaml:"allowed_hosted_domains" help:"Allow every user of these Google Workspace domains."`
-	// StripDomain is nil until resolved: true when at most one hosted_domain is set.
-	StripDomain  *bool  `yaml:"strip_domain" help:"Drop @domain from usernames (default: true with a single hosted_domain)."`
+	// StripDomain is nil until resolved: true when exactly one hosted_domain is set. Only a
+	// domain of hosted_domain is ever stripped: without hosted_domain, alice@gmail.com and
+	// alice@example.org would both become the hub user alice.
+	StripDomain  *bool  `yaml:"strip_domain" help:"Drop @domain from usernames whose domain is in hosted_domain (default: true with a single hosted_domain)."`
 	GoogleAPIURL string `yaml:"google_api_url" help:"Base URL of Google's OAuth endpoints (tests and proxies)."`
 }
 
@@ -44,7 +46,7 @@ func NewGoogle(cfg *GoogleConfig, log *slog.Logger) (*Authenticator, error) {
 		cfg.HostedDomain[i] = strings.ToLower(strings.TrimSpace(d))
 	}
 	if cfg.StripDomain == nil {
-		cfg.StripDomain = auth.Bool(len(cfg.HostedDomain) <= 1)
+		cfg.StripDomain = auth.Bool(len(cfg.HostedDomain) == 1)
 	}
 	c := &cfg.Config
 	issuer := "https://accounts.google.com"
@@ -70,6 +72,7 @@ func NewGoogle(cfg *GoogleConfig, log *slog.Logger) (*Authenticator, error) {
 			c.ExtraAuthorizeParams["hd"] = cfg.HostedDomain[0]
 		}
 	}
+	c.loginServiceFromEnv("Google")
 	if err := c.resolve("", ""); err != nil {
 		return nil, err
 	}
@@ -112,7 +115,9 @@ func (g *google) username(a *Authenticator, info map[string]any) (string, error)
 		return "", fmt.Errorf("%w: the user info has no %q claim", errProvider, a.cfg.UsernameClaim)
 	}
 	if *g.cfg.StripDomain && a.cfg.UsernameClaim == "email" {
-		if local, domain, ok := strings.Cut(name, "@"); ok && (len(g.cfg.HostedDomain) == 0 || slices.Contains(g.cfg.HostedDomain, strings.ToLower(domain))) {
+		// Never a domain outside hosted_domain: stripping any domain would merge the accounts
+		// of alice@gmail.com and alice@example.org into one hub user.
+		if local, domain, ok := strings.Cut(name, "@"); ok && slices.Contains(g.cfg.HostedDomain, strings.ToLower(domain)) {
 			name = local
 		}
 	}

@@ -15,6 +15,7 @@ func startGoogle(t *testing.T) *standIn {
 		"ben":     {"id": "2", "email": "ben@other.org", "verified_email": true, "hd": "other.org", "name": "Ben"},
 		"gmail":   {"id": "3", "email": "someone@gmail.com", "verified_email": true, "name": "Someone"},
 		"unverif": {"id": "4", "email": "unverif@school.edu", "verified_email": false, "hd": "school.edu"},
+		"someone": {"id": "5", "email": "someone@other.org", "verified_email": true, "hd": "other.org", "name": "Someone Else"},
 	}
 	s.mux.HandleFunc("GET /oauth2/v1/userinfo", func(w http.ResponseWriter, r *http.Request) {
 		if u := s.bearer(w, r); u != "" {
@@ -63,5 +64,36 @@ GoogleOAuthenticator:
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, msg) {
 			t.Errorf("%s: %d, want 403 %q: %s", user, resp.StatusCode, msg, body)
 		}
+	}
+}
+
+// Without hosted_domain, nothing is stripped: someone@gmail.com and someone@other.org are two
+// people and must be two hub users, not both "someone" (the second would take over the first's
+// account, servers and tokens).
+func TestGoogleWithoutHostedDomainKeepsTheDomain(t *testing.T) {
+	g := startGoogle(t)
+	th := startPresetHub(t, `
+JupyterHub:
+  authenticator_class: google
+  db_url: "@DB@"
+Authenticator:
+  allow_all: true
+GoogleOAuthenticator:
+  client_id: hub-client
+  client_secret: hub-secret
+  google_api_url: `+g.srv.URL+`
+`)
+	for _, u := range []string{"gmail", "someone"} {
+		if resp, body := presetLogin(t, th, g, u); resp.StatusCode != 200 || resp.Request.URL.Path != "/hub/home" {
+			t.Fatalf("%s: %d %s", u, resp.StatusCode, body)
+		}
+	}
+	for _, name := range []string{"someone@gmail.com", "someone@other.org"} {
+		if _, err := th.db.GetUser(t.Context(), name); err != nil {
+			t.Errorf("hub user %s: %v", name, err)
+		}
+	}
+	if _, err := th.db.GetUser(t.Context(), "someone"); err == nil {
+		t.Error("an email was cut to the bare name \"someone\" without hosted_domain: accounts of different domains merge")
 	}
 }

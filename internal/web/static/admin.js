@@ -184,7 +184,7 @@
       actions.appendChild(el("a", { class: "btn btn-small btn-secondary server-open", href: s.url, "aria-label": "Open server " + who, text: "Open" }));
     }
     return el("li", { class: "server-line", "data-server": s.name }, [
-      el("span", { class: "server-name", text: label }), badge, actions
+      el("span", { class: "server-label", text: label }), badge, actions
     ]);
   }
 
