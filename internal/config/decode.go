@@ -54,7 +54,7 @@ func (f *File) Decode(schema *Schema, className string, target any) error {
 	if tv.Kind() != reflect.Pointer || tv.IsNil() || tv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("config: Decode %s: target is %T, want a non-nil pointer to a struct", className, target)
 	}
-	d := &decoder{file: f.Name, pos: map[string]int{}}
+	d := &decoder{file: f.Name, pos: map[string]int{}, refused: chain[len(chain)-1].Refused, target: className}
 	for _, c := range chain {
 		d.section(f.byName[c.Name], c, tv.Elem())
 	}
@@ -122,6 +122,9 @@ type decoder struct {
 	file string
 	errs []error
 	pos  map[string]int // trait path ("port", "services[1].url") → line that set it
+	// refused are the target class's Class.Refused ("Section.key" → reason); target is its name.
+	refused map[string]string
+	target  string
 }
 
 // errorf records an error at line.
@@ -140,6 +143,10 @@ func (d *decoder) section(s *section, c Class, v reflect.Value) {
 	for _, e := range s.keys {
 		if _, ok := own.byKey[e.key]; !ok {
 			d.errorf(e.line, "unknown trait %s.%s%s", c.Name, e.key, didYouMean(c.Name+".", e.key, own.keys()))
+			continue
+		}
+		if why, ok := d.refused[c.Name+"."+e.key]; ok && c.Name != d.target {
+			d.errorf(e.line, "%s.%s does not apply to %s: %s", c.Name, e.key, d.target, why)
 			continue
 		}
 		i, ok := target.byKey[e.key]
