@@ -162,3 +162,48 @@ func pageMessage(body string) string {
 	}
 	return body
 }
+
+// LocalGitHubOAuthenticator without create_system_users, as upstream's LocalAuthenticator: a
+// member of a UNIX group in allowed_system_groups logs in with no other allow rule; a system user
+// outside it is not allowed; a user allowed by name but without a system account is refused with
+// the reason.
+func TestLocalGitHubAllowedSystemGroups(t *testing.T) {
+	systest.Require(t)
+	systest.Group(t, "gohub-lv-staff")
+	systest.User(t, "gohub-gh-member", "", "gohub-lv-staff")
+	systest.User(t, "gohub-gh-other", "")
+	gh := newStandIn(t, "/login/oauth/authorize", "/login/oauth/access_token")
+	gh.mux.HandleFunc("GET /api/v3/user", func(w http.ResponseWriter, r *http.Request) {
+		if u := gh.bearer(w, r); u != "" {
+			jsonReply(w, map[string]any{"login": u, "id": len(u), "email": u + "@example.com"})
+		}
+	})
+	th := startPresetHub(t, `
+JupyterHub:
+  authenticator_class: local-github
+  db_url: "@DB@"
+  redirect_to_server: false
+Authenticator:
+  allowed_users: [gohub-gh-missing]
+OAuthenticator:
+  client_id: hub-client
+  client_secret: hub-secret
+GitHubOAuthenticator:
+  github_url: `+gh.srv.URL+`
+LocalGitHubOAuthenticator:
+  allowed_system_groups: [gohub-lv-staff]
+`)
+	if resp, body := presetLogin(t, th, gh, "gohub-gh-member"); resp.StatusCode != 200 || resp.Request.URL.Path != "/hub/home" {
+		t.Errorf("member of the UNIX group: %d at %s: %s", resp.StatusCode, resp.Request.URL, pageMessage(body))
+	}
+	if resp, body := presetLogin(t, th, gh, "gohub-gh-other"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "not currently authorized") {
+		t.Errorf("system user outside the group: %d %s", resp.StatusCode, pageMessage(body))
+	}
+	resp, body := presetLogin(t, th, gh, "gohub-gh-missing")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "does not exist on the system") {
+		t.Errorf("allowed user without a system account: %d %s", resp.StatusCode, pageMessage(body))
+	}
+	if systest.Exists("gohub-gh-missing") {
+		t.Error("a system user was created without create_system_users")
+	}
+}
