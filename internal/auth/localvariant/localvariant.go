@@ -1,8 +1,8 @@
 // Package localvariant holds the Local* variants of the authenticators whose users come from
 // elsewhere: upstream's LocalGitHubOAuthenticator, LocalGitLabOAuthenticator,
 // LocalGoogleOAuthenticator, LocalAzureAdOAuthenticator and LocalGenericOAuthenticator
-// (oauthenticator), and LocalLDAPAuthenticator (a gohub addition; old ldapauthenticator forks had
-// it). Each is the base authenticator plus LocalAuthenticator's system accounts (package local):
+// (oauthenticator), and LocalLDAPAuthenticator, LocalNativeAuthenticator and
+// LocalCommandAuthenticator (gohub additions; upstream has none of them). Each is the base authenticator plus LocalAuthenticator's system accounts (package local):
 // a user the hub adds must have a UNIX account, created with create_system_users by running
 // add_user_cmd, and members of UNIX groups may log in.
 //
@@ -10,7 +10,8 @@
 // LocalAuthenticator (UNIX groups) and OAuthenticator (the provider's groups); it is one trait,
 // so the same names are checked as UNIX groups and as provider groups, and setting it requires
 // manage_groups. gohub splits them: allowed_groups keeps the base class's meaning (provider
-// groups, LDAP group DNs) and UNIX groups are allowed_system_groups. LocalAuthenticator's
+// groups, LDAP group DNs) and UNIX groups are allowed_system_groups (in every variant, also
+// Native and Command, which have no allowed_groups, so that the rule is one). LocalAuthenticator's
 // section may not set allowed_groups for these classes (a config error says where it goes), and
 // a provider-groups allowed_groups without manage_groups is an error that names
 // allowed_system_groups.
@@ -27,8 +28,10 @@ import (
 	"log/slog"
 
 	"gohub/internal/auth"
+	"gohub/internal/auth/command"
 	"gohub/internal/auth/ldap"
 	"gohub/internal/auth/local"
+	"gohub/internal/auth/native"
 	"gohub/internal/auth/oauth"
 )
 
@@ -248,4 +251,95 @@ func NewLDAP(cfg *LDAPConfig, log *slog.Logger) (*LDAP, error) {
 		return nil, err
 	}
 	return &LDAP{Authenticator: base, system: s}, nil
+}
+
+// Native is LocalNativeAuthenticator (a gohub addition): NativeAuthenticator's sign-up and
+// passwords plus system accounts, created when a user's login is accepted (an account waiting
+// for authorization gets none).
+type Native struct {
+	*native.Authenticator
+	system
+}
+
+// CheckAllowed implements auth.AllowChecker: allowed_system_groups, then Native's authorized
+// sign-ups.
+func (a *Native) CheckAllowed(ctx context.Context, name string, id *auth.Identity) (bool, error) {
+	return a.allowed(ctx, a.Authenticator, name, id)
+}
+
+// NativeConfig is the LocalNativeAuthenticator section.
+type NativeConfig struct {
+	native.Config       `yaml:",inline"`
+	local.VariantConfig `yaml:",inline"`
+}
+
+// DefaultNativeConfig returns NativeAuthenticator's defaults, without system accounts.
+func DefaultNativeConfig() *NativeConfig { return &NativeConfig{Config: *native.DefaultConfig()} }
+
+// NewNative builds LocalNativeAuthenticator.
+func NewNative(cfg *NativeConfig, log *slog.Logger) (*Native, error) {
+	if cfg == nil {
+		return nil, errors.New("LocalNativeAuthenticator: no config")
+	}
+	base, err := native.New(&cfg.Config, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSystem(&cfg.VariantConfig, cfg.Common(), log)
+	if err != nil {
+		return nil, err
+	}
+	return &Native{Authenticator: base, system: s}, nil
+}
+
+// Command is LocalCommandAuthenticator (a gohub addition): CommandAuthenticator plus system
+// accounts for the names the command accepts.
+type Command struct {
+	*command.Authenticator
+	system
+}
+
+// CheckAllowed implements auth.AllowChecker: allowed_system_groups (CommandAuthenticator has no
+// allow rule of its own).
+func (a *Command) CheckAllowed(ctx context.Context, name string, id *auth.Identity) (bool, error) {
+	return a.allowed(ctx, a.Authenticator, name, id)
+}
+
+// ConfigWarnings implements auth.ConfigWarner: the command's warnings, and the pipeline's "no
+// allow rule" warning, which the pipeline leaves to authenticators with an allow rule of their
+// own, when allowed_system_groups is empty too.
+func (a *Command) ConfigWarnings(cfg auth.Config) []string {
+	w := a.Authenticator.ConfigWarnings(cfg)
+	if !a.accounts.HasAllowedGroups() && !isTrue(cfg.AllowAll) && !isTrue(cfg.AllowExistingUsers) &&
+		len(cfg.AllowedUsers) == 0 && len(cfg.AdminUsers) == 0 {
+		w = append(w, "no allow rule is configured: nobody can log in; set LocalCommandAuthenticator.allowed_system_groups or Authenticator.allow_all, allowed_users, admin_users or allow_existing_users")
+	}
+	return w
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// CommandConfig is the LocalCommandAuthenticator section.
+type CommandConfig struct {
+	command.Config      `yaml:",inline"`
+	local.VariantConfig `yaml:",inline"`
+}
+
+// DefaultCommandConfig returns CommandAuthenticator's defaults, without system accounts.
+func DefaultCommandConfig() *CommandConfig { return &CommandConfig{Config: *command.DefaultConfig()} }
+
+// NewCommand builds LocalCommandAuthenticator.
+func NewCommand(cfg *CommandConfig, log *slog.Logger) (*Command, error) {
+	if cfg == nil {
+		return nil, errors.New("LocalCommandAuthenticator: no config")
+	}
+	base, err := command.New(&cfg.Config, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSystem(&cfg.VariantConfig, cfg.Common(), log)
+	if err != nil {
+		return nil, err
+	}
+	return &Command{Authenticator: base, system: s}, nil
 }

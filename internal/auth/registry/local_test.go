@@ -101,7 +101,9 @@ LocalGitHubOAuthenticator:
 
 	for _, tc := range []struct{ class, yaml, want string }{
 		{"local-github", "LocalAuthenticator:\n  allowed_groups: [staff]\n",
-			"gohub_config.yaml:4: LocalAuthenticator.allowed_groups does not apply to LocalGitHubOAuthenticator: allowed_groups in LocalGitHubOAuthenticator are the provider's groups (OAuthenticator.allowed_groups, with manage_groups); set LocalGitHubOAuthenticator.allowed_system_groups for UNIX groups"},
+			"gohub_config.yaml:4: LocalAuthenticator.allowed_groups does not apply to LocalGitHubOAuthenticator: allowed_groups in the Local* OAuth classes are the provider's groups (OAuthenticator.allowed_groups, with manage_groups); set LocalGitHubOAuthenticator.allowed_system_groups for UNIX groups"},
+		{"local-command", "LocalAuthenticator:\n  allowed_groups: [staff]\n",
+			"LocalAuthenticator.allowed_groups does not apply to LocalCommandAuthenticator: UNIX groups are allowed_system_groups in every Local* variant"},
 		{"local-ldap", "LocalAuthenticator:\n  allowed_groups: [staff]\n",
 			"LocalAuthenticator.allowed_groups does not apply to LocalLDAPAuthenticator: allowed_groups in LocalLDAPAuthenticator are LDAP group DNs"},
 	} {

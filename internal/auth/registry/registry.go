@@ -62,22 +62,27 @@ var Entries = []Entry{
 	entryLog([]string{"google", "GoogleOAuthenticator", "oauthenticator.google.GoogleOAuthenticator", "oauthenticator.GoogleOAuthenticator"}, "GoogleOAuthenticator", oauth.DefaultGoogleConfig, oauth.NewGoogle, Common.Class, OAuth.Class),
 	entryLog([]string{"azuread", "AzureAdOAuthenticator", "oauthenticator.azuread.AzureAdOAuthenticator", "oauthenticator.AzureAdOAuthenticator"}, "AzureAdOAuthenticator", oauth.DefaultAzureADConfig, oauth.NewAzureAD, Common.Class, OAuth.Class),
 	// The Local* variants: the class above plus LocalAuthenticator (package localvariant).
-	withLocal(entryLog([]string{"local-generic-oauth", "LocalGenericOAuthenticator", "oauthenticator.generic.LocalGenericOAuthenticator", "oauthenticator.LocalGenericOAuthenticator"}, "LocalGenericOAuthenticator", localvariant.DefaultGenericConfig, localvariant.NewGeneric, Common.Class, OAuth.Class, "GenericOAuthenticator"), "the provider's groups (OAuthenticator.allowed_groups, with manage_groups)"),
-	withLocal(entryLog([]string{"local-github", "LocalGitHubOAuthenticator", "oauthenticator.github.LocalGitHubOAuthenticator", "oauthenticator.LocalGitHubOAuthenticator"}, "LocalGitHubOAuthenticator", localvariant.DefaultGitHubConfig, localvariant.NewGitHub, Common.Class, OAuth.Class, "GitHubOAuthenticator"), "the provider's groups (OAuthenticator.allowed_groups, with manage_groups)"),
-	withLocal(entryLog([]string{"local-gitlab", "LocalGitLabOAuthenticator", "oauthenticator.gitlab.LocalGitLabOAuthenticator", "oauthenticator.LocalGitLabOAuthenticator"}, "LocalGitLabOAuthenticator", localvariant.DefaultGitLabConfig, localvariant.NewGitLab, Common.Class, OAuth.Class, "GitLabOAuthenticator"), "the provider's groups (OAuthenticator.allowed_groups, with manage_groups)"),
-	withLocal(entryLog([]string{"local-google", "LocalGoogleOAuthenticator", "oauthenticator.google.LocalGoogleOAuthenticator", "oauthenticator.LocalGoogleOAuthenticator"}, "LocalGoogleOAuthenticator", localvariant.DefaultGoogleConfig, localvariant.NewGoogle, Common.Class, OAuth.Class, "GoogleOAuthenticator"), "the provider's groups (OAuthenticator.allowed_groups, with manage_groups)"),
-	withLocal(entryLog([]string{"local-azuread", "LocalAzureAdOAuthenticator", "oauthenticator.azuread.LocalAzureAdOAuthenticator", "oauthenticator.LocalAzureAdOAuthenticator"}, "LocalAzureAdOAuthenticator", localvariant.DefaultAzureADConfig, localvariant.NewAzureAD, Common.Class, OAuth.Class, "AzureAdOAuthenticator"), "the provider's groups (OAuthenticator.allowed_groups, with manage_groups)"),
-	withLocal(entryLog([]string{"local-ldap", "LocalLDAPAuthenticator", "ldapauthenticator.LocalLDAPAuthenticator", "ldapauthenticator.ldapauthenticator.LocalLDAPAuthenticator"}, "LocalLDAPAuthenticator", localvariant.DefaultLDAPConfig, localvariant.NewLDAP, Common.Class, "LDAPAuthenticator"), "LDAP group DNs (LDAPAuthenticator.allowed_groups)"),
+	withLocal(entryLog([]string{"local-generic-oauth", "LocalGenericOAuthenticator", "oauthenticator.generic.LocalGenericOAuthenticator", "oauthenticator.LocalGenericOAuthenticator"}, "LocalGenericOAuthenticator", localvariant.DefaultGenericConfig, localvariant.NewGeneric, Common.Class, OAuth.Class, "GenericOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-github", "LocalGitHubOAuthenticator", "oauthenticator.github.LocalGitHubOAuthenticator", "oauthenticator.LocalGitHubOAuthenticator"}, "LocalGitHubOAuthenticator", localvariant.DefaultGitHubConfig, localvariant.NewGitHub, Common.Class, OAuth.Class, "GitHubOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-gitlab", "LocalGitLabOAuthenticator", "oauthenticator.gitlab.LocalGitLabOAuthenticator", "oauthenticator.LocalGitLabOAuthenticator"}, "LocalGitLabOAuthenticator", localvariant.DefaultGitLabConfig, localvariant.NewGitLab, Common.Class, OAuth.Class, "GitLabOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-google", "LocalGoogleOAuthenticator", "oauthenticator.google.LocalGoogleOAuthenticator", "oauthenticator.LocalGoogleOAuthenticator"}, "LocalGoogleOAuthenticator", localvariant.DefaultGoogleConfig, localvariant.NewGoogle, Common.Class, OAuth.Class, "GoogleOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-azuread", "LocalAzureAdOAuthenticator", "oauthenticator.azuread.LocalAzureAdOAuthenticator", "oauthenticator.LocalAzureAdOAuthenticator"}, "LocalAzureAdOAuthenticator", localvariant.DefaultAzureADConfig, localvariant.NewAzureAD, Common.Class, OAuth.Class, "AzureAdOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-ldap", "LocalLDAPAuthenticator", "ldapauthenticator.LocalLDAPAuthenticator", "ldapauthenticator.ldapauthenticator.LocalLDAPAuthenticator"}, "LocalLDAPAuthenticator", localvariant.DefaultLDAPConfig, localvariant.NewLDAP, Common.Class, "LDAPAuthenticator"), "allowed_groups in LocalLDAPAuthenticator are LDAP group DNs (LDAPAuthenticator.allowed_groups)"),
+	withLocal(entryLog([]string{"local-native", "LocalNativeAuthenticator"}, "LocalNativeAuthenticator", localvariant.DefaultNativeConfig, localvariant.NewNative, Common.Class, "NativeAuthenticator"), "UNIX groups are allowed_system_groups in every Local* variant of an authenticator whose users are not UNIX users"),
+	withLocal(entryLog([]string{"local-command", "LocalCommandAuthenticator"}, "LocalCommandAuthenticator", localvariant.DefaultCommandConfig, localvariant.NewCommand, Common.Class, "CommandAuthenticator"), "UNIX groups are allowed_system_groups in every Local* variant of an authenticator whose users are not UNIX users"),
 }
+
+// oauthGroups is why LocalAuthenticator.allowed_groups does not apply to a Local* OAuth class.
+const oauthGroups = "allowed_groups in the Local* OAuth classes are the provider's groups (OAuthenticator.allowed_groups, with manage_groups)"
 
 // withLocal makes e a Local* variant: it also inherits LocalAuthenticator's section (applied
 // after its parents', as traitlets orders LocalX(LocalAuthenticator, X)), except
-// LocalAuthenticator.allowed_groups, because allowed_groups in e means groupsMeaning; UNIX
-// groups are e's allowed_system_groups.
-func withLocal(e Entry, groupsMeaning string) Entry {
+// LocalAuthenticator.allowed_groups, for the reason why; UNIX groups are e's
+// allowed_system_groups.
+func withLocal(e Entry, why string) Entry {
 	e.Mixins = []string{Local.Class}
 	e.Refused = map[string]string{
-		Local.Class + ".allowed_groups": fmt.Sprintf("allowed_groups in %s are %s; set %s.allowed_system_groups for UNIX groups", e.Class, groupsMeaning, e.Class),
+		Local.Class + ".allowed_groups": fmt.Sprintf("%s; set %s.allowed_system_groups for UNIX groups", why, e.Class),
 	}
 	return e
 }

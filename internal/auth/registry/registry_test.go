@@ -65,7 +65,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, command, ldap, shared-password, generic-oauth, github, gitlab, google, azuread, local-generic-oauth, local-github, local-gitlab, local-google, local-azuread, local-ldap" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, command, ldap, shared-password, generic-oauth, github, gitlab, google, azuread, local-generic-oauth, local-github, local-gitlab, local-google, local-azuread, local-ldap, local-native, local-command" {
 		t.Errorf("Names() = %q", got)
 	}
 }
