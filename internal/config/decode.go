@@ -146,7 +146,10 @@ func (d *decoder) section(s *section, c Class, v reflect.Value) {
 			continue
 		}
 		if why, ok := d.refused[c.Name+"."+e.key]; ok && c.Name != d.target {
-			d.errorf(e.line, "%s.%s does not apply to %s: %s", c.Name, e.key, d.target, why)
+			// An empty value (generate-config's default) asks for nothing: skipped, not refused.
+			if !emptyNode(e.value) {
+				d.errorf(e.line, "%s.%s does not apply to %s: %s", c.Name, e.key, d.target, why)
+			}
 			continue
 		}
 		i, ok := target.byKey[e.key]
@@ -411,4 +414,18 @@ func (d *decoder) lineOf(key string, def int) int {
 		k = k[:i]
 	}
 	return def
+}
+
+// emptyNode reports whether n is null, an empty string or an empty sequence or mapping.
+func emptyNode(n *yaml.Node) bool {
+	n = resolve(n)
+	switch {
+	case n == nil:
+		return true
+	case n.Kind == yaml.ScalarNode:
+		return n.Tag == "!!null" || n.Value == ""
+	case n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode:
+		return len(n.Content) == 0
+	}
+	return false
 }

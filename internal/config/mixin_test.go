@@ -72,6 +72,16 @@ func TestMixins(t *testing.T) {
 	if err := f.Validate(s); err == nil || !strings.Contains(err.Error(), "does not apply to Leaf") {
 		t.Errorf("Validate = %v", err)
 	}
+	// An empty value (as generate-config writes it) is ignored, not refused, and does not
+	// overwrite the class's own allowed_groups.
+	f2, err := Parse("c.yaml", []byte("Local:\n  allowed_groups: []\nLeaf:\n  allowed_groups: [team]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leaf2 mixLeaf
+	if err := f2.Decode(s, "Leaf", &leaf2); err != nil || len(leaf2.mixOAuth.AllowedGroups) != 1 {
+		t.Errorf("empty refused trait: %+v, %v", leaf2, err)
+	}
 	// Local alone (PAM's parent) keeps its allowed_groups.
 	var local mixLocal
 	if err := f.Decode(s, "Local", &local); err != nil || len(local.AllowedGroups) != 1 {

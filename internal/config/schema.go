@@ -20,8 +20,9 @@ type Class struct {
 	Mixins []string
 	// Refused are traits that an ancestor's section ("LocalAuthenticator.allowed_groups") may not
 	// set for this class, with the reason: a mixin's trait whose name the Parent chain uses with
-	// another meaning. Setting one is an error at its line; the class's own section may still
-	// set the trait of that name (the Parent chain's meaning).
+	// another meaning. Setting one to a non-empty value is an error at its line (an empty one is
+	// ignored); the class's own section may still set the trait of that name (the Parent chain's
+	// meaning).
 	Refused map[string]string
 	// New returns a pointer to the class's config struct filled with its defaults. The struct's
 	// fields carry `yaml:"trait_name"` and `help:"one line"` tags; a parent's traits come in by

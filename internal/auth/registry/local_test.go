@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -137,5 +138,38 @@ LocalGitHubOAuthenticator:
 	lcfg.UIDs = map[string]int{"../x": 5000}
 	if _, _, err := e.New(lcfg, nil); err == nil || !strings.Contains(err.Error(), "uids") {
 		t.Errorf("New(uids ../x) = %v", err)
+	}
+}
+
+// TestGenerateLocalVariants: generate-config documents every Local* variant: its system account
+// traits, allowed_system_groups and why LocalAuthenticator.allowed_groups does not apply.
+func TestGenerateLocalVariants(t *testing.T) {
+	var buf bytes.Buffer
+	if err := config.Generate(&buf, hub.Schema()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, e := range registry.Entries {
+		if !strings.HasPrefix(e.Names[0], "local-") {
+			continue
+		}
+		i := strings.Index(out, "## ---- "+e.Class+" (inherits the traits of LocalAuthenticator, ")
+		if i < 0 {
+			t.Errorf("no section for %s", e.Class)
+			continue
+		}
+		section := out[i:]
+		section = section[:strings.Index(section[1:], "## ----")+1]
+		for _, want := range []string{
+			"## LocalAuthenticator.allowed_groups does not apply to " + e.Class + ": ",
+			"set " + e.Class + ".allowed_system_groups for UNIX groups",
+			"#   create_system_users: false",
+			"#   add_user_cmd: []",
+			"#   allowed_system_groups: []",
+		} {
+			if !strings.Contains(section, want) {
+				t.Errorf("%s section lacks %q:\n%s", e.Class, want, section)
+			}
+		}
 	}
 }
