@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -92,9 +93,12 @@ func TestLocalGenericOIDCRefusesUnsafeName(t *testing.T) {
 // "-rf", "evil name", "x;id") are refused before any command runs.
 func TestLocalGitHubCreatesSafeSystemUsersOnly(t *testing.T) {
 	systest.Require(t)
-	const good = "gohub-gh-octo"
+	const good, viaAPI = "gohub-gh-octo", "gohub-gh-api"
 	expectRemovedAtEnd(t, good)
 	systest.Forget(t, good)
+	expectRemovedAtEnd(t, viaAPI)
+	systest.Forget(t, viaAPI)
+	apiToken := strings.Repeat("a1", 20)
 	log := filepath.Join(t.TempDir(), "useradd.log")
 	gh := newStandIn(t, "/login/oauth/authorize", "/login/oauth/access_token")
 	logins := map[string]string{"octo": "GoHub-GH-Octo", "dots": "../etc", "dash": "-rf", "blank": "evil name", "semi": "x;id"}
@@ -108,6 +112,8 @@ JupyterHub:
   authenticator_class: oauthenticator.github.LocalGitHubOAuthenticator
   db_url: "@DB@"
   redirect_to_server: false
+  services:
+    - {name: provisioner, api_token: `+apiToken+`, admin: true}
 Authenticator:
   allow_all: true
 GitHubOAuthenticator:
@@ -149,6 +155,32 @@ LocalGitHubOAuthenticator:
 	}
 	if len(users) != 1 || users[0].Name != good {
 		t.Errorf("hub users: %v", users)
+	}
+
+	// Users added through the REST API get their account too; a name the hub accepts but that
+	// cannot be a system user name ("9lives") is refused (400) before any command and not created.
+	post := func(name string) (int, string) {
+		req, _ := http.NewRequest("POST", th.srv.URL+"/hub/api/users/"+name, nil)
+		req.Header.Set("Authorization", "token "+apiToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := post(viaAPI); code != http.StatusCreated || !systest.Exists(viaAPI) {
+		t.Errorf("POST /users/%s: %d %s; system user exists: %v", viaAPI, code, body, systest.Exists(viaAPI))
+	}
+	if code, body := post("9lives"); code != http.StatusBadRequest || !strings.Contains(body, "system user name") {
+		t.Errorf("POST /users/9lives: %d %s", code, body)
+	}
+	if _, err := th.db.GetUser(t.Context(), "9lives"); err == nil {
+		t.Error("the hub created 9lives")
+	}
+	if raw, _ := os.ReadFile(log); string(raw) != good+"\n"+viaAPI+"\n" {
+		t.Errorf("add_user_cmd ran for %q", raw)
 	}
 }
 
