@@ -21,7 +21,10 @@ RACE_PKGS ?= ^gohub/internal/
 # make bench-api: flags for go run ./bench/api (see bench/README.md).
 BENCH_ARGS ?=
 
-.PHONY: all build run test bench-api clean
+# make screenshots: where the PNGs of every page go (a laptop and a phone picture each).
+SCREENSHOTS_DIR ?= docs/screenshots
+
+.PHONY: all build run test bench-api screenshots clean
 
 all: build
 
@@ -40,6 +43,14 @@ test:
 bench-api:
 	scripts/install-deps.sh bench
 	$(GO) run ./bench/api $(BENCH_ARGS)
+
+# The pages are listed in test/e2e/screenshots_test.go (screenshotPages): a page added later is
+# one line there. Chromium looks at a real hub running Debian's jupyterhub-singleuser.
+screenshots:
+	scripts/install-deps.sh test
+	mkdir -p $(SCREENSHOTS_DIR)
+	rm -f $(SCREENSHOTS_DIR)/*.png
+	GOHUB_SCREENSHOTS=$(CURDIR)/$(SCREENSHOTS_DIR) $(GO) test -count=1 -run '^TestScreenshots$$' -v ./test/e2e/
 
 clean:
 	rm -rf bin

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 command -v go >/dev/null || export PATH=$PATH:/usr/local/go/bin
 
 timeout=${TEST_TIMEOUT:-12m}
+# Browser tests write their screenshots here (test artifacts: look at them after a run).
+export GOHUB_SCREENSHOTS=${GOHUB_SCREENSHOTS:-$PWD/bin/test-artifacts/screenshots}
 race_re=${RACE_PKGS:-^gohub/internal/}
 count=()
 [ "${CI:-}" = true ] && count=(-count=1)

@@ -95,7 +95,12 @@ func serve(ctx context.Context, g *globals) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h, err := hub.New(ctx, file, hub.Options{Logger: logger(g)})
+	// SIGHUP reloads the config: user lists and revocation apply without a restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	h, err := hub.New(ctx, file, hub.Options{Logger: logger(g), ReloadSignals: hup,
+		LoadConfig: func() (*config.File, error) { return loadFile(g) }})
 	if err != nil {
 		return err
 	}

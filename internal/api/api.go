@@ -161,6 +161,9 @@ type Deps struct {
 	// (e.g. {"username": ..., "password": ...}) and returns the authenticated username; optional
 	// (without it such requests get 403).
 	Login func(ctx context.Context, r *http.Request, auth map[string]any) (string, error)
+	// Access blocks users and issues password-reset links (PATCH /users/{name} "blocked",
+	// POST /users/{name}/password-reset); optional (nil: those answer 501).
+	Access AccessControl
 }
 
 // API is the REST API handler. It is safe for concurrent use.

@@ -167,6 +167,11 @@ func (a *API) loadTokenCaller(ctx context.Context, t *store.Token) (*caller, err
 		if err != nil {
 			return nil, fmt.Errorf("token owner: %w", err)
 		}
+		// A blocked user's tokens are refused, except a kept server's own (Revocation.stop_servers
+		// false): the hub deletes the rest when it blocks, and this covers tokens minted since.
+		if a.blocked(u.Name) && !strings.HasPrefix(t.Note, "Server at ") {
+			return nil, nil
+		}
 		c.kind, c.user = store.KindUser, u
 		c.owner = rbac.Owner{Kind: store.KindUser, Name: u.Name, Groups: u.Groups}
 		for _, sp := range u.Spawners {
@@ -286,6 +291,9 @@ func (a *API) cookieCaller(r *http.Request) (*caller, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("user of login cookie: %w", err)
+	}
+	if a.blocked(u.Name) {
+		return nil, nil
 	}
 	if r.Method != http.MethodHead && r.Method != http.MethodOptions {
 		if !a.d.Sessions.CheckXSRF(r, a.d.Sessions.XSRFID(r, cookieID)) {

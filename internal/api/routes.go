@@ -34,6 +34,8 @@ func (a *API) routes() http.Handler {
 	authed(p+"/users/{name}/admin-access", methods{"POST": a.postAdminAccess})
 	authed(p+"/users/{name}/tokens", methods{"GET": a.listTokens, "POST": a.createToken})
 	authed(p+"/users/{name}/tokens/{token_id}", methods{"GET": a.getToken, "DELETE": a.deleteToken})
+	authed(p+"/users/{name}/password-reset", methods{"POST": a.postPasswordReset})
+	authed(p+"/invitations", methods{"POST": a.postInvitation})
 
 	server := methods{"POST": a.startServer, "DELETE": a.stopServer, "GET": a.getServer}
 	named := methods{"POST": a.startServer, "DELETE": a.stopServer, "GET": a.getServer, "PUT": a.putServer, "PATCH": a.patchServer}

@@ -394,8 +394,12 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
-	if body == nil {
-		return errorf(http.StatusBadRequest, "Body must be a JSON object with at least one of name, admin, auth_state")
+	blocked, blockSet, err := a.takeBlocked(c, u, body)
+	if err != nil {
+		return err
+	}
+	if body == nil || (len(body) == 0 && !blockSet) {
+		return errorf(http.StatusBadRequest, "Body must be a JSON object with at least one of name, admin, auth_state, blocked")
 	}
 	if err := checkUserModel(body); err != nil {
 		return err
@@ -454,6 +458,14 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request, c *caller) error
 	}
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
+	}
+	if blockSet {
+		if err := a.setBlocked(r.Context(), c, u.Name, blocked); err != nil {
+			return err
+		}
+		if u, err = a.db.GetUser(r.Context(), u.Name); err != nil {
+			return fmt.Errorf("user after block: %w", err)
+		}
 	}
 	a.gen.Add(1)
 	v := a.viewOf(c, u)

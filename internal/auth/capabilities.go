@@ -169,8 +169,11 @@ func (p *Pipeline) AddUser(ctx context.Context, name string) error {
 	return nil
 }
 
-// DeleteUser tells the authenticator the hub deleted the user (see UserDeleter).
+// DeleteUser tells the authenticator the hub deleted the user (see UserDeleter); a run-time
+// block or invitation of the name goes with the user.
 func (p *Pipeline) DeleteUser(ctx context.Context, name string) error {
+	p.blocks.remove(name)
+	p.invited.remove(name)
 	if d, ok := p.auth.(UserDeleter); ok {
 		return d.DeleteUser(ctx, name)
 	}
@@ -210,4 +213,12 @@ func (p *Pipeline) RegisterPagesWith(mux *http.ServeMux, d PageDeps) {
 		d.Pipeline = p
 		pp.RegisterPages(mux, d)
 	}
+}
+
+// LogoutRedirector is an authenticator that sends the browser somewhere after the hub's logout:
+// OAuth's logout_redirect_url, or the provider's end_session_endpoint so the user is signed out
+// there too. authState is the user's decrypted auth_state (nil when unknown or anonymous); ""
+// means the hub's usual logout.
+type LogoutRedirector interface {
+	LogoutURL(ctx context.Context, authState map[string]any) string
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,11 +19,16 @@ type Pipeline struct {
 	auth       Authenticator
 	userExists func(ctx context.Context, name string) (bool, error)
 	log        *slog.Logger
-	names      *usernames
+	names      *usernames // normalisation and validity; the name lists live in lists
 
-	allowAll, allowExisting bool
-	formless                bool
-	throttle                *throttle
+	// lists holds the name lists and allow flags; ReloadLists swaps it while logins run.
+	lists    atomic.Pointer[nameLists]
+	blocks   nameSet // users blocked at run time (the REST API), beside blocked_users
+	invited  nameSet // accounts created through an invitation: allowed like allowed_users
+	formless bool
+	throttle *throttle
+
+	revoker atomic.Pointer[revokerBox] // set by UseRevoker
 }
 
 // NewPipeline checks cfg and builds the pipeline around a. userExists answers
@@ -53,6 +59,10 @@ func NewPipeline(cfg Config, a Authenticator, userExists func(ctx context.Contex
 	if err != nil {
 		return nil, err
 	}
+	lists, err := names.newLists(cfg)
+	if err != nil {
+		return nil, err
+	}
 	thr, err := newThrottle(cfg)
 	if err != nil {
 		return nil, err
@@ -60,16 +70,17 @@ func NewPipeline(cfg Config, a Authenticator, userExists func(ctx context.Contex
 	_, formless := a.(FormlessAuthenticator)
 	p := &Pipeline{
 		cfg: cfg, auth: a, userExists: userExists, log: log, names: names,
-		allowAll: *cfg.AllowAll, allowExisting: *cfg.AllowExistingUsers, formless: formless,
-		throttle: thr,
+		formless: formless, throttle: thr,
 	}
+	p.lists.Store(lists)
 	p.warnings()
 	return p, nil
 }
 
 // warnings logs what upstream's check_allow_config warns about, plus the authenticator's own.
 func (p *Pipeline) warnings() {
-	if !p.allowAll && !p.allowExisting && len(p.names.allowed) == 0 && len(p.names.admins) == 0 {
+	l := p.lists.Load()
+	if !l.allowAll && !l.allowExisting && len(l.allowed) == 0 && len(l.admins) == 0 {
 		if _, extra := p.auth.(AllowChecker); !extra && !p.formless {
 			p.log.Warn("no allow rule is configured: nobody can log in; set Authenticator.allow_all, allowed_users, admin_users or allow_existing_users")
 		}
@@ -82,8 +93,16 @@ func (p *Pipeline) warnings() {
 }
 
 // Config returns the resolved configuration: AllowAll and AllowExistingUsers are never nil. The
-// name lists are as configured; AdminUsers etc. give them normalised.
-func (p *Pipeline) Config() Config { return cloneConfig(p.cfg) }
+// name lists are as configured (as last reloaded); AdminUsers etc. give them normalised.
+func (p *Pipeline) Config() Config {
+	cfg := cloneConfig(p.cfg)
+	l := p.lists.Load()
+	cfg.AdminUsers = slices.Clone(l.raw.AdminUsers)
+	cfg.AllowedUsers = slices.Clone(l.raw.AllowedUsers)
+	cfg.BlockedUsers = slices.Clone(l.raw.BlockedUsers)
+	cfg.AllowAll, cfg.AllowExistingUsers = Bool(l.allowAll), Bool(l.allowExisting)
+	return cfg
+}
 
 // Authenticator returns the authenticator, for the hub to look for optional capabilities.
 func (p *Pipeline) Authenticator() Authenticator { return p.auth }
@@ -139,6 +158,7 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 
 // login is Login without the brute-force throttle.
 func (p *Pipeline) login(ctx context.Context, c Credentials) (*Identity, error) {
+	l := p.lists.Load()
 	c.Typed = strings.TrimSpace(c.Username)
 	c.Username, c.InAdminUsers = "", false
 	if c.Typed != "" {
@@ -146,10 +166,10 @@ func (p *Pipeline) login(ctx context.Context, c Credentials) (*Identity, error) 
 		if reason := p.names.problem(name); reason != "" {
 			return nil, p.refuse(c.Typed, "invalid username: "+reason)
 		}
-		if p.names.blocked[name] {
-			return nil, p.refuse(name, "user is in blocked_users")
+		if why := p.blockedBy(l, name); why != "" {
+			return nil, p.refuse(name, why)
 		}
-		c.Username, c.InAdminUsers = name, p.names.admins[name]
+		c.Username, c.InAdminUsers = name, l.admins[name]
 	}
 
 	id, err := p.auth.Authenticate(ctx, c)
@@ -179,11 +199,11 @@ func (p *Pipeline) login(ctx context.Context, c Credentials) (*Identity, error) 
 		if reason := p.names.problem(name); reason != "" {
 			return nil, p.refuse(id.Name, "invalid authenticated username: "+reason)
 		}
-		if p.names.blocked[name] {
-			return nil, p.refuse(name, "user is in blocked_users")
+		if why := p.blockedBy(l, name); why != "" {
+			return nil, p.refuse(name, why)
 		}
 	}
-	ok, rule, err := p.allowed(ctx, name, id)
+	ok, rule, err := p.allowed(ctx, l, name, id)
 	if err != nil {
 		p.log.Error("login failed: allow check", "user", name, "err", err)
 		return nil, err
@@ -194,7 +214,7 @@ func (p *Pipeline) login(ctx context.Context, c Credentials) (*Identity, error) 
 
 	out := &Identity{Name: name}
 	switch {
-	case p.names.admins[name]:
+	case l.admins[name]:
 		out.Admin = Bool(true)
 	case id.Admin != nil:
 		out.Admin = Bool(*id.Admin)

@@ -62,11 +62,12 @@ func (p *Pipeline) Refresh(ctx context.Context, name string, authState map[strin
 	if id == nil {
 		return nil, nil
 	}
-	if p.names.blocked[name] {
-		return nil, p.refuse(name, "user is in blocked_users (at refresh)")
+	l := p.lists.Load()
+	if why := p.blockedBy(l, name); why != "" {
+		return nil, p.refuse(name, why+" (at refresh)")
 	}
 	id.Name = name
-	allowed, _, err := p.allowed(ctx, name, id)
+	allowed, _, err := p.allowed(ctx, l, name, id)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func (p *Pipeline) Refresh(ctx context.Context, name string, authState map[strin
 	}
 	out := &Identity{Name: name, AuthState: id.AuthState}
 	switch {
-	case p.names.admins[name]:
+	case l.admins[name]:
 		out.Admin = Bool(true)
 	case id.Admin != nil:
 		out.Admin = Bool(*id.Admin)

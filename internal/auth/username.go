@@ -18,8 +18,6 @@ type usernames struct {
 	mapping    map[string]string  // keys normalised
 	pattern    *regexp.Regexp     // nil: no pattern
 	patternSrc string
-
-	admins, allowed, blocked map[string]bool
 }
 
 // newUsernames checks and normalises the name-related parts of cfg.
@@ -44,16 +42,6 @@ func newUsernames(cfg Config, a Authenticator) (*usernames, error) {
 			}
 			u.mapping[nk] = cfg.UsernameMap[k]
 		}
-	}
-	var err error
-	if u.admins, err = u.list("admin_users", cfg.AdminUsers); err != nil {
-		return nil, err
-	}
-	if u.allowed, err = u.list("allowed_users", cfg.AllowedUsers); err != nil {
-		return nil, err
-	}
-	if u.blocked, err = u.list("blocked_users", cfg.BlockedUsers); err != nil {
-		return nil, err
 	}
 	return u, nil
 }
@@ -131,44 +119,48 @@ func (p *Pipeline) Normalize(name string) string { return p.names.normalize(name
 func (p *Pipeline) CheckUsername(name string) error { return p.names.check(name) }
 
 // AdminUsers returns the normalised admin_users, sorted.
-func (p *Pipeline) AdminUsers() []string { return slices.Sorted(maps.Keys(p.names.admins)) }
+func (p *Pipeline) AdminUsers() []string { return slices.Sorted(maps.Keys(p.lists.Load().admins)) }
 
 // AllowedUsers returns the normalised allowed_users, sorted.
-func (p *Pipeline) AllowedUsers() []string { return slices.Sorted(maps.Keys(p.names.allowed)) }
+func (p *Pipeline) AllowedUsers() []string { return slices.Sorted(maps.Keys(p.lists.Load().allowed)) }
 
-// BlockedUsers returns the normalised blocked_users, sorted.
-func (p *Pipeline) BlockedUsers() []string { return slices.Sorted(maps.Keys(p.names.blocked)) }
+// BlockedUsers returns the normalised blocked_users, sorted (not the users blocked at run time).
+func (p *Pipeline) BlockedUsers() []string { return slices.Sorted(maps.Keys(p.lists.Load().blocked)) }
 
 // IsAdminUser reports whether the normalised name is in admin_users.
-func (p *Pipeline) IsAdminUser(name string) bool { return p.names.admins[name] }
+func (p *Pipeline) IsAdminUser(name string) bool { return p.lists.Load().admins[name] }
 
-// IsBlocked reports whether the normalised name is in blocked_users.
-func (p *Pipeline) IsBlocked(name string) bool { return p.names.blocked[name] }
+// IsBlocked reports whether the normalised name is blocked: in blocked_users, or blocked at
+// run time (BlockUser, the REST API).
+func (p *Pipeline) IsBlocked(name string) bool { return p.blockedBy(p.lists.Load(), name) != "" }
 
 // IsAllowed reports whether the normalised name may log in: not blocked, and allowed by
 // allow_all, admin_users, allowed_users, allow_existing_users (an existing hub user) or the
 // authenticator's own rule. An error means the answer could not be found (database down).
 func (p *Pipeline) IsAllowed(ctx context.Context, name string) (bool, error) {
-	if p.names.blocked[name] {
+	l := p.lists.Load()
+	if p.blockedBy(l, name) != "" {
 		return false, nil
 	}
-	ok, _, err := p.allowed(ctx, name, nil)
+	ok, _, err := p.allowed(ctx, l, name, nil)
 	return ok, err
 }
 
 // allowed applies the allow rules in order and names the one that let the user in.
-func (p *Pipeline) allowed(ctx context.Context, name string, id *Identity) (bool, string, error) {
+func (p *Pipeline) allowed(ctx context.Context, l *nameLists, name string, id *Identity) (bool, string, error) {
 	switch {
-	case p.allowAll:
+	case l.allowAll:
 		return true, "allow_all", nil
 	// Upstream lets admins in only when allowed_users is non-empty (authenticators.md §4.14);
 	// gohub always does, as the documentation of admin_users suggests.
-	case p.names.admins[name]:
+	case l.admins[name]:
 		return true, "admin_users", nil
-	case p.names.allowed[name]:
+	case l.allowed[name]:
 		return true, "allowed_users", nil
+	case p.invited.has(name):
+		return true, "invitation", nil
 	}
-	if p.allowExisting {
+	if l.allowExisting {
 		exists, err := p.userExists(ctx, name)
 		if err != nil {
 			return false, "", fmt.Errorf("allow_existing_users: look up user %q: %w", name, err)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gohub/internal/api"
@@ -26,6 +27,7 @@ import (
 	"gohub/internal/oauth"
 	"gohub/internal/proxy"
 	"gohub/internal/rbac"
+	"gohub/internal/recovery"
 	"gohub/internal/session"
 	"gohub/internal/spawner"
 	"gohub/internal/store"
@@ -37,6 +39,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Getenv reads the environment (JPY_COOKIE_SECRET, CONFIGPROXY_AUTH_TOKEN); os.Getenv when nil.
 	Getenv func(string) string
+	// ReloadSignals, with LoadConfig, makes Serve reload the config (Reload) on every value
+	// received: `gohub serve` passes SIGHUP. Optional.
+	ReloadSignals <-chan os.Signal
+	// LoadConfig reads the config file again for a reload.
+	LoadConfig func() (*config.File, error)
 }
 
 // Hub is one running gohub: everything hangs off it, nothing is global.
@@ -60,6 +67,12 @@ type Hub struct {
 	hubTarget string // where the proxy sends hub traffic: http://<hub listener>
 
 	shutdown chan shutdownRequest // POST /hub/api/shutdown and the spawn failure limit
+
+	catalog      *rbac.Catalog
+	recovery     *recovery.Service
+	stopOnRevoke atomic.Bool // Revocation.stop_servers, reloadable
+	reloadSigs   <-chan os.Signal
+	loadConfig   func() (*config.File, error)
 
 	startProxy func(context.Context) (*chpProcess, error) // (re)starts the external proxy
 }
@@ -159,7 +172,9 @@ func New(ctx context.Context, file *config.File, opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactURL(cfg.DBURL), err)
 	}
-	h := &Hub{cfg: cfg, loaded: l, log: log, getenv: getenv, db: db, shutdown: make(chan shutdownRequest, 1)}
+	h := &Hub{cfg: cfg, loaded: l, log: log, getenv: getenv, db: db, shutdown: make(chan shutdownRequest, 1),
+		catalog: catalog, reloadSigs: opts.ReloadSignals, loadConfig: opts.LoadConfig}
+	h.stopOnRevoke.Store(l.revocation.StopServers)
 	if err := h.init(ctx, catalog, secret); err != nil {
 		h.Close()
 		return nil, err
@@ -190,6 +205,10 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	if err := pipeline.Start(ctx, h.db); err != nil {
 		return err
 	}
+	if err := h.loadBlocks(ctx); err != nil {
+		return err
+	}
+	pipeline.UseRevoker(h)
 	// As upstream's init_users: the authenticator prepares the users the config names (a
 	// LocalAuthenticator with create_system_users makes their system accounts).
 	for _, name := range mergeScopes(pipeline.AdminUsers(), pipeline.AllowedUsers()) {
@@ -222,6 +241,9 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			return fmt.Errorf("JupyterHub.public_url: %w", err)
 		}
 	}
+	if err := h.initRecovery(publicURL); err != nil {
+		return err
+	}
 	h.pages, err = web.New(web.Deps{
 		Store:            h.db,
 		Sessions:         h.sessions,
@@ -234,6 +256,8 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		LoginService:     pipeline.LoginService(),
 		PublicURL:        publicURL,
 		TemplateDir:      templateDir(cfg.TemplatePaths),
+		Recovery:         h.recovery,
+		Invalidate:       func() { h.api.Invalidate() }, // h.api is built below
 	})
 	if err != nil {
 		return err
@@ -312,6 +336,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		CleanupServers: cfg.CleanupServers,
 		CleanupProxy:   cfg.CleanupProxy,
 		AuthState:      authStateOrNil(crypt),
+		Access:         hubAccess{h},
 	})
 	if err != nil {
 		return err
@@ -343,6 +368,12 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	mux.HandleFunc(cfg.BaseURL, h.pages.NotHub)
 	h.handler = mux
 	if pipeline.CanRefresh() && pipeline.RefreshAge() > 0 {
+		refresh.tokenUser = func(r *http.Request) string {
+			if c, err := h.api.Identify(r); err == nil && c != nil && c.Kind == store.KindUser {
+				return c.Name
+			}
+			return ""
+		}
 		h.handler = refresh.middleware(mux)
 	}
 	return nil
@@ -419,6 +450,9 @@ func (h *Hub) DB() *store.DB { return h.db }
 
 // Close stops background work and releases the database. Running servers are left alone.
 func (h *Hub) Close() error {
+	if h.recovery != nil {
+		h.recovery.Close()
+	}
 	if h.spawners != nil {
 		h.spawners.Close()
 	}
@@ -486,6 +520,7 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	if err := h.spawners.Restore(ctx); err != nil {
 		h.log.Warn("restoring servers", "err", err)
 	}
+	h.revokeBlocked(ctx)
 	if err := h.checkRoutes(ctx); err != nil {
 		return err
 	}
@@ -516,6 +551,9 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	})
 	if h.chp != nil {
 		wg.Go(func() { h.watchProxy(loopCtx, 5*time.Second) })
+	}
+	if h.reloadSigs != nil && h.loadConfig != nil {
+		wg.Go(func() { h.watchReload(loopCtx, h.reloadSigs, h.loadConfig) })
 	}
 	public := ""
 	if ls.Public != nil {

@@ -58,6 +58,9 @@ func (l loginAdapter) LoginURL() string {
 }
 func (l loginAdapter) AutoLogin() bool { return l.p.AutoLogin() }
 
+// IsBlocked lets the pages refuse a blocked user's login cookie.
+func (l loginAdapter) IsBlocked(name string) bool { return l.p.IsBlocked(name) }
+
 // OTPPrompt, LoginLinks and HomeLinks pass the authenticator's page extras on (web.PageExtras).
 func (l loginAdapter) OTPPrompt() string                  { return l.p.OTPPrompt() }
 func (l loginAdapter) LoginLinks() []web.Link             { return webLinks(l.p.LoginLinks()) }
@@ -69,6 +72,25 @@ func webLinks(in []auth.Link) []web.Link {
 		out = append(out, web.Link{Text: k.Text, URL: k.URL})
 	}
 	return out
+}
+
+// LogoutURL is where the browser goes after user logged out (web.LogoutURLer), "" for the
+// usual: the authenticator decides (auth.LogoutRedirector) from the user's auth_state.
+func (l loginAdapter) LogoutURL(ctx context.Context, user string) string {
+	lr, ok := l.p.Authenticator().(auth.LogoutRedirector)
+	if !ok {
+		return ""
+	}
+	var state map[string]any
+	if user != "" && l.crypt != nil {
+		if u, err := l.db.GetUser(ctx, user); err == nil && len(u.EncryptedAuthState) > 0 {
+			if state, err = l.crypt.Decrypt(ctx, u.EncryptedAuthState); err != nil {
+				l.log.Warn("auth_state cannot be decrypted at logout", "user", user, "err", err)
+				state = nil
+			}
+		}
+	}
+	return lr.LogoutURL(ctx, state)
 }
 
 // apiLogin checks the "auth" body of an unauthenticated POST /hub/api/users/{name}/tokens

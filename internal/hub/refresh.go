@@ -27,14 +27,27 @@ type refresher struct {
 	crypt    *authstate.Crypter // nil without JUPYTERHUB_CRYPT_KEY
 	login    loginAdapter
 	sessions func() *session.Manager // built after the refresher
-	log      *slog.Logger
+	// tokenUser names the user of a request's API token ("" for none, or a service), as the
+	// REST API identifies it.
+	tokenUser func(r *http.Request) string
+	log       *slog.Logger
 
-	mu   sync.Mutex
-	last map[string]time.Time
+	mu       sync.Mutex
+	last     map[string]time.Time
+	inFlight map[string]*flight
+}
+
+// flight is one refresh in progress; concurrent refreshes of the same user wait for it and
+// share its result. Providers that rotate refresh tokens refuse the second use of one, so two
+// refreshes at once would log the user out.
+type flight struct {
+	done chan struct{}
+	err  error
 }
 
 func newRefresher(p *auth.Pipeline, db *store.DB, crypt *authstate.Crypter, login loginAdapter, log *slog.Logger) *refresher {
-	return &refresher{p: p, db: db, crypt: crypt, login: login, log: log, last: map[string]time.Time{}}
+	return &refresher{p: p, db: db, crypt: crypt, login: login, log: log,
+		last: map[string]time.Time{}, inFlight: map[string]*flight{}}
 }
 
 // fresh records that name's authentication was just decided (a login or a refresh).
@@ -53,8 +66,41 @@ func (f *refresher) due(name string) bool {
 }
 
 // refresh asks the authenticator about u and keeps what it decides: admin flag, groups and
-// auth_state. An error that is auth.ErrRejected means u must log in again.
+// auth_state. An error that is auth.ErrRejected means u must log in again. One refresh per user
+// runs at a time; callers arriving meanwhile get its result.
 func (f *refresher) refresh(ctx context.Context, u *store.User) error {
+	f.mu.Lock()
+	if fl, ok := f.inFlight[u.Name]; ok {
+		f.mu.Unlock()
+		select {
+		case <-fl.done:
+			return fl.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	fl := &flight{done: make(chan struct{})}
+	f.inFlight[u.Name] = fl
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.inFlight, u.Name)
+		f.mu.Unlock()
+		close(fl.done)
+	}()
+	// The user row may have changed since the caller read it (another refresh just stored new
+	// tokens): read it again.
+	fresh, err := f.db.GetUserByID(ctx, u.ID)
+	if err != nil {
+		fl.err = err
+		return err
+	}
+	fl.err = f.refreshUser(ctx, fresh)
+	return fl.err
+}
+
+// refreshUser is refresh without the coordination.
+func (f *refresher) refreshUser(ctx context.Context, u *store.User) error {
 	var state map[string]any
 	if len(u.EncryptedAuthState) > 0 && f.crypt != nil {
 		var err error
@@ -82,16 +128,15 @@ func (f *refresher) refresh(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-// middleware refreshes the user of a login cookie whose authentication is older than
-// auth_refresh_age. When the user must log in again, the request goes on without the login
-// cookie (anonymous, as upstream) and the cookie is cleared. API token requests are not
-// refreshed here (upstream refreshes those too).
+// middleware refreshes the user of a login cookie or an API token whose authentication is older
+// than auth_refresh_age. When the user must log in again, the request goes on anonymous, as
+// upstream's does: without the login cookie (which is cleared) or the token.
 func (f *refresher) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := f.sessions()
 		id, ok := s.LoginCookieID(r)
 		if !ok {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, f.tokenRequest(r))
 			return
 		}
 		u, err := f.db.GetUserByCookieID(r.Context(), id)
@@ -110,6 +155,32 @@ func (f *refresher) middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tokenRequest refreshes the user of r's API token when due; it returns r without its token
+// when the user must log in again.
+func (f *refresher) tokenRequest(r *http.Request) *http.Request {
+	if f.tokenUser == nil || r.Header.Get("Authorization") == "" {
+		return r
+	}
+	name := f.tokenUser(r)
+	if name == "" || !f.due(name) {
+		return r
+	}
+	u, err := f.db.GetUser(r.Context(), name)
+	if err != nil {
+		return r
+	}
+	err = f.refresh(r.Context(), u)
+	switch {
+	case errors.Is(err, auth.ErrRejected):
+		r2 := r.Clone(r.Context())
+		r2.Header.Del("Authorization")
+		return r2
+	case err != nil:
+		f.log.Error("refresh user failed; keeping the token", "user", u.Name, "err", err)
+	}
+	return r
 }
 
 // withoutCookie returns r without the cookies named name.

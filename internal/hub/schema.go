@@ -7,6 +7,7 @@ import (
 	"gohub/internal/auth"
 	authreg "gohub/internal/auth/registry"
 	"gohub/internal/config"
+	"gohub/internal/recovery"
 	spawnreg "gohub/internal/spawner/registry"
 )
 
@@ -18,6 +19,8 @@ func Schema() *config.Schema {
 	classes := []config.Class{
 		{Name: "JupyterHub", New: func() any { return config.DefaultHub() }},
 		{Name: chpClass, New: func() any { return DefaultCHPConfig() }},
+		{Name: revocationClass, New: func() any { return DefaultRevocationConfig() }},
+		{Name: recovery.Class, New: func() any { return recovery.DefaultConfig() }},
 	}
 	seen := map[string]bool{}
 	for _, e := range authreg.Bases() {
@@ -61,6 +64,8 @@ type loaded struct {
 	spawnerEntry spawnreg.Entry
 	spawnerCfg   any
 	chp          *CHPConfig
+	revocation   *RevocationConfig
+	recovery     *recovery.Config
 }
 
 // loadConfig validates the whole file and decodes the JupyterHub section and the sections of
@@ -102,6 +107,17 @@ func loadConfig(file *config.File, log *slog.Logger) (*loaded, error) {
 	l.chp = DefaultCHPConfig()
 	if err := file.Decode(schema, chpClass, l.chp); err != nil {
 		return nil, err
+	}
+	l.revocation = DefaultRevocationConfig()
+	if err := file.Decode(schema, revocationClass, l.revocation); err != nil {
+		return nil, err
+	}
+	l.recovery = recovery.DefaultConfig()
+	if err := file.Decode(schema, recovery.Class, l.recovery); err != nil {
+		return nil, err
+	}
+	if err := l.recovery.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", recovery.Class, err)
 	}
 	return l, nil
 }

@@ -133,6 +133,21 @@ func (sp *SpawnPolicy) Form(u User) (SpawnForm, error) {
 	return SpawnForm{OptionsForm: cfg.(interface{ Common() *Config }).Common().OptionsForm, Profiles: list}, nil
 }
 
+// CheckOptions reports whether options name a profile and profile option choices that exist
+// for u (ErrBadRequest otherwise), before a start.
+func (sp *SpawnPolicy) CheckOptions(u User, options map[string]any) error {
+	m, err := sp.layered(u)
+	if err != nil {
+		return err
+	}
+	list, err := sp.profiles(m)
+	if err != nil {
+		return err
+	}
+	_, err = profileLayers(list, options)
+	return err
+}
+
 // layered is the plugin config with the layers of u applied, as a trait map.
 func (sp *SpawnPolicy) layered(u User) (map[string]any, error) {
 	m, err := toMap(sp.plugin.Config)
@@ -201,7 +216,8 @@ type HookInput struct {
 }
 
 // Resolve returns the config for one start of u's server: a pointer of the plugin config's
-// type. withHook false skips pre_spawn_hook (used when re-adopting a running server).
+// type. withHook false skips pre_spawn_hook and tolerates a profile that no longer exists
+// (used when re-adopting a running server).
 func (sp *SpawnPolicy) Resolve(ctx context.Context, u User, server string, options map[string]any, withHook bool) (any, error) {
 	m, err := sp.layered(u)
 	if err != nil {
@@ -212,9 +228,11 @@ func (sp *SpawnPolicy) Resolve(ctx context.Context, u User, server string, optio
 		return nil, err
 	}
 	pls, err := profileLayers(list, options)
-	if err != nil {
+	if err != nil && withHook {
 		return nil, err
 	}
+	// Re-adopting a running server whose profile has since left the list: it runs already,
+	// so it is kept, with the config of the layers before the profile.
 	for _, l := range pls {
 		m = mergeLayer(m, l.values)
 	}

@@ -92,6 +92,18 @@ func TestSpawnPolicyProfiles(t *testing.T) {
 		if !errors.Is(err, spawner.ErrBadRequest) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: err = %v, want %q", *opts, err, want)
 		}
+		if err := p.CheckOptions(carol, *opts); !errors.Is(err, spawner.ErrBadRequest) {
+			t.Errorf("CheckOptions(%v) = %v", *opts, err)
+		}
+	}
+	if err := p.CheckOptions(carol, map[string]any{"profile": "big", "image": "plain"}); err != nil {
+		t.Errorf("CheckOptions of good options: %v", err)
+	}
+	// A running server re-adopted after its profile left the list keeps running: without the
+	// hook (re-adoption), the unknown profile is passed over.
+	cfg, err := p.Resolve(t.Context(), carol, "", map[string]any{"profile": "gone"}, false)
+	if err != nil || cfg.(*kindConfig).CPULimit != 4 {
+		t.Errorf("re-adoption with a profile gone: %v, %v", cfg, err)
 	}
 }
 

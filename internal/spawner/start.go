@@ -30,7 +30,7 @@ func (m *Manager) Start(ctx context.Context, u User, name string, options map[st
 	if options != nil {
 		// A profile or choice that does not exist is the caller's mistake (400), not a
 		// failed spawn.
-		if _, err := m.policy.Resolve(ctx, u, name, options, false); errors.Is(err, ErrBadRequest) {
+		if err := m.policy.CheckOptions(u, options); err != nil {
 			return false, err
 		}
 	}

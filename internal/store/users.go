@@ -191,6 +191,10 @@ func (db *DB) DeleteUser(ctx context.Context, name string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM firstuse_passwords WHERE username = $1`, name); err != nil {
 			return fmt.Errorf("delete user %q: password: %w", name, err)
 		}
+		// So are its reset links: whoever gets the name next must not inherit them.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_links WHERE username = $1`, name); err != nil {
+			return fmt.Errorf("delete user %q: account links: %w", name, err)
+		}
 		return nil
 	})
 }

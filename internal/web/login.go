@@ -196,6 +196,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, 
 		LoginError:   loginError,
 		LoginForm:    p.d.Auth.LoginForm(),
 		LoginService: p.d.LoginService,
+		ForgotURL:    p.forgotURL(),
 	}
 	if x, ok := p.d.Auth.(PageExtras); ok {
 		v.OTPPrompt, v.Links = x.OTPPrompt(), x.LoginLinks()
@@ -231,6 +232,10 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 			if err := p.d.Store.DeleteTokensOfSession(r.Context(), u.ID, sid); err != nil {
 				p.log.Error("delete session tokens at logout", "user", u.Name, "err", err)
 			}
+			// The API caches tokens for a few seconds; the deleted ones must fail at once.
+			if p.d.Invalidate != nil {
+				p.d.Invalidate()
+			}
 		}
 	}
 	s.ClearLogin(w)
@@ -240,6 +245,18 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	s.ClearXSRF(w)
 	if u != nil {
 		p.log.Info("user logged out", "user", u.Name)
+	}
+	// An authenticator may send the browser on after the hub's logout (OAuth's
+	// logout_redirect_url, e.g. the provider's own logout page).
+	if l, ok := p.d.Auth.(LogoutURLer); ok {
+		name := ""
+		if u != nil {
+			name = u.Name
+		}
+		if target := l.LogoutURL(r.Context(), name); target != "" {
+			redirect(w, target)
+			return
+		}
 	}
 	if p.d.Auth.AutoLogin() {
 		p.render(w, http.StatusOK, "logout.html", &view{Title: "Signed out"})

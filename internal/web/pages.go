@@ -73,6 +73,10 @@ func (p *Pages) home(w http.ResponseWriter, r *http.Request) {
 			sv.Failed = st.LastFailure != nil && !st.Cancelled && !st.Active
 		}
 		v.Servers = append(v.Servers, sv)
+		if sv.Pending != "" {
+			// Look again in a moment, as upstream's home polls the API while a server is busy.
+			w.Header().Set("Refresh", "3")
+		}
 	}
 	p.render(w, http.StatusOK, "home.html", v)
 }

@@ -91,6 +91,7 @@ type view struct {
 	LoginForm    bool
 	LoginURL     string
 	LoginService string
+	ForgotURL    string // "Forgot password?" link, "" without mail
 	// OTPPrompt labels the login form's one-time-password field; "" for none.
 	OTPPrompt string
 	// Links are an authenticator's links (PageExtras) under the login form or on home.

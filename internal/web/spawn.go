@@ -99,8 +99,9 @@ func (p *Pages) pendingURL(r *http.Request, t *target) string {
 }
 
 // spawnGet answers GET /hub/spawn[/{user}[/{server}]] (spec §4.5): a ready server is opened,
-// a pending one watched; otherwise the options form is shown when the spawner has one
-// (options_form or profile_list), else the server starts with the options of its last start.
+// a pending one watched; otherwise opt- arguments start it with those options, the options
+// form is shown when the spawner has one (options_form or profile_list), else the server starts
+// with the options of its last start.
 func (p *Pages) spawnGet(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.serverTarget(w, r)
 	if !ok {
@@ -111,12 +112,35 @@ func (p *Pages) spawnGet(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
+		if opts := optionsFromQuery(r.URL.Query()); opts != nil {
+			// A link that says what to start (/hub/spawn?opt-profile=science) skips the form.
+			p.startAndRedirect(w, r, t, opts, func(status int, msg string) {
+				p.renderSpawnForm(w, r, t, f, nil, status, msg)
+			})
+			return
+		}
 		if !f.Empty() {
 			p.renderSpawnForm(w, r, t, f, nil, http.StatusOK, "")
 			return
 		}
 	}
 	p.startAndRedirect(w, r, t, nil, nil)
+}
+
+// optionsFromQuery reads the opt- arguments of a spawn link as JupyterHub 6's
+// options_from_query does: opt-profile=science is the form field profile=science; nil without
+// any. (Upstream's older unprefixed arguments are not read: next and the like are no options.)
+func optionsFromQuery(q url.Values) map[string]any {
+	form := url.Values{}
+	for k, vs := range q {
+		if name, ok := strings.CutPrefix(k, "opt-"); ok && name != "" {
+			form[name] = vs
+		}
+	}
+	if len(form) == 0 {
+		return nil
+	}
+	return optionsFromForm(form)
 }
 
 // spawnForm returns the options form of t's owner; on failure it answers the request.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -168,4 +169,40 @@ func TestSpawnFormActionKeepsTheEscapedPath(t *testing.T) {
 		t.Errorf("the form for alice?x started alice's server: %+v", st)
 	}
 	se.waitStatus("alice?x", "", func(st spawner.ServerStatus) bool { return st.Ready })
+}
+
+// opt- arguments of a spawn link start the server with those options, skipping the form; an
+// option the spawner refuses shows the form with why.
+func TestSpawnOptionsFromQuery(t *testing.T) {
+	se := newSpawnEnv(t, withProfiles())
+	b := se.loggedIn("alice", "wonderland")
+	r := b.get("/hub/spawn/alice/q?opt-profile=huge")
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, `id="spawn_form"`) || !strings.Contains(r.body, "No such profile") {
+		t.Fatalf("unknown profile by link: %d %.2000s", r.StatusCode, r.body)
+	}
+	wantRedirect(t, b.get("/hub/spawn/alice/q?opt-profile=small&next=%2Fuser%2Falice%2Fq%2Ftree"), http.StatusFound, "/user/alice/q/tree")
+	if diff := cmp.Diff(map[string]any{"profile": "small"}, se.storedOptions("alice", "q")); diff != "" {
+		t.Errorf("user_options (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"a": "1", "b": []any{"x", "y"}}, optionsFromQuery(url.Values{"opt-a": {"1"}, "opt-b": {"x", "y"}, "next": {"/x"}, "opt-": {"z"}})); diff != "" {
+		t.Errorf("optionsFromQuery (-want +got):\n%s", diff)
+	}
+	if got := optionsFromQuery(url.Values{"next": {"/x"}}); got != nil {
+		t.Errorf("no opt- arguments: %v", got)
+	}
+}
+
+// Home looks again by itself while a server is busy, and only then.
+func TestHomeRefreshWhilePending(t *testing.T) {
+	se := newSpawnEnv(t, slowStart(1500*time.Millisecond))
+	b := se.loggedIn("alice", "wonderland")
+	if r := b.get("/hub/home"); r.Header.Get("Refresh") != "" {
+		t.Errorf("Refresh with nothing pending: %q", r.Header.Get("Refresh"))
+	}
+	b.get("/hub/spawn/alice")
+	r := b.get("/hub/home")
+	if r.Header.Get("Refresh") != "3" || !strings.Contains(r.body, "Starting") {
+		t.Errorf("home while starting: Refresh %q\n%.2000s", r.Header.Get("Refresh"), r.body)
+	}
+	se.waitStatus("alice", "", func(st spawner.ServerStatus) bool { return st.Ready })
 }

@@ -9,11 +9,12 @@
 // admins on anyone's (upstream checks the servers scope, which the default roles give exactly
 // so); options_form is an HTML string (no callable) shown beside KubeSpawner's profile_list,
 // and a posted form becomes user_options with single values unwrapped (upstream's default
-// options_from_form keeps every value a list); there is no options_from_query (opt-
-// arguments), implicit_spawn_seconds or default_server_name yet; home works with plain forms
-// (POST with _xsrf) rather than JavaScript on the REST API; the progress page shows each
-// event's plain message, not its html_message; the stop-pending page reloads itself (Refresh
-// header) instead of polling the API.
+// options_from_form keeps every value a list), and only 6.0's opt- query arguments are spawn
+// options (not the older unprefixed ones); there is no implicit_spawn_seconds or
+// default_server_name yet; home works with plain forms (POST with _xsrf) rather than
+// JavaScript on the REST API, and reloads itself while a server is busy; the progress page
+// shows each event's plain message, not its html_message; the stop-pending page reloads itself
+// (Refresh header) instead of polling the API.
 package web
 
 import (
@@ -26,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"gohub/internal/recovery"
 	"gohub/internal/session"
 	"gohub/internal/spawner"
 	"gohub/internal/store"
@@ -65,6 +67,13 @@ type PageExtras interface {
 	HomeLinks(u *store.User) []Link
 }
 
+// LogoutURLer is an Authenticator that sends the browser somewhere after the hub's logout
+// (OAuth's logout_redirect_url or the provider's logout); user is who logged out, "" if nobody
+// was logged in. "" means the usual logout.
+type LogoutURLer interface {
+	LogoutURL(ctx context.Context, user string) string
+}
+
 // Deps are what the pages are built from.
 type Deps struct {
 	Store    *store.DB
@@ -100,6 +109,12 @@ type Deps struct {
 	TemplateDir string
 	// MaxFormBytes limits a posted form; 1 MiB when zero.
 	MaxFormBytes int64
+	// Recovery serves the password-reset pages and the login page's "Forgot password?" link
+	// (see recovery.go); nil: none.
+	Recovery *recovery.Service
+	// Invalidate drops the API's cached credentials; logout calls it so the session's tokens
+	// stop working at once. Optional.
+	Invalidate func()
 }
 
 // Pages serves the hub's HTML pages.
@@ -186,6 +201,9 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		handle("POST "+h+"home/servers", p.homeCreate)
 		handle("POST "+h+"home/delete", p.homeDelete)
 	}
+	if p.d.Recovery != nil {
+		p.registerRecovery(handle)
+	}
 	handle("POST "+h+"security/csp-report", p.cspReport)
 	handle(h, p.notFound)
 }
@@ -219,6 +237,10 @@ func (p *Pages) CurrentUser(r *http.Request) (*store.User, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("user of login cookie: %w", err)
+	}
+	// A block rotates the user's cookie_id; this also covers a login that was under way then.
+	if b, ok := p.d.Auth.(interface{ IsBlocked(name string) bool }); ok && b.IsBlocked(u.Name) {
+		return nil, nil
 	}
 	return u, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"gohub/internal/testutil"
 )
@@ -31,7 +32,8 @@ const bobOptionsForm = `<label for="flavour">Kernel flavour</label>
 <label for="notes">Notes for the administrator</label>
 <input id="notes" type="text" name="notes" placeholder="optional">`
 
-func startPagesHub(t *testing.T) *pagesHub {
+// startPagesHub starts the hub; admins are its admin_users.
+func startPagesHub(t *testing.T, admins ...string) *pagesHub {
 	t.Helper()
 	singleuser := needSingleuser(t)
 	ph := &pagesHub{dir: t.TempDir()}
@@ -58,6 +60,8 @@ JupyterHub:
   allow_named_servers: true
   services:
     - {name: admin-bot, api_token: %s, admin: true}
+Authenticator:
+  admin_users: [%s]
 Spawner:
   cmd: [%s]
   args: [--allow-root]
@@ -87,7 +91,7 @@ Spawner:
       cmd: [sh, -c, 'echo "jupyterhub-singleuser: no module named notebook" >&2; exit 3']
 SimpleLocalProcessSpawner:
   home_dir_template: %s/home/{username}
-`, pubPort, hubPort, svcToken, slow, ph.dir, bobOptionsForm, ph.dir))
+`, pubPort, hubPort, svcToken, strings.Join(admins, ", "), slow, ph.dir, bobOptionsForm, ph.dir))
 	ph.h = startHub(t, gohubBinary(t), ph.dir, cfg, hubPort, pubPort)
 	ph.pub = strings.TrimSuffix(ph.h.pubURL, "/")
 	t.Cleanup(func() {
@@ -209,13 +213,25 @@ func TestBrowserProfileSpawn(t *testing.T) {
 	if !eval[bool](b, `document.getElementById("profile-item-standard").checked`) {
 		t.Error("the default profile is not preselected")
 	}
-	// Keyboard: the science radio, its option, then submit.
+	// With the keyboard only: arrow from Standard to Science, Tab to its option and pick "Four
+	// threads" by typing, Tab to Start and press Enter.
 	b.do(
-		chromedp.Click(chromedp.CSS("#profile-item-science")),
+		chromedp.Focus(chromedp.CSS("#profile-item-standard")),
+		chromedp.KeyEvent(kb.ArrowDown),
 		chromedp.WaitVisible(chromedp.CSS("#profile-option-science--threads")),
-		chromedp.SetValue(chromedp.CSS("#profile-option-science--threads"), "4"),
-		chromedp.Click(chromedp.CSS("#spawn_submit")),
+		chromedp.KeyEvent(kb.Tab),
 	)
+	if id := eval[string](b, `document.activeElement.id`); id != "profile-option-science--threads" {
+		t.Fatalf("Tab from the science profile went to %q", id)
+	}
+	b.do(chromedp.KeyEvent("F"), chromedp.KeyEvent(kb.Tab))
+	if id := eval[string](b, `document.activeElement.id`); id != "spawn_submit" {
+		t.Fatalf("Tab from the option went to %q", id)
+	}
+	if v := eval[string](b, `document.getElementById("profile-option-science--threads").value`); v != "4" {
+		t.Errorf("typing F chose %q", v)
+	}
+	b.do(chromedp.KeyEvent(kb.Enter))
 	b.do(chromedp.WaitVisible(chromedp.CSS("#progress")))
 	if loc := b.location(); !strings.Contains(loc, "/hub/spawn-pending/alice") {
 		t.Errorf("after the form at %s, want spawn-pending", loc)
@@ -228,6 +244,13 @@ func TestBrowserProfileSpawn(t *testing.T) {
 	// Ready: the page reloads, the hub sends it through OAuth to Jupyter's file list, which
 	// shows the marker file of the profile's notebook_dir.
 	b.poll(`location.pathname.indexOf("/user/alice/") === 0 && document.body.innerText.indexOf("science-marker.txt") >= 0`, 90*time.Second)
+
+	// The REST API applies the same list: an unknown profile is refused before anything starts.
+	var refusal map[string]any
+	if code := call(t, "POST", ph.h.apiURL+"/users/alice/servers/other", svcToken, map[string]any{"profile": "huge"}, &refusal); code != 400 ||
+		!strings.Contains(fmt.Sprint(refusal["message"]), `No such profile: "huge"`) {
+		t.Errorf("API start with an unknown profile: %d %v", code, refusal)
+	}
 
 	var u map[string]any
 	if code := call(t, "GET", ph.h.apiURL+"/users/alice", svcToken, nil, &u); code != 200 {

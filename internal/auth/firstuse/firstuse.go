@@ -66,6 +66,8 @@ type Authenticator struct {
 	hasher       *password.Hasher
 	log          *slog.Logger
 	db           atomic.Pointer[store.DB]
+	// prefix is the hub prefix the pages were registered under, for HomeLinks.
+	prefix atomic.Pointer[string]
 }
 
 // weakHashing lets the package's tests use cheap hashes (the race detector makes bcrypt 12 take
@@ -275,8 +277,19 @@ func (a *Authenticator) upgrade(ctx context.Context, name, old, pw string) {
 	}
 }
 
-// SetPassword hashes and stores a new password for name (the change-password page), checking
-// the minimum length. A *auth.Rejection explains a refused password.
+// CheckNewPassword checks pw against the password rules (auth.PasswordRules): the minimum
+// length and the hasher's maximum. A *auth.Rejection explains a refused password.
+func (a *Authenticator) CheckNewPassword(_, pw string) error { return a.checkNew(pw) }
+
+// The hub's reset links and invitations set passwords through these.
+var (
+	_ auth.PasswordSetter = (*Authenticator)(nil)
+	_ auth.PasswordRules  = (*Authenticator)(nil)
+)
+
+// SetPassword hashes and stores a new password for name (the change-password page, a reset
+// link: auth.PasswordSetter), checking the minimum length. A *auth.Rejection explains a
+// refused password.
 func (a *Authenticator) SetPassword(ctx context.Context, name, pw string) error {
 	if err := a.checkNew(pw); err != nil {
 		return err

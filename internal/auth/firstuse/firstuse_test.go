@@ -112,6 +112,14 @@ func TestChangePassword(t *testing.T) {
 	if r := b.Do("POST", "/hub/auth/change-password", url.Values{"password": {"no-xsrf-pw"}}); r.Status != 403 {
 		t.Errorf("POST without _xsrf: %d", r.Status)
 	}
+	// The page is in the hub's layout (its header and stylesheet), linked from home.
+	if r := b.Do("GET", "/hub/auth/change-password", nil); r.Status != 200 || !strings.Contains(r.Body, `id="current-user">erin<`) ||
+		!strings.Contains(r.Body, `id="change-password"`) {
+		t.Errorf("change-password page: %d\n%s", r.Status, r.Body)
+	}
+	if r := b.Do("GET", "/hub/home", nil); !strings.Contains(r.Body, `href="/hub/auth/change-password">Change password<`) {
+		t.Errorf("home without the change-password link:\n%s", r.Body)
+	}
 	r := b.Submit("/hub/auth/change-password", url.Values{"password": {"tiny"}})
 	if r.Status != 400 || !strings.Contains(r.Body, "at least 7 characters") {
 		t.Errorf("short new password: %d\n%s", r.Status, r.Body)

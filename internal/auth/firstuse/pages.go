@@ -16,30 +16,44 @@ const (
 	msgFormStale = "The form has expired. Please try again."
 )
 
-var changeTmpl = template.Must(template.New("change-password").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Change password</title>
-<link rel="stylesheet" href="{{.Prefix}}static/style.css">
-</head>
-<body>
-<main class="container">
-<h1>Change password for {{.User}}</h1>
-{{if .Error}}<div class="alert alert-danger" role="alert">{{.Error}}</div>{{end}}
-{{if .Success}}<div class="alert alert-success" role="alert">{{.Success}}</div>{{end}}
-<form method="post" action="{{.Prefix}}auth/change-password">
+// changeTmpl is the change-password page's body; the hub's layout (header, stylesheet) goes
+// around it.
+var changeTmpl = template.Must(template.New("change-password").Parse(`<section class="card card-narrow" id="change-password">
+<h1>Change password</h1>
+<p class="lead">for {{.User}}</p>
+{{if .Error}}<p class="alert alert-error" role="alert" id="change-password-error">{{.Error}}</p>{{end}}
+{{if .Success}}<p class="alert alert-ok" role="status" id="change-password-done">{{.Success}}</p>{{end}}
+<form method="post" action="{{.Prefix}}auth/change-password" class="form">
 <input type="hidden" name="_xsrf" value="{{.XSRF}}">
 <label for="password_input">New password</label>
 <input id="password_input" type="password" name="password" autocomplete="new-password" required{{if .MinLength}} minlength="{{.MinLength}}"{{end}}>
-<button type="submit" class="btn btn-primary">Change password</button>
+<button type="submit" class="btn btn-primary btn-block">Change password</button>
 </form>
-<p><a href="{{.Prefix}}home">Home</a></p>
-</main>
-</body>
-</html>
+<p class="back"><a href="{{.Prefix}}home">Back to home</a></p>
+</section>
 `))
+
+// bareTmpl wraps the body when the host has no layout to offer.
+var bareTmpl = template.Must(template.New("bare").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Change password</title></head><body>{{.}}</body></html>
+`))
+
+// contentRenderer is the part of the hub's pages (*web.Pages) that puts a page body in the
+// hub's layout.
+type contentRenderer interface {
+	RenderContent(w http.ResponseWriter, status int, title string, u *store.User, body template.HTML)
+}
+
+// HomeLinks links the change-password page on the hub's home page (auth.HomeLinker), once the
+// pages are registered.
+func (a *Authenticator) HomeLinks(*store.User) []auth.Link {
+	prefix := a.prefix.Load()
+	if prefix == nil {
+		return nil
+	}
+	return []auth.Link{{Text: "Change password", URL: *prefix + "auth/change-password"}}
+}
 
 type changeView struct {
 	Prefix, User, XSRF, Error, Success string
@@ -50,6 +64,8 @@ type changeView struct {
 // user sets a new password (no current password asked, as upstream); too short → the form
 // message naming the minimum.
 func (a *Authenticator) RegisterPages(mux *http.ServeMux, d auth.PageDeps) {
+	prefix := d.Prefix
+	a.prefix.Store(&prefix)
 	path := d.Prefix + "auth/change-password"
 	mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		u, ok := d.Host.RequireUser(w, r)
@@ -95,8 +111,12 @@ func (a *Authenticator) renderChange(w http.ResponseWriter, r *http.Request, d a
 		http.Error(w, "500: Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	if cr, ok := d.Host.(contentRenderer); ok {
+		cr.RenderContent(w, status, "Change password", u, template.HTML(buf.String()))
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	bareTmpl.Execute(w, template.HTML(buf.String()))
 }

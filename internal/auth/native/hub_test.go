@@ -311,3 +311,66 @@ func TestNameTakenInAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// TestUnauthorizeRevokesAndResetLink: un-authorizing ends the user's browser session and API
+// tokens at once (the hub's revoker), and the hub's password-reset link sets a Native password.
+func TestUnauthorizeRevokesAndResetLink(t *testing.T) {
+	f := newFullHub(t, "")
+	bot := func(method, path string) (int, string) {
+		return f.client().do(method, path, nil, "Authorization", "token "+approverToken)
+	}
+	dan := f.client()
+	if s, body := dan.submit("/hub/signup", url.Values{"username": {"dan"}, "signup_password": {"dan-password"}, "signup_password_confirmation": {"dan-password"}}); s != 200 {
+		t.Fatalf("sign-up: %d %s", s, alert(body))
+	}
+	if s, out := bot("POST", "/hub/api/native/users/dan/authorize"); s != 200 {
+		t.Fatalf("authorize: %d %s", s, out)
+	}
+	if s, body := dan.submit("/hub/login", url.Values{"username": {"dan"}, "password": {"dan-password"}}); s != 302 {
+		t.Fatalf("login: %d %s", s, alert(body))
+	}
+	tok := f.token("dan")
+	withToken := func() int {
+		s, _ := f.client().do("GET", "/hub/api/user", nil, "Authorization", "token "+tok)
+		return s
+	}
+	if s, _ := dan.do("GET", "/hub/home", nil); s != 200 {
+		t.Fatalf("home before: %d", s)
+	}
+	if s := withToken(); s != 200 {
+		t.Fatalf("token before: %d", s)
+	}
+	if s, out := bot("POST", "/hub/api/native/users/dan/unauthorize"); s != 200 {
+		t.Fatalf("unauthorize: %d %s", s, out)
+	}
+	if s, _ := dan.do("GET", "/hub/home", nil); s != 302 {
+		t.Errorf("home after un-authorize: %d, want 302 to login", s)
+	}
+	if s := withToken(); s != 403 {
+		t.Errorf("token after un-authorize: %d, want 403", s)
+	}
+	if s, body := f.client().submit("/hub/login", url.Values{"username": {"dan"}, "password": {"dan-password"}}); s != 403 || !strings.Contains(body, "approval") {
+		t.Errorf("login after un-authorize: %d %s", s, alert(body))
+	}
+
+	// An admin's reset link sets a new Native password; the old one stops working.
+	bot("POST", "/hub/api/native/users/dan/authorize")
+	s, out := bot("POST", "/hub/api/users/dan/password-reset")
+	var link struct{ URL string }
+	if s != 201 || json.Unmarshal([]byte(out), &link) != nil || link.URL == "" {
+		t.Fatalf("reset link: %d %s", s, out)
+	}
+	u, err := url.Parse(link.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, body := f.client().submit(u.RequestURI(), url.Values{"token": {u.Query().Get("token")}, "password": {"dan-new-password"}, "confirm": {"dan-new-password"}}); s != 200 {
+		t.Fatalf("use the link: %d %s", s, alert(body))
+	}
+	if s, body := f.client().submit("/hub/login", url.Values{"username": {"dan"}, "password": {"dan-new-password"}}); s != 302 {
+		t.Errorf("login with the new password: %d %s", s, alert(body))
+	}
+	if s, _ := f.client().submit("/hub/login", url.Values{"username": {"dan"}, "password": {"dan-password"}}); s != 403 {
+		t.Errorf("login with the old password: %d", s)
+	}
+}

@@ -18,7 +18,8 @@
 //   - a lock lapses after seconds_before_next_try and the count starts again;
 //   - open_signup does not authorize a sign-up whose name is a hub user already (made through
 //     the API): that would hand the account to whoever signs up first; an admin approves it;
-//   - un-authorizing a user signs them out of every browser (their login cookie id is rotated);
+//   - un-authorizing a user ends their access at once (sessions, API and OAuth tokens, servers)
+//     through the hub's revoker, not only at their next login;
 //   - discard refuses a user with a running server, keeps a hub user older than the sign-up
 //     (someone signed up with its name), and never touches anything outside the hub database;
 //   - admins also have an API, /hub/api/native/ (see api.go), for scripts that approve;
@@ -87,6 +88,8 @@ type Authenticator struct {
 	// both are set by RegisterPages.
 	prefix atomic.Pointer[string]
 	api    atomic.Pointer[auth.APIAccess]
+	// revoker is the hub's immediate revocation (auth.RevokerUser), used on un-authorize.
+	revoker atomic.Pointer[revokerBox]
 	// dummy is a hash verified for names without a sign-up, so they take as long as a wrong
 	// password.
 	dummy string
@@ -126,6 +129,13 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		locks: newLockout(cfg.AllowedFailedLogins, time.Duration(cfg.SecondsBeforeNextTry)*time.Second),
 	}, nil
 }
+
+// revokerBox lets the hub's revoker sit behind an atomic pointer.
+type revokerBox struct{ r auth.Revoker }
+
+// UseRevoker keeps the hub's revocation (auth.RevokerUser): un-authorizing someone ends their
+// sessions, API and OAuth tokens and (unless the hub keeps them) servers at once.
+func (a *Authenticator) UseRevoker(r auth.Revoker) { a.revoker.Store(&revokerBox{r}) }
 
 // UseDatabase gives the authenticator the hub database (auth.DatabaseUser).
 func (a *Authenticator) UseDatabase(ctx context.Context, db *store.DB) error {

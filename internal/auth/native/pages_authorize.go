@@ -161,7 +161,16 @@ func (a *Authenticator) act(ctx context.Context, by, action, name string) error 
 			return err
 		}
 		if action == "unauthorize" {
-			// Sign the user out of every browser: a new cookie id voids the old login cookies.
+			// With the hub's revoker: cookies, tokens and servers, at once.
+			if b := a.revoker.Load(); b != nil {
+				if err := b.r.RevokeUser(ctx, name, "un-authorized by "+by); err != nil {
+					return err
+				}
+				a.log.Info("native: unauthorized", "user", name, "by", by)
+				return nil
+			}
+			// Without one (a hub that did not start the pipeline): sign the user out of every
+			// browser; a new cookie id voids the old login cookies.
 			if hu, err := db.GetUser(ctx, name); err == nil {
 				if _, err := db.RotateCookieID(ctx, hu.ID); err != nil {
 					return err

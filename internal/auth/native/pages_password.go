@@ -139,7 +139,7 @@ var notFoundTmpl = parse("not-found", `<section class="card card-narrow"><h1>404
 
 // setPassword stores the posted new password of target and answers.
 func (a *Authenticator) setPassword(w http.ResponseWriter, r *http.Request, d auth.PageDeps, u *store.User, target string, other bool) {
-	err := a.SetPassword(r.Context(), target, r.PostForm.Get("new_password"), r.PostForm.Get("new_password_confirmation"))
+	err := a.ChangePassword(r.Context(), target, r.PostForm.Get("new_password"), r.PostForm.Get("new_password_confirmation"))
 	if err != nil {
 		a.changeFailed(w, r, d, u, target, other, err)
 		return

@@ -188,12 +188,46 @@ func isIn(list []string, s string) bool {
 	return false
 }
 
-// SetPassword checks and stores a new password for name; ErrNotFound (wrapped) when name has no
-// sign-up, a *auth.Rejection when a rule refuses it.
-func (a *Authenticator) SetPassword(ctx context.Context, name, pw, confirmation string) error {
+// ChangePassword checks and stores a new password for name, typed twice on a form;
+// ErrNotFound (wrapped) when name has no sign-up, a *auth.Rejection when a rule refuses it.
+func (a *Authenticator) ChangePassword(ctx context.Context, name, pw, confirmation string) error {
 	if pw != confirmation {
 		return auth.Reject(msgPasswordMismatch)
 	}
+	return a.storePassword(ctx, name, pw)
+}
+
+// CheckNewPassword applies the sign-up password rules to pw (auth.PasswordRules), so the hub's
+// reset and invitation forms refuse a bad password before their one-time link is spent.
+func (a *Authenticator) CheckNewPassword(name, pw string) error { return a.checkPassword(name, pw) }
+
+// SetPassword sets the password of name from the hub's password-reset links and invitations
+// (auth.PasswordSetter). A name without a sign-up gets one, authorized: the hub calls this only
+// for a link an admin issued (a reset of an existing hub user, or an invitation, which is
+// pre-authorized by definition).
+func (a *Authenticator) SetPassword(ctx context.Context, name, pw string) error {
+	err := a.storePassword(ctx, name, pw)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	db, err := a.store()
+	if err != nil {
+		return err
+	}
+	hash, err := a.hasher.Hash(ctx, pw)
+	if err != nil {
+		return a.hashErr(err)
+	}
+	if err := db.CreateNativeUser(ctx, store.NativeUser{Username: name, Hash: hash, Authorized: true}); err != nil {
+		return err
+	}
+	a.log.Info("native: authorized sign-up created by a hub link", "user", name)
+	a.invalidate()
+	return nil
+}
+
+// storePassword checks pw against the rules and stores its hash for an existing sign-up.
+func (a *Authenticator) storePassword(ctx context.Context, name, pw string) error {
 	if err := a.checkPassword(name, pw); err != nil {
 		return err
 	}

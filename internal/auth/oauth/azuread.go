@@ -16,6 +16,8 @@ type AzureADConfig struct {
 
 	TenantID string `yaml:"tenant_id" help:"Azure AD tenant (env AAD_TENANT_ID); its ID tokens only are accepted."`
 	GraphURL string `yaml:"graph_url" help:"Microsoft's login host."`
+	// UserGroupsClaim is upstream's deprecated way to name the groups claim.
+	UserGroupsClaim string `yaml:"user_groups_claim" help:"Deprecated: the ID token claim with the groups; use auth_state_groups_key user.<claim>."`
 }
 
 // DefaultAzureADConfig returns upstream's defaults for AzureAdOAuthenticator.
@@ -30,7 +32,8 @@ func DefaultAzureADConfig() *AzureADConfig {
 }
 
 // NewAzureAD validates cfg and builds the Azure AD authenticator. The user info is the ID
-// token, verified against the tenant's keys and issuer (upstream checks no signature).
+// token, verified against the tenant's keys and issuer (upstream checks no signature). gohub
+// uses the v2.0 endpoints, whose ID tokens carry the issuer <graph_url>/<tenant>/v2.0.
 func NewAzureAD(cfg *AzureADConfig, log *slog.Logger) (*Authenticator, error) {
 	fromEnv(&cfg.TenantID, "AAD_TENANT_ID")
 	if strings.ContainsAny(cfg.TenantID, "/?#") {
@@ -41,10 +44,14 @@ func NewAzureAD(cfg *AzureADConfig, log *slog.Logger) (*Authenticator, error) {
 		return nil, fmt.Errorf("graph_url: %q is not a URL", base)
 	}
 	c := &cfg.Config
+	if cfg.UserGroupsClaim != "" && c.AuthStateGroupsKey == "user.groups" {
+		c.AuthStateGroupsKey = "user." + cfg.UserGroupsClaim
+	}
 	tenant := base + "/" + url.PathEscape(cfg.TenantID)
 	c.AuthorizeURL = cmpOr(c.AuthorizeURL, tenant+"/oauth2/v2.0/authorize")
 	c.TokenURL = cmpOr(c.TokenURL, tenant+"/oauth2/v2.0/token")
 	c.JWKSURL = cmpOr(c.JWKSURL, tenant+"/discovery/v2.0/keys")
+	c.loginServiceFromEnv("Azure AD")
 	if err := c.resolve("", ""); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 // Config holds the traits of upstream's OAuthenticator base class; the config section
 // `OAuthenticator:` sets them for every OAuth provider, and each provider's config embeds it.
 // Names, defaults and meanings are upstream's, with these differences:
+//   - end_session_logout (gohub addition) signs the user out at the provider too, through its
+//     end_session_endpoint (OpenID Connect RP-initiated logout);
 //   - oidc_issuer (gohub addition) fills authorize_url, token_url, userdata_url and jwks_url
 //     from the issuer's /.well-known/openid-configuration, fetched at the first login;
 //   - an id_token is verified against the provider's keys (jwks_url or discovery: signature,
@@ -24,8 +26,7 @@ import (
 //   - auth_state's token_response holds the standard fields of the token response, not every
 //     field the provider sent;
 //   - modify_auth_state_hook, refresh_user_hook and http_request_kwargs are not supported (no
-//     Python); validate_server_cert=false turns TLS verification off;
-//   - logout_redirect_url is not supported yet (the hub's /hub/logout is not replaceable).
+//     Python); validate_server_cert=false turns TLS verification off.
 type Config struct {
 	auth.Config `yaml:",inline"`
 
@@ -50,7 +51,9 @@ type Config struct {
 	EnablePKCE           bool              `yaml:"enable_pkce" help:"Use PKCE (S256) in the authorization code flow."`
 	OAuthCallbackURL     string            `yaml:"oauth_callback_url" help:"Redirect URI registered with the provider (env OAUTH_CALLBACK_URL); guessed from the request's host when empty."`
 	ValidateServerCert   *bool             `yaml:"validate_server_cert" help:"Verify the provider's TLS certificates (false only with env OAUTH_TLS_VERIFY=0 by default)."`
-	LogoutRedirectURL    string            `yaml:"logout_redirect_url" help:"Where users go after logging out of the hub (env OAUTH_LOGOUT_REDIRECT_URL)."`
+	EndSessionLogout     bool              `yaml:"end_session_logout" help:"Also sign the user out at the OpenID provider after the hub's logout (RP-initiated logout with id_token_hint; gohub addition)."`
+	EndSessionURL        string            `yaml:"end_session_url" help:"The provider's end_session_endpoint; discovered with oidc_issuer (gohub addition)."`
+	LogoutRedirectURL    string            `yaml:"logout_redirect_url" help:"Where users go after logging out of the hub, e.g. the provider's logout page; with end_session_logout, the post_logout_redirect_uri (env OAUTH_LOGOUT_REDIRECT_URL)."`
 	Custom403Message     string            `yaml:"custom_403_message" help:"Shown to a user the provider authenticated but the hub does not allow."`
 
 	AllowedGroups      []string `yaml:"allowed_groups" help:"Allow members of these groups (needs manage_groups)."`
@@ -93,6 +96,14 @@ func fromEnv(dst *string, names ...string) {
 	}
 }
 
+// loginServiceFromEnv applies env LOGIN_SERVICE, as upstream's providers read it, when
+// login_service still has the provider's default.
+func (c *Config) loginServiceFromEnv(def string) {
+	if v := getenv("LOGIN_SERVICE"); v != "" && c.LoginService == def {
+		c.LoginService = v
+	}
+}
+
 // resolve fills what the environment gives and checks the common traits. clientEnv and
 // secretEnv are the provider's own variables, read before OAUTH_CLIENT_ID/SECRET.
 func (c *Config) resolve(clientEnv, secretEnv string) error {
@@ -108,6 +119,7 @@ func (c *Config) resolve(clientEnv, secretEnv string) error {
 	fromEnv(&c.TokenURL, "OAUTH2_TOKEN_URL")
 	fromEnv(&c.UserdataURL, "OAUTH2_USERDATA_URL")
 	fromEnv(&c.OAuthCallbackURL, "OAUTH_CALLBACK_URL")
+	fromEnv(&c.LogoutRedirectURL, "OAUTH_LOGOUT_REDIRECT_URL")
 	fromEnv(&c.UserdataTokenMethod, "OAUTH2_USERDATA_REQUEST_TYPE")
 	if c.UserdataTokenMethod == "" {
 		c.UserdataTokenMethod = "header"
@@ -128,7 +140,8 @@ func (c *Config) resolve(clientEnv, secretEnv string) error {
 		errs = append(errs, errors.New("userdata_from_id_token needs jwks_url or oidc_issuer: gohub only trusts a verified ID token"))
 	}
 	for name, v := range map[string]string{"oidc_issuer": c.OIDCIssuer, "authorize_url": c.AuthorizeURL,
-		"token_url": c.TokenURL, "userdata_url": c.UserdataURL, "jwks_url": c.JWKSURL, "oauth_callback_url": c.OAuthCallbackURL} {
+		"token_url": c.TokenURL, "userdata_url": c.UserdataURL, "jwks_url": c.JWKSURL, "oauth_callback_url": c.OAuthCallbackURL,
+		"logout_redirect_url": c.LogoutRedirectURL, "end_session_url": c.EndSessionURL} {
 		if v == "" {
 			continue
 		}

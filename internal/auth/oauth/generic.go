@@ -46,9 +46,7 @@ func NewGeneric(cfg *GenericConfig, log *slog.Logger) (*Authenticator, error) {
 	if c.UsernameClaim == "" {
 		c.UsernameClaim = "username"
 	}
-	if login := getenv("LOGIN_SERVICE"); login != "" && (c.LoginService == "" || c.LoginService == "OAuth 2.0") {
-		c.LoginService = login
-	}
+	c.loginServiceFromEnv("OAuth 2.0")
 	if c.AuthStateGroupsKey == "" && cfg.ClaimGroupsKey != "" {
 		c.AuthStateGroupsKey = "oauth_user." + cfg.ClaimGroupsKey
 	}

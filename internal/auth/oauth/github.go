@@ -20,7 +20,7 @@ type GitHubConfig struct {
 	GitHubAPI string `yaml:"github_api" help:"GitHub's REST API: https://api.github.com for github.com, <github_url>/api/v3 for Enterprise."`
 	// AllowedOrganizations are "org" or "org:team" entries.
 	AllowedOrganizations     []string `yaml:"allowed_organizations" help:"Allow members of these organisations (org) or teams (org:team); private membership needs scope read:org."`
-	PopulateTeamsInAuthState bool     `yaml:"populate_teams_in_auth_state" help:"Store the user's teams in auth_state.teams (needs scope read:org)."`
+	PopulateTeamsInAuthState bool     `yaml:"populate_teams_in_auth_state" help:"Store the user's teams in auth_state.teams (needs scope read:org); with manage_groups they become groups named org:team."`
 }
 
 // DefaultGitHubConfig returns upstream's defaults for GitHubOAuthenticator.
@@ -65,6 +65,7 @@ func NewGitHub(cfg *GitHubConfig, log *slog.Logger) (*Authenticator, error) {
 			return nil, fmt.Errorf("allowed_organizations: %q is not org or org:team", o)
 		}
 	}
+	c.loginServiceFromEnv("GitHub")
 	if err := c.resolve("GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"); err != nil {
 		return nil, err
 	}
@@ -102,6 +103,26 @@ func (g *github) enrich(ctx context.Context, a *Authenticator, tok *oauth2.Token
 		state["teams"] = teams
 	}
 	return nil
+}
+
+// groups implements grouper: with populate_teams_in_auth_state the user's teams, named
+// org:team-slug as allowed_organizations names them.
+func (g *github) groups(state map[string]any) ([]string, bool) {
+	teams, ok := state["teams"].([]any)
+	if !ok {
+		return nil, false
+	}
+	out := []string{}
+	for _, t := range teams {
+		team, _ := t.(map[string]any)
+		org, _ := team["organization"].(map[string]any)
+		login, _ := org["login"].(string)
+		slug, _ := team["slug"].(string)
+		if login != "" && slug != "" {
+			out = append(out, login+":"+slug)
+		}
+	}
+	return out, true
 }
 
 // teams lists the user's teams, following GitHub's pagination.

@@ -36,7 +36,12 @@ func startGitHub(t *testing.T) *standIn {
 		}
 	})
 	s.mux.HandleFunc("GET /api/v3/user/teams", func(w http.ResponseWriter, r *http.Request) {
-		if s.bearer(w, r) == "" {
+		u := s.bearer(w, r)
+		if u == "" {
+			return
+		}
+		if u != "octocat" {
+			jsonReply(w, []any{})
 			return
 		}
 		if r.URL.Query().Get("page") == "2" {
@@ -70,7 +75,7 @@ func startGitHub(t *testing.T) *standIn {
 }
 
 // GitHub (Enterprise host): members of an allowed organisation or of an allowed org:team log
-// in, others get the 403 page; a private email is read from /user/emails; teams (two pages)
+// in, others get the 403 page; teams become groups (admin_groups); a private email is read from /user/emails; teams (two pages)
 // land in auth_state.teams; the login is lowercased into the hub name.
 func TestGitHubPreset(t *testing.T) {
 	gh := startGitHub(t)
@@ -80,6 +85,7 @@ JupyterHub:
   db_url: "@DB@"
 Authenticator:
   enable_auth_state: true
+  manage_groups: true
 GitHubOAuthenticator:
   client_id: hub-client
   client_secret: hub-secret
@@ -87,6 +93,7 @@ GitHubOAuthenticator:
   scope: [read:org, user:email]
   allowed_organizations: [gohub-org, "gohub-org:core"]
   populate_teams_in_auth_state: true
+  admin_groups: ["gohub-org:core"]
 `)
 	ctx := t.Context()
 	if _, body := get(t, browser(t), th.srv.URL+"/hub/login"); !strings.Contains(body, "Sign in with GitHub") {
@@ -116,6 +123,10 @@ GitHubOAuthenticator:
 	teams, _ := state["teams"].([]any)
 	if len(teams) != 2 {
 		t.Errorf("teams over two pages: %v", state["teams"])
+	}
+	// With manage_groups the teams are the user's groups, named org:team; admin_groups uses them.
+	if !slices.Equal(u.Groups, []string{"gohub-org:core", "gohub-org:docs"}) || !u.Admin {
+		t.Errorf("octocat: groups %v admin %v", u.Groups, u.Admin)
 	}
 
 	if resp, body := presetLogin(t, th, gh, "hubot"); resp.StatusCode != 200 {

@@ -16,10 +16,10 @@ type GitLabConfig struct {
 	Config `yaml:",inline"`
 
 	GitLabURL         string   `yaml:"gitlab_url" help:"GitLab's URL: https://gitlab.com or your own instance (env GITLAB_URL, or GITLAB_HOST)."`
-	GitLabAPIVersion  string   `yaml:"gitlab_api_version" help:"Version of GitLab's REST API."`
+	GitLabAPIVersion  string   `yaml:"gitlab_api_version" help:"Version of GitLab's REST API (env GITLAB_API_VERSION)."`
 	GitLabAPI         string   `yaml:"gitlab_api" help:"GitLab's REST API URL; <gitlab_url>/api/v<gitlab_api_version> when empty."`
-	AllowedGroups     []string `yaml:"allowed_gitlab_groups" help:"Allow members of these GitLab groups (full paths, e.g. org/team)."`
-	AllowedProjectIDs []int64  `yaml:"allowed_project_ids" help:"Allow members of these projects with at least Developer access (level 30)."`
+	AllowedGroups     []string `yaml:"allowed_gitlab_groups" help:"Allow members of these GitLab groups (full paths, e.g. org/team); the membership check needs scope read_api."`
+	AllowedProjectIDs []int64  `yaml:"allowed_project_ids" help:"Allow members of these projects with at least Developer access (level 30); needs scope read_api."`
 }
 
 // DefaultGitLabConfig returns upstream's defaults for GitLabOAuthenticator.
@@ -27,7 +27,6 @@ func DefaultGitLabConfig() *GitLabConfig {
 	c := &GitLabConfig{Config: *DefaultConfig(), GitLabAPIVersion: "4"}
 	c.LoginService = "GitLab"
 	c.UsernameClaim = "username"
-	c.Scope = []string{"read_user"}
 	return c
 }
 
@@ -46,15 +45,15 @@ func NewGitLab(cfg *GitLabConfig, log *slog.Logger) (*Authenticator, error) {
 	if u, err := url.Parse(cfg.GitLabURL); err != nil || u.Host == "" {
 		return nil, fmt.Errorf("gitlab_url: %q is not a URL", cfg.GitLabURL)
 	}
+	if v := getenv("GITLAB_API_VERSION"); v != "" && cfg.GitLabAPIVersion == "4" {
+		cfg.GitLabAPIVersion = v
+	}
 	cfg.GitLabAPI = strings.TrimSuffix(cmpOr(cfg.GitLabAPI, cfg.GitLabURL+"/api/v"+cmpOr(cfg.GitLabAPIVersion, "4")), "/")
 	c := &cfg.Config
 	c.AuthorizeURL = cmpOr(c.AuthorizeURL, cfg.GitLabURL+"/oauth/authorize")
 	c.TokenURL = cmpOr(c.TokenURL, cfg.GitLabURL+"/oauth/token")
 	c.UserdataURL = cmpOr(c.UserdataURL, cfg.GitLabAPI+"/user")
-	// Membership checks read groups and projects: read_user is not enough.
-	if (len(cfg.AllowedGroups) > 0 || len(cfg.AllowedProjectIDs) > 0) && len(c.Scope) == 1 && c.Scope[0] == "read_user" {
-		c.Scope = []string{"read_api"}
-	}
+	c.loginServiceFromEnv("GitLab")
 	if err := c.resolve("GITLAB_CLIENT_ID", "GITLAB_CLIENT_SECRET"); err != nil {
 		return nil, err
 	}

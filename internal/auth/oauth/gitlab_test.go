@@ -49,8 +49,7 @@ func startGitLab(t *testing.T) *standIn {
 }
 
 // GitLab (self-hosted URL): a member of an allowed group (nested path) and a Developer of an
-// allowed project log in; a Reporter of the project and a stranger do not. The membership
-// checks ask for read_api.
+// allowed project log in; a Reporter of the project and a stranger do not.
 func TestGitLabPreset(t *testing.T) {
 	gl := startGitLab(t)
 	th := startPresetHub(t, `
@@ -63,6 +62,7 @@ GitLabOAuthenticator:
   gitlab_url: `+gl.srv.URL+`
   allowed_gitlab_groups: [science/physics]
   allowed_project_ids: [7]
+  scope: [read_api]
 `)
 	if _, body := get(t, browser(t), th.srv.URL+"/hub/login"); !strings.Contains(body, "Sign in with GitLab") {
 		t.Errorf("login page: %s", body)

@@ -72,6 +72,7 @@ func NewGoogle(cfg *GoogleConfig, log *slog.Logger) (*Authenticator, error) {
 			c.ExtraAuthorizeParams["hd"] = cfg.HostedDomain[0]
 		}
 	}
+	c.loginServiceFromEnv("Google")
 	if err := c.resolve("", ""); err != nil {
 		return nil, err
 	}

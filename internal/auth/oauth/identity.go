@@ -106,6 +106,13 @@ func (a *Authenticator) identity(ctx context.Context, ep *endpoints, tok *oauth2
 	if info == nil {
 		return nil, fmt.Errorf("%w: no user info", errProvider)
 	}
+	// OpenID Connect: the userinfo's sub must be the ID token's (Core §5.3.2).
+	if claims != nil && !a.cfg.UserdataFromIDToken {
+		if sub, _ := info["sub"].(string); sub != "" && sub != claims["sub"] {
+			a.log.Warn("userinfo refused: its sub differs from the ID token's")
+			return nil, auth.Reject(msgBadIDToken)
+		}
+	}
 
 	refresh := tok.RefreshToken
 	if refresh == "" && prev != nil {
@@ -135,6 +142,14 @@ func (a *Authenticator) identity(ctx context.Context, ep *endpoints, tok *oauth2
 	if !tok.Expiry.IsZero() {
 		state["expires_at"] = tok.Expiry.Unix()
 	}
+	// A refresh that only checked the stored token keeps what the provider said when it issued it.
+	if prev != nil && tok.AccessToken == prev["access_token"] {
+		for _, k := range []string{"token_response", "expires_at"} {
+			if v, ok := prev[k]; ok {
+				state[k] = v
+			}
+		}
+	}
 	if err := a.p.enrich(ctx, a, tok, info, state); err != nil {
 		return nil, err
 	}
@@ -143,17 +158,31 @@ func (a *Authenticator) identity(ctx context.Context, ep *endpoints, tok *oauth2
 		return nil, err
 	}
 	id := &auth.Identity{Name: name, AuthState: state}
-	if a.cfg.ManageGroups {
-		id.Groups = stringList(lookupPath(state, a.groupsKey))
-		if id.Groups == nil {
-			id.Groups = []string{}
-		}
+	if groups, ok := a.groups(state); ok && a.cfg.ManageGroups {
+		id.Groups = groups
 		if len(a.cfg.AdminGroups) > 0 {
 			admin := slices.ContainsFunc(a.cfg.AdminGroups, func(g string) bool { return slices.Contains(id.Groups, g) })
 			id.Admin = &admin
 		}
 	}
 	return id, nil
+}
+
+// groups finds the user's groups in auth_state: at auth_state_groups_key (a missing key is no
+// groups), else the provider's own (GitHub teams). ok false means the groups are unknown, and
+// the user's membership is left as it is.
+func (a *Authenticator) groups(state map[string]any) ([]string, bool) {
+	if a.groupsKey != "" {
+		g := stringList(lookupPath(state, a.groupsKey))
+		if g == nil {
+			g = []string{}
+		}
+		return g, true
+	}
+	if gr, ok := a.p.(grouper); ok {
+		return gr.groups(state)
+	}
+	return nil, false
 }
 
 // verifyIDToken checks an ID token's signature against the provider's keys, its issuer,

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +41,12 @@ type provider interface {
 	allowed(ctx context.Context, a *Authenticator, name string, state map[string]any) (bool, error)
 }
 
+// grouper is a provider with its own notion of groups (GitHub's teams), used with
+// manage_groups when auth_state_groups_key is not set. ok false: no groups known.
+type grouper interface {
+	groups(state map[string]any) (groups []string, ok bool)
+}
+
 // namer is a provider that derives the username itself (Google's strip_domain).
 type namer interface {
 	username(a *Authenticator, info map[string]any) (string, error)
@@ -55,7 +62,8 @@ type Authenticator struct {
 	client *http.Client
 	states *stateCodec
 
-	// groupsKey is the dotted path of the groups in auth_state.
+	// groupsKey is the dotted path of the groups in auth_state; "" leaves groups to the
+	// provider (grouper) or unknown.
 	groupsKey string
 	// idTokenIssuer, when set, is the iss every ID token must carry without discovery (Azure).
 	idTokenIssuer string
@@ -71,6 +79,7 @@ type Authenticator struct {
 // endpoints are the provider's URLs, from the config or discovered from oidc_issuer.
 type endpoints struct {
 	authorize, token, userinfo string
+	endSession                 string                // OpenID Connect RP-initiated logout; "" if unknown
 	verifier                   *oidc.IDTokenVerifier // nil: no key set known
 }
 
@@ -92,9 +101,6 @@ func newAuthenticator(cfg *Config, p provider, class string, log *slog.Logger) (
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 	}
 	a.groupsKey = cfg.AuthStateGroupsKey
-	if a.groupsKey == "" {
-		a.groupsKey = p.userKey() + ".groups"
-	}
 	return a, nil
 }
 
@@ -115,6 +121,9 @@ func (a *Authenticator) ConfigWarnings(auth.Config) []string {
 	for _, m := range a.missing() {
 		out = append(out, a.class+": "+m+"; logins will fail")
 	}
+	if !*a.cfg.ValidateServerCert {
+		out = append(out, a.class+": validate_server_cert is false: the provider's TLS certificates are not verified")
+	}
 	return out
 }
 
@@ -134,6 +143,35 @@ func (a *Authenticator) LoginURL() string {
 	return a.prefix + "oauth_login"
 }
 
+// LogoutURL implements auth.LogoutRedirector: with end_session_logout, the provider's
+// end_session_endpoint with the user's ID token as id_token_hint (OpenID Connect RP-initiated
+// logout; post_logout_redirect_uri is logout_redirect_url if set); else logout_redirect_url;
+// "" for the hub's own logout.
+func (a *Authenticator) LogoutURL(ctx context.Context, state map[string]any) string {
+	if !a.cfg.EndSessionLogout {
+		return a.cfg.LogoutRedirectURL
+	}
+	ep, err := a.endpoints(ctx)
+	if err != nil || ep.endSession == "" {
+		a.log.Warn("end_session_logout: the provider has no end_session_endpoint", "err", err)
+		return a.cfg.LogoutRedirectURL
+	}
+	u, err := url.Parse(ep.endSession)
+	if err != nil {
+		return a.cfg.LogoutRedirectURL
+	}
+	q := u.Query()
+	q.Set("client_id", a.cfg.ClientID)
+	if idToken, _ := state["id_token"].(string); idToken != "" {
+		q.Set("id_token_hint", idToken)
+	}
+	if a.cfg.LogoutRedirectURL != "" {
+		q.Set("post_logout_redirect_uri", a.cfg.LogoutRedirectURL)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // httpCtx carries the authenticator's HTTP client to oauth2 and go-oidc.
 func (a *Authenticator) httpCtx(ctx context.Context) context.Context {
 	return oidc.ClientContext(context.WithValue(ctx, oauth2.HTTPClient, a.client), a.client)
@@ -151,9 +189,9 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 	if m := a.missing(); len(m) > 0 {
 		return nil, fmt.Errorf("%s is not configured: %s", a.class, strings.Join(m, "; "))
 	}
-	ep := &endpoints{authorize: c.AuthorizeURL, token: c.TokenURL, userinfo: c.UserdataURL}
-	// The key set lives longer than this request: only the client is taken from ctx.
-	bg := a.httpCtx(context.WithoutCancel(ctx))
+	ep := &endpoints{authorize: c.AuthorizeURL, token: c.TokenURL, userinfo: c.UserdataURL, endSession: c.EndSessionURL}
+	// The key set lives longer than this request: it fetches keys with the client only.
+	bg := a.httpCtx(context.Background())
 	vcfg := &oidc.Config{ClientID: c.ClientID}
 	switch {
 	case c.OIDCIssuer != "":
@@ -165,6 +203,7 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 		}
 		var meta struct {
 			UserinfoURL string   `json:"userinfo_endpoint"`
+			EndSession  string   `json:"end_session_endpoint"`
 			Algs        []string `json:"id_token_signing_alg_values_supported"`
 		}
 		if err := prov.Claims(&meta); err != nil {
@@ -174,6 +213,7 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 		ep.authorize = cmpOr(c.AuthorizeURL, pe.AuthURL)
 		ep.token = cmpOr(c.TokenURL, pe.TokenURL)
 		ep.userinfo = cmpOr(c.UserdataURL, meta.UserinfoURL)
+		ep.endSession = cmpOr(c.EndSessionURL, meta.EndSession)
 		if len(meta.Algs) > 0 {
 			vcfg.SupportedSigningAlgs = meta.Algs
 		}

