@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -309,7 +310,7 @@ func stringList(v any) []string {
 			if s, ok := e.(string); ok {
 				out = append(out, s)
 			} else if e != nil {
-				out = append(out, fmt.Sprint(e))
+				out = append(out, scalarString(e))
 			}
 		}
 		return out
@@ -322,3 +323,12 @@ func stringList(v any) []string {
 // errProvider marks a failure of the provider (unreachable, 5xx): the login could not be
 // decided, as opposed to a refusal.
 var errProvider = errors.New("the identity provider failed")
+
+// scalarString writes a claim value as text; a JSON number with its digits (12345678), not in
+// the float notation fmt gives a float64 (1.2345678e+07).
+func scalarString(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}

@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,5 +83,41 @@ GenericOAuthenticator:
 		if resp.StatusCode != http.StatusFound || strings.HasPrefix(loc, "/hub/token") != c.keepsIt {
 			t.Errorf("callback with a next of %d bytes: %d to %.100q (next kept: want %v)", len(c.next), resp.StatusCode, loc, c.keepsIt)
 		}
+	}
+}
+
+// A numeric username claim (username_claim: id) names the user with its digits, as upstream
+// does, not in float notation: the id 12345678 is the user "12345678", not "1.2345678e+07".
+func TestNumericUsernameClaim(t *testing.T) {
+	s := newStandIn(t, "/authorize", "/token")
+	s.mux.HandleFunc("GET /userinfo", func(w http.ResponseWriter, r *http.Request) {
+		if u := s.bearer(w, r); u != "" {
+			jsonReply(w, map[string]any{"id": 12345678, "groups": []any{"staff", 4200000}})
+		}
+	})
+	th := startPresetHub(t, `
+JupyterHub:
+  authenticator_class: generic-oauth
+  db_url: "@DB@"
+Authenticator:
+  allow_all: true
+  manage_groups: true
+GenericOAuthenticator:
+  client_id: hub-client
+  client_secret: hub-secret
+  authorize_url: `+s.srv.URL+`/authorize
+  token_url: `+s.srv.URL+`/token
+  userdata_url: `+s.srv.URL+`/userinfo
+  username_claim: id
+`)
+	if resp, body := presetLogin(t, th, s, "ann"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %.300s", resp.StatusCode, body)
+	}
+	u, err := th.db.GetUser(t.Context(), "12345678")
+	if err != nil {
+		t.Fatalf("hub user 12345678: %v", err)
+	}
+	if !slices.Contains(u.Groups, "4200000") {
+		t.Errorf("groups %v, want 4200000 among them", u.Groups)
 	}
 }
