@@ -68,6 +68,10 @@ type Authenticator struct {
 	groupsKey string
 	// idTokenIssuer, when set, is the iss every ID token must carry without discovery (Azure).
 	idTokenIssuer string
+	// idTokenIssuerFrom, when set and idTokenIssuer is not, is an OpenID configuration whose
+	// issuer the ID tokens must carry, read at the first login (an Azure tenant given by its
+	// domain signs with its GUID in iss).
+	idTokenIssuerFrom string
 
 	// notConfigured are a preset's own missing settings (Azure's tenant_id), see missing.
 	notConfigured []string
@@ -227,10 +231,22 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 			return nil, fmt.Errorf("the provider at %s announces no userinfo_endpoint: set userdata_url or userdata_from_id_token", c.OIDCIssuer)
 		}
 	case c.JWKSURL != "":
-		if a.idTokenIssuer == "" {
+		issuer := a.idTokenIssuer
+		if issuer == "" && a.idTokenIssuerFrom != "" {
+			var meta struct {
+				Issuer string `json:"issuer"`
+			}
+			dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			if err := a.getJSON(dctx, a.idTokenIssuerFrom, "", &meta); err != nil || meta.Issuer == "" {
+				return nil, fmt.Errorf("the ID token issuer from %s: %w", a.idTokenIssuerFrom, cmpErr(err, errors.New("no issuer in it")))
+			}
+			issuer = meta.Issuer
+		}
+		if issuer == "" {
 			vcfg.SkipIssuerCheck = true
 		}
-		ep.verifier = oidc.NewVerifier(a.idTokenIssuer, oidc.NewRemoteKeySet(bg, c.JWKSURL), vcfg)
+		ep.verifier = oidc.NewVerifier(issuer, oidc.NewRemoteKeySet(bg, c.JWKSURL), vcfg)
 	}
 	a.ep = ep
 	return ep, nil
@@ -331,4 +347,14 @@ func scalarString(v any) string {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	return fmt.Sprint(v)
+}
+
+// cmpErr returns the first non-nil error.
+func cmpErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
 }
