@@ -63,7 +63,17 @@ type PasswordRules interface {
 // PasswordSetter returns the authenticator's PasswordSetter, if it has one.
 func (p *Pipeline) PasswordSetter() (PasswordSetter, bool) {
 	s, ok := p.auth.(PasswordSetter)
+	if k, isKeeper := p.auth.(PasswordKeeper); ok && isKeeper && !k.KeepsPasswords() {
+		return nil, false
+	}
 	return s, ok
+}
+
+// PasswordKeeper is a PasswordSetter that may keep no passwords after all (MultiAuthenticator
+// forwards to its sources, and none of them may keep any): KeepsPasswords false turns reset
+// links and invitations off as for an authenticator without PasswordSetter.
+type PasswordKeeper interface {
+	KeepsPasswords() bool
 }
 
 // CheckNewPassword checks a new password against the authenticator's rules (PasswordRules);

@@ -130,7 +130,7 @@ func (p *Pipeline) LoginService() string { return p.cfg.LoginService }
 func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) {
 	key := ""
 	if typed := strings.TrimSpace(c.Username); typed != "" {
-		key = p.names.normalize(typed)
+		key = p.names.normalize(p.loginName(c, typed))
 	}
 	if wait := p.throttle.wait(key, time.Now()); wait > 0 {
 		p.log.Info("login refused", "user", logName(key), "reason", "too many failed logins", "retry_in", wait.Round(time.Second).String())
@@ -162,7 +162,7 @@ func (p *Pipeline) login(ctx context.Context, c Credentials) (*Identity, error) 
 	c.Typed = strings.TrimSpace(c.Username)
 	c.Username, c.InAdminUsers = "", false
 	if c.Typed != "" {
-		name := p.names.normalize(c.Typed)
+		name := p.names.normalize(p.loginName(c, c.Typed))
 		if reason := p.names.problem(name); reason != "" {
 			return nil, p.refuse(c.Typed, "invalid username: "+reason)
 		}

@@ -186,6 +186,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, class, path string, line 
 		d.duration(n, v, wrong)
 		return
 	}
+	if t == nestedType { // decoded later, by its owner (Nested.DecodeInto)
+		v.Set(reflect.ValueOf(Nested{node: n, file: d.file, class: class, path: path}))
+		return
+	}
 	switch t.Kind() {
 	case reflect.Interface:
 		var x any
@@ -375,6 +379,11 @@ func (d *decoder) validate(f *File, className string, target any) {
 	var found []*Error
 	for _, err := range flatten(val.Validate()) {
 		var fe *FieldError
+		var placed *Error // already at its own file:line (Nested.DecodeInto)
+		if errors.As(err, &placed) {
+			found = append(found, placed)
+			continue
+		}
 		if !errors.As(err, &fe) {
 			found = append(found, &Error{File: d.file, Line: root, Msg: className + ": " + err.Error()})
 			continue

@@ -82,30 +82,42 @@ func freePort(t *testing.T) int {
 func startLiveHub(t *testing.T, hup chan os.Signal, mk func(dir string, pubPort, hubPort int) string) *liveHub {
 	t.Helper()
 	dir := t.TempDir()
-	pub, hubPort := freePort(t), freePort(t)
-	lh := &liveHub{t: t, cfgPath: filepath.Join(dir, "gohub_config.yaml"), hup: hup,
-		public: fmt.Sprintf("http://127.0.0.1:%d", pub)}
-	lh.apiURL = lh.public + "/hub/api"
-	lh.write(mk(dir, pub, hubPort))
-	load := func() (*config.File, error) { return config.Load(lh.cfgPath) }
-	file, err := load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	opts := Options{Logger: testLogger(t), LoadConfig: load}
-	if hup != nil {
-		opts.ReloadSignals = hup
-	}
-	h, err := New(ctx, file, opts)
-	if err != nil {
-		t.Fatal(err)
+	var lh *liveHub
+	var h *Hub
+	var ls *Listeners
+	var ctx context.Context
+	var cancel context.CancelFunc
+	// A port picked free may be taken by another test before the hub binds it: try again.
+	for attempt := 1; ; attempt++ {
+		pub, hubPort := freePort(t), freePort(t)
+		lh = &liveHub{t: t, cfgPath: filepath.Join(dir, "gohub_config.yaml"), hup: hup,
+			public: fmt.Sprintf("http://127.0.0.1:%d", pub)}
+		lh.apiURL = lh.public + "/hub/api"
+		lh.write(mk(dir, pub, hubPort))
+		load := func() (*config.File, error) { return config.Load(lh.cfgPath) }
+		file, err := load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		opts := Options{Logger: testLogger(t), LoadConfig: load}
+		if hup != nil {
+			opts.ReloadSignals = hup
+		}
+		if h, err = New(ctx, file, opts); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		if ls, err = h.Listen(); err == nil {
+			break
+		}
+		h.Close()
+		cancel()
+		if attempt == 5 {
+			t.Fatal(err)
+		}
 	}
 	lh.h = h
-	ls, err := h.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan error, 1)
 	go func() { done <- h.Serve(ctx, ls) }()
 	t.Cleanup(func() {

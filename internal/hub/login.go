@@ -66,6 +66,16 @@ func (l loginAdapter) OTPPrompt() string                  { return l.p.OTPPrompt
 func (l loginAdapter) LoginLinks() []web.Link             { return webLinks(l.p.LoginLinks()) }
 func (l loginAdapter) HomeLinks(u *store.User) []web.Link { return webLinks(l.p.HomeLinks(u)) }
 
+// LoginOptions passes an authenticator's several ways to sign in on (web.LoginOptioner).
+func (l loginAdapter) LoginOptions() []web.LoginOption {
+	var out []web.LoginOption
+	for _, o := range l.p.LoginOptions() {
+		out = append(out, web.LoginOption{Source: o.Source, Label: o.Label, Form: o.Form, OTPPrompt: o.OTPPrompt,
+			URL: o.URL, Service: o.Service, UsernameHint: o.UsernameHint, Links: webLinks(o.Links)})
+	}
+	return out
+}
+
 func webLinks(in []auth.Link) []web.Link {
 	var out []web.Link
 	for _, k := range in {
@@ -78,7 +88,8 @@ func webLinks(in []auth.Link) []web.Link {
 // usual: the authenticator decides (auth.LogoutRedirector) from the user's auth_state.
 func (l loginAdapter) LogoutURL(ctx context.Context, user string) string {
 	lr, ok := l.p.Authenticator().(auth.LogoutRedirector)
-	if !ok {
+	ur, forUser := l.p.Authenticator().(auth.UserLogoutRedirector)
+	if !ok && !forUser {
 		return ""
 	}
 	var state map[string]any
@@ -89,6 +100,9 @@ func (l loginAdapter) LogoutURL(ctx context.Context, user string) string {
 				state = nil
 			}
 		}
+	}
+	if forUser {
+		return ur.LogoutURLFor(ctx, user, state)
 	}
 	return lr.LogoutURL(ctx, state)
 }

@@ -195,6 +195,10 @@ func (db *DB) DeleteUser(ctx context.Context, name string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM account_links WHERE username = $1`, name); err != nil {
 			return fmt.Errorf("delete user %q: account links: %w", name, err)
 		}
+		// So does the source it came through (MultiAuthenticator).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM multi_user_sources WHERE username = $1`, name); err != nil {
+			return fmt.Errorf("delete user %q: source: %w", name, err)
+		}
 		return nil
 	})
 }

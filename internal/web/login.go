@@ -201,6 +201,9 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, 
 	if x, ok := p.d.Auth.(PageExtras); ok {
 		v.OTPPrompt, v.Links = x.OTPPrompt(), x.LoginLinks()
 	}
+	if lo, ok := p.d.Auth.(LoginOptioner); ok {
+		v.Options = loginOptionViews(lo.LoginOptions(), r, username)
+	}
 	if target := p.authLoginURL(); target != "" && target != p.hubPrefix+"login" {
 		v.LoginURL = target
 		if next := r.URL.Query().Get("next"); next != "" {
@@ -208,6 +211,67 @@ func (p *Pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, 
 		}
 	}
 	p.render(w, status, "login.html", v)
+}
+
+// loginOptionView is one LoginOption as the login page shows it.
+type loginOptionView struct {
+	LoginOption
+	// ID is a safe element id for the option ("src-ldap").
+	ID string
+	// Username is kept in the form of the source a failed login was for.
+	Username string
+	// First marks the option that takes the focus.
+	First bool
+	// Or puts an "or" divider before the option: between options, except between two
+	// buttons, which stand together.
+	Or bool
+}
+
+// loginOptionViews prepares the options: the source of a failed post keeps its username, and
+// next is carried by the buttons.
+func loginOptionViews(opts []LoginOption, r *http.Request, username string) []loginOptionView {
+	posted := ""
+	if r.Method == http.MethodPost {
+		posted = r.PostFormValue("login_source")
+	}
+	next := r.URL.Query().Get("next")
+	out := make([]loginOptionView, 0, len(opts))
+	firstForm := -1
+	for i, o := range opts {
+		v := loginOptionView{LoginOption: o, ID: "src-" + safeID(o.Source)}
+		if o.Form && o.Source == posted {
+			v.Username = username
+			firstForm = i
+		}
+		if !o.Form && o.URL != "" && next != "" {
+			v.URL = addQuery(o.URL, "next", next)
+		}
+		v.Or = i > 0 && (o.Form || opts[i-1].Form)
+		out = append(out, v)
+	}
+	if firstForm < 0 {
+		for i, o := range out {
+			if o.Form {
+				firstForm = i
+				break
+			}
+		}
+	}
+	if firstForm >= 0 {
+		out[firstForm].First = true
+	}
+	return out
+}
+
+// safeID keeps the letters, digits, '-' and '_' of s, for an element id.
+func safeID(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // authLoginURL is the authenticator's own login page, "" if it has none.

@@ -96,6 +96,9 @@ type view struct {
 	OTPPrompt string
 	// Links are an authenticator's links (PageExtras) under the login form or on home.
 	Links []Link
+	// Options are the ways to sign in of an authenticator with several (LoginOptioner); the
+	// login page then shows them instead of the single form.
+	Options []loginOptionView
 
 	// home page
 	Servers []serverView

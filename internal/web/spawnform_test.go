@@ -145,32 +145,6 @@ func TestOptionsFromForm(t *testing.T) {
 	}
 }
 
-// The form posts back to the page's own path, escaped: an admin's form for the user "alice?x"
-// must not post to /hub/spawn/alice?x, which is alice's page with a query, and start alice's
-// server instead.
-func TestSpawnFormActionKeepsTheEscapedPath(t *testing.T) {
-	se := newSpawnEnv(t, withProfiles())
-	if _, err := se.db.CreateUser(t.Context(), "alice?x", false); err != nil {
-		t.Fatal(err)
-	}
-	b := se.loggedIn("Boss", "secret")
-	r := b.get("/hub/spawn/alice%3Fx")
-	m := regexp.MustCompile(`<form method="post" action="([^"]*)"`).FindStringSubmatch(r.body)
-	x := xsrfField.FindStringSubmatch(r.body)
-	if r.StatusCode != http.StatusOK || m == nil || x == nil {
-		t.Fatalf("spawn page of alice?x: %d %.500s", r.StatusCode, r.body)
-	}
-	action := html.UnescapeString(m[1])
-	if action != "/hub/spawn/alice%3Fx" {
-		t.Errorf("form action %q, want /hub/spawn/alice%%3Fx", action)
-	}
-	b.do("POST", action, url.Values{"_xsrf": {x[1]}, "profile": {"large"}})
-	if st := se.m.Status("alice", ""); st.Active || st.Pending != "" {
-		t.Errorf("the form for alice?x started alice's server: %+v", st)
-	}
-	se.waitStatus("alice?x", "", func(st spawner.ServerStatus) bool { return st.Ready })
-}
-
 // opt- arguments of a spawn link start the server with those options, skipping the form; an
 // option the spawner refuses shows the form with why.
 func TestSpawnOptionsFromQuery(t *testing.T) {
@@ -205,4 +179,30 @@ func TestHomeRefreshWhilePending(t *testing.T) {
 		t.Errorf("home while starting: Refresh %q\n%.2000s", r.Header.Get("Refresh"), r.body)
 	}
 	se.waitStatus("alice", "", func(st spawner.ServerStatus) bool { return st.Ready })
+}
+
+// The form posts back to the page's own path, escaped: an admin's form for the user "alice?x"
+// must not post to /hub/spawn/alice?x, which is alice's page with a query, and start alice's
+// server instead.
+func TestSpawnFormActionKeepsTheEscapedPath(t *testing.T) {
+	se := newSpawnEnv(t, withProfiles())
+	if _, err := se.db.CreateUser(t.Context(), "alice?x", false); err != nil {
+		t.Fatal(err)
+	}
+	b := se.loggedIn("Boss", "secret")
+	r := b.get("/hub/spawn/alice%3Fx")
+	m := regexp.MustCompile(`<form method="post" action="([^"]*)"`).FindStringSubmatch(r.body)
+	x := xsrfField.FindStringSubmatch(r.body)
+	if r.StatusCode != http.StatusOK || m == nil || x == nil {
+		t.Fatalf("spawn page of alice?x: %d %.500s", r.StatusCode, r.body)
+	}
+	action := html.UnescapeString(m[1])
+	if action != "/hub/spawn/alice%3Fx" {
+		t.Errorf("form action %q, want /hub/spawn/alice%%3Fx", action)
+	}
+	b.do("POST", action, url.Values{"_xsrf": {x[1]}, "profile": {"large"}})
+	if st := se.m.Status("alice", ""); st.Active || st.Pending != "" {
+		t.Errorf("the form for alice?x started alice's server: %+v", st)
+	}
+	se.waitStatus("alice?x", "", func(st spawner.ServerStatus) bool { return st.Ready })
 }

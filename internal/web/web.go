@@ -52,6 +52,32 @@ type LoginURLer interface {
 	LoginURL() string
 }
 
+// LoginOption is one way to sign in on a login page that offers several (one per source of a
+// MultiAuthenticator): a username/password form that posts login_source=Source, or a button to
+// the source's own login page.
+type LoginOption struct {
+	// Source is posted as login_source by the option's form.
+	Source string
+	// Label heads the option.
+	Label string
+	// Form is true for a username/password form; otherwise URL is the button's target.
+	Form bool
+	// OTPPrompt labels the form's one-time-password field; "" for none.
+	OTPPrompt string
+	// URL is the source's own login page; Service names it on the button.
+	URL, Service string
+	// UsernameHint is shown under the username field.
+	UsernameHint string
+	// Links go under the option (Native's "Sign up").
+	Links []Link
+}
+
+// LoginOptioner is an Authenticator with several ways to sign in: the login page shows one
+// block per option. An empty list keeps the single-form page.
+type LoginOptioner interface {
+	LoginOptions() []LoginOption
+}
+
 // Link is a link an authenticator adds to a page.
 type Link struct {
 	// Text is shown; URL is the target.

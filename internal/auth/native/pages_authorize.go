@@ -53,7 +53,7 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <div class="pager"><span class="muted" id="native-count">{{.Total}} sign-up{{if ne .Total 1}}s{{end}}{{if .Users}}, showing {{.First}}–{{.Last}}{{end}}</span>
 <span>{{if .Prev}}<a class="btn btn-small btn-secondary" href="{{.Prev}}" rel="prev">← Previous</a>{{end}} {{if .Next}}<a class="btn btn-small btn-secondary" href="{{.Next}}" rel="next">Next →</a>{{end}}</span></div>
 <p class="muted note">Discard deletes a sign-up that is waiting for approval and the hub user of that
-name from the hub database (unless that hub user existed before the sign-up).
+name from the hub database, unless that hub user existed before the sign-up.
 It never touches system accounts, home directories or other files.</p>
 </section>`)
 

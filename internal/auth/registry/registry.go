@@ -15,6 +15,7 @@ import (
 	"gohub/internal/auth/firstuse"
 	"gohub/internal/auth/ldap"
 	"gohub/internal/auth/local"
+	"gohub/internal/auth/multi"
 	"gohub/internal/auth/native"
 	"gohub/internal/auth/null"
 	"gohub/internal/auth/oauth"
@@ -54,6 +55,19 @@ var Entries = []Entry{
 	entryLog([]string{"gitlab", "GitLabOAuthenticator", "oauthenticator.gitlab.GitLabOAuthenticator", "oauthenticator.GitLabOAuthenticator"}, "GitLabOAuthenticator", oauth.DefaultGitLabConfig, oauth.NewGitLab, Common.Class, OAuth.Class),
 	entryLog([]string{"google", "GoogleOAuthenticator", "oauthenticator.google.GoogleOAuthenticator", "oauthenticator.GoogleOAuthenticator"}, "GoogleOAuthenticator", oauth.DefaultGoogleConfig, oauth.NewGoogle, Common.Class, OAuth.Class),
 	entryLog([]string{"azuread", "AzureAdOAuthenticator", "oauthenticator.azuread.AzureAdOAuthenticator", "oauthenticator.AzureAdOAuthenticator"}, "AzureAdOAuthenticator", oauth.DefaultAzureADConfig, oauth.NewAzureAD, Common.Class, OAuth.Class),
+}
+
+// init adds MultiAuthenticator, whose sources are built from the other entries: it is appended
+// here rather than listed in Entries, which would make Entries depend on itself.
+func init() {
+	Entries = append(Entries, entryLog([]string{"multi", "MultiAuthenticator"}, multi.ClassName, multi.DefaultConfig, multi.New))
+	multi.SetClasses(func(name string) (multi.Class, bool) {
+		e, ok := Lookup(name)
+		if !ok {
+			return multi.Class{}, false
+		}
+		return multi.Class{Name: e.Names[0], Section: e.Class, NewConfig: e.NewConfig, New: e.New}, true
+	})
 }
 
 // Common is the base `Authenticator` class: its section applies to every authenticator. It has

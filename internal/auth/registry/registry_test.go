@@ -54,7 +54,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, command, ldap, shared-password, generic-oauth, github, gitlab, google, azuread" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, command, ldap, shared-password, generic-oauth, github, gitlab, google, azuread, multi" {
 		t.Errorf("Names() = %q", got)
 	}
 }

@@ -1,0 +1,121 @@
+package multi_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"testing"
+
+	"gohub/internal/auth"
+	"gohub/internal/auth/registry"
+	"gohub/internal/config"
+	"gohub/internal/hub"
+)
+
+// pipeline builds the hub's login pipeline around a MultiAuthenticator from YAML.
+func pipeline(t *testing.T, yaml string) *auth.Pipeline {
+	t.Helper()
+	file, err := config.Parse("gohub_config.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := registry.Lookup("multi")
+	if !ok {
+		t.Fatal("no multi in the registry")
+	}
+	cfg := e.NewConfig()
+	if err := file.Decode(hub.Schema(), e.Class, cfg); err != nil {
+		t.Fatal(err)
+	}
+	a, common, err := e.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := auth.NewPipeline(*common, a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func login(p *auth.Pipeline, src, user, pw string) (*auth.Identity, error) {
+	form := url.Values{}
+	if src != "" {
+		form.Set(auth.LoginSourceField, src)
+	}
+	return p.Login(context.Background(), auth.Credentials{Username: user, Password: pw, Form: form})
+}
+
+// The hub-wide checks before authentication and the throttle see the prefixed name: blocking
+// guest-bob does not block staff's bob, and failures of guests' bob do not lock staff's bob.
+func TestPrefixedNamePolicy(t *testing.T) {
+	p := pipeline(t, `
+MultiAuthenticator:
+  blocked_users: [guest-bob, carol]
+  admin_users: [guest-root]
+  failed_logins_before_lockout: 2
+  lockout_seconds: 600
+  failed_login_delay_seconds: 0
+  authenticators:
+    - {class: dummy, name: staff, config: {password: staff-password}, admin_users: [boss]}
+    - {class: dummy, name: guests, prefix: guest-, config: {password: guest-password}}
+`)
+	id, err := login(p, "staff", "Bob", "staff-password")
+	if err != nil || id.Name != "bob" {
+		t.Fatalf("staff bob: %v %v", id, err)
+	}
+	if _, err := login(p, "guests", "bob", "guest-password"); !errors.Is(err, auth.ErrRejected) {
+		t.Errorf("blocked guest-bob: %v", err)
+	}
+	id, err = login(p, "guests", "carol", "guest-password")
+	if err != nil || id.Name != "guest-carol" {
+		t.Errorf("guest carol (only staff's carol is blocked): %v %v", id, err)
+	}
+	// Admin: hub-wide list on the final name, the source's list on the source's name.
+	if id, err := login(p, "guests", "root", "guest-password"); err != nil || id.Admin == nil || !*id.Admin {
+		t.Errorf("guest-root admin: %+v %v", id, err)
+	}
+	if id, err := login(p, "staff", "boss", "staff-password"); err != nil || id.Admin == nil || !*id.Admin {
+		t.Errorf("staff boss (source admin_users) admin: %+v %v", id, err)
+	}
+	if id, err := login(p, "guests", "boss", "guest-password"); err != nil || id.Admin != nil && *id.Admin {
+		t.Errorf("guest-boss is no admin: %+v %v", id, err)
+	}
+	// Two failures lock guests' dave, not staff's dave.
+	for range 2 {
+		if _, err := login(p, "guests", "dave", "wrong"); !errors.Is(err, auth.ErrRejected) {
+			t.Fatalf("wrong password: %v", err)
+		}
+	}
+	if _, err := login(p, "guests", "dave", "guest-password"); err == nil {
+		t.Error("guest-dave is not locked after two failures")
+	}
+	if _, err := login(p, "staff", "dave", "staff-password"); err != nil {
+		t.Errorf("staff's dave is locked by guests' failures: %v", err)
+	}
+	// With two forms, a login must say which one it is for.
+	if _, err := login(p, "", "erin", "staff-password"); !errors.Is(err, auth.ErrRejected) {
+		t.Errorf("login without login_source: %v", err)
+	}
+}
+
+// With one password source a login without login_source (an API token request) uses it; an
+// OAuth source cannot be named by a form.
+func TestSingleFormSource(t *testing.T) {
+	p := pipeline(t, `
+MultiAuthenticator:
+  authenticators:
+    - {class: dummy, config: {password: the-password}}
+    - {class: github, prefix: gh-, url_prefix: github, config: {client_id: x, client_secret: y, allow_all: true}}
+`)
+	if id, err := login(p, "", "ann", "the-password"); err != nil || id.Name != "ann" {
+		t.Errorf("login without login_source: %v %v", id, err)
+	}
+	if _, err := login(p, "github", "ann", "the-password"); !errors.Is(err, auth.ErrRejected) {
+		t.Errorf("a form naming the OAuth source: %v", err)
+	}
+	opts := p.LoginOptions()
+	if len(opts) != 2 || !opts[0].Form || opts[1].Form || opts[1].Service != "GitHub" || opts[1].UsernameHint == "" {
+		t.Errorf("login options = %+v", opts)
+	}
+}
