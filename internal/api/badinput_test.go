@@ -25,6 +25,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"no usernames", callAdmin, "POST", "/users", map[string]any{"usernames": []string{}}, 400, "at least one user"},
 		{"one invalid username", callAdmin, "POST", "/users", map[string]any{"usernames": []string{"okname", "bad/name"}}, 400, "bad/name"},
 		{"blank username", callAdmin, "POST", "/users", map[string]any{"usernames": []string{" x"}}, 400, "blank"},
+		{"dot-dot username", callAdmin, "POST", "/users", map[string]any{"usernames": []string{".."}}, 400, "'..'"},
+		{"dot-dot in the path", callAdmin, "POST", "/users/%2E%2E", nil, 400, "'..'"},
 		{"pattern mismatch", callAdmin, "POST", "/users", map[string]any{"usernames": []string{"has space"}}, 400, "username_pattern"},
 		{"all exist", callAdmin, "POST", "/users", map[string]any{"usernames": []string{"alice", "bob"}}, 409, "already exist"},
 		{"bad admin type", callAdmin, "POST", "/users", map[string]any{"usernames": []string{"x1"}, "admin": "yes"}, 400, "admin"},

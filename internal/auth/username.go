@@ -95,6 +95,9 @@ func (u *usernames) problem(name string) string {
 		return "the name is empty"
 	case strings.Contains(name, "/"):
 		return "a name cannot contain '/'"
+	case name == "." || name == "..":
+		// /user/../ would be another path once a browser or proxy cleans it.
+		return "a name cannot be '.' or '..'"
 	case strings.TrimFunc(name, unicode.IsSpace) != name:
 		return "a name cannot start or end with a blank"
 	case u.pattern != nil && !u.pattern.MatchString(name):
@@ -114,7 +117,7 @@ func (u *usernames) problem(name string) string {
 func (p *Pipeline) Normalize(name string) string { return p.names.normalize(name) }
 
 // CheckUsername says why a normalised name is not a valid hub username: empty, containing '/',
-// leading or trailing blanks, not matching username_pattern in full, or refused by the
+// '.' or '..', leading or trailing blanks, not matching username_pattern in full, or refused by the
 // authenticator's own rules. The error wraps ErrInvalidUsername.
 func (p *Pipeline) CheckUsername(name string) error { return p.names.check(name) }
 

@@ -42,6 +42,8 @@ func TestNormalizeAndCheck(t *testing.T) {
 		{in: "RENÉ", norm: "rené"},
 		{in: "", norm: "", bad: "empty"},
 		{in: "a/b", norm: "a/b", bad: "'/'"},
+		{in: "..", norm: "..", bad: "'..'"},
+		{in: ".", norm: ".", bad: "'.'"},
 		{in: " alice", norm: " alice", bad: "blank"},
 		{in: "alice\t", norm: "alice\t", bad: "blank"},
 		{in: "1alice", norm: "1alice", bad: "username_pattern"},
