@@ -107,6 +107,26 @@ func TestGenericConfig(t *testing.T) {
 			t.Errorf("warnings lack %q: %s", want, w)
 		}
 	}
+	if strings.Contains(w, "jwks_url without oidc_issuer") {
+		t.Errorf("issuer warning without jwks_url: %s", w)
+	}
+	c := oauth.DefaultGenericConfig()
+	c.JWKSURL = "https://idp.example/keys"
+	if a2, err := oauth.NewGeneric(c, nil); err != nil || !strings.Contains(strings.Join(a2.ConfigWarnings(a2.Config().Config), "\n"), "jwks_url without oidc_issuer") {
+		t.Errorf("jwks_url without oidc_issuer gives no warning (%v)", err)
+	}
+	for tenant, want := range map[string]bool{"common": true, "organizations": true, "0b5ef4b1-6a2b-4a5e-9c0e-2f6d0e0a0b0c": false} {
+		c := oauth.DefaultAzureADConfig()
+		c.TenantID = tenant
+		az, err := oauth.NewAzureAD(c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := strings.Join(az.ConfigWarnings(az.Config().Config), "\n")
+		if got := strings.Contains(w, "display names are not unique"); got != want {
+			t.Errorf("tenant %s: name-claim warning %v, want %v: %s", tenant, got, want, w)
+		}
+	}
 
 	// Only the callback logs in: a username and password (login form, API) are refused.
 	req := httptest.NewRequest("POST", "/hub/login", nil)

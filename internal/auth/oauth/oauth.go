@@ -129,6 +129,13 @@ func (a *Authenticator) ConfigWarnings(auth.Config) []string {
 	if !*a.cfg.ValidateServerCert {
 		out = append(out, a.class+": validate_server_cert is false: the provider's TLS certificates are not verified")
 	}
+	noIssuer := a.idTokenIssuer == "" && a.idTokenIssuerFrom == ""
+	if a.cfg.JWKSURL != "" && a.cfg.OIDCIssuer == "" && noIssuer && a.class != "AzureAdOAuthenticator" {
+		out = append(out, a.class+": jwks_url without oidc_issuer: ID tokens are checked for signature, audience and expiry but not for their issuer; set oidc_issuer")
+	}
+	if a.class == "AzureAdOAuthenticator" && noIssuer && a.cfg.UsernameClaim == "name" {
+		out = append(out, a.class+": a multi-tenant tenant_id with username_claim 'name' (display names are not unique, and any tenant's admin can pick one): set username_claim to oid or preferred_username")
+	}
 	return out
 }
 
