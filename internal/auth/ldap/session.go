@@ -5,17 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"gohub/internal/auth"
 )
 
-// session is one login's conversation with the server, on one connection.
+// session is one login's (or refresh's) conversation with a server, on one connection.
 type session struct {
-	a    *Authenticator
-	ctx  context.Context
-	conn *goldap.Conn
+	a      *Authenticator
+	ctx    context.Context
+	conn   *goldap.Conn
+	server server
+	// fresh is true until the server has answered once: its first answer has connect_timeout.
+	fresh bool
+}
+
+// limit sets the time the next request may take: connect_timeout for the first answer of a
+// server, operation_timeout after that, never past the session's deadline.
+func (s *session) limit() {
+	d := s.a.operation
+	if s.fresh {
+		d = s.a.connect
+	}
+	if deadline, ok := s.ctx.Deadline(); ok {
+		d = min(d, time.Until(deadline))
+	}
+	s.conn.SetTimeout(max(d, time.Millisecond))
+}
+
+// answered notes that a request came back with an answer of the server (success or an LDAP
+// result), not a network error or time-out.
+func (s *session) answered(err error) {
+	if err == nil || !goldap.IsErrorWithCode(err, goldap.ErrorNetwork) {
+		s.fresh = false
+	}
 }
 
 // result is what a successful login found out.
@@ -171,7 +196,10 @@ func (s *session) bind(dn, password string) error {
 	if password == "" {
 		return fmt.Errorf("%w: empty password", auth.ErrRejected)
 	}
-	if err := s.conn.Bind(dn, password); err != nil {
+	s.limit()
+	err := s.conn.Bind(dn, password)
+	s.answered(err)
+	if err != nil {
 		return fmt.Errorf("LDAP bind: %w", err)
 	}
 	return nil
@@ -179,7 +207,9 @@ func (s *session) bind(dn, password string) error {
 
 func (s *session) search(base string, scope int, filter string, attrs []string) ([]*goldap.Entry, error) {
 	req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
+	s.limit()
 	r, err := s.conn.Search(req)
+	s.answered(err)
 	if err != nil {
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 			return nil, err
