@@ -298,6 +298,12 @@ func TestInjection(t *testing.T) {
 			c.AllowAll = nil
 			c.AllowedGroups = []string{"cn=jupyter," + groups, "cn=research," + groups}
 		},
+		"group_search_base": func(c *ldap.Config) {
+			c.BindDNTemplate = ldap.StringList{"uid={username}," + people}
+			c.AllowAll = nil
+			c.GroupSearchBase, c.NestedGroupsDepth = groups, 3
+			c.AllowedGroups = []string{"cn=jupyter," + groups, "cn=research," + groups}
+		},
 	}
 	for name, edit := range modes {
 		t.Run(name, func(t *testing.T) {

@@ -156,20 +156,20 @@ func (s *session) lookup(login string, res *result) error {
 	return nil
 }
 
-// groups checks the user's membership of every configured group with a base search on the
-// group's DN, as the bound user.
+// groups finds the user's groups: with group_search_base all of them (and, to
+// nested_groups_depth, the groups those are members of), else each configured group by a base
+// search on its DN, as upstream does.
 func (s *session) groups(res *result) error {
-	cfg := &s.a.cfg
 	res.groupDNs, res.groupNames = []string{}, []string{}
+	if s.a.cfg.GroupSearchBase != "" {
+		return s.enumerateGroups(res)
+	}
 	if len(s.a.groups) == 0 {
 		return nil
 	}
-	filter := fill(cfg.GroupSearchFilter,
-		"{userdn}", goldap.EscapeFilter(res.dn),
-		"{uid}", goldap.EscapeFilter(res.resolved),
-		"{username}", goldap.EscapeFilter(res.resolved))
+	filter := s.memberFilter(res)
 	for _, g := range s.a.groups {
-		entries, err := s.search(g, goldap.ScopeBaseObject, filter, cfg.GroupAttributes)
+		entries, err := s.search(g, goldap.ScopeBaseObject, filter, s.a.cfg.GroupAttributes)
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 			s.a.log.Warn("LDAP group in allowed_groups/admin_groups does not exist", "group", g)
 			continue
@@ -180,16 +180,86 @@ func (s *session) groups(res *result) error {
 		if len(entries) == 0 {
 			continue
 		}
-		res.groupDNs = append(res.groupDNs, g)
-		res.groupNames = append(res.groupNames, groupName(g))
-		if containsDN(cfg.AllowedGroups, g) {
-			res.inAllowed = true
+		s.addGroup(res, g, groupName(g))
+	}
+	return nil
+}
+
+// memberFilter is group_search_filter (or the in-chain filter) for the user of res.
+func (s *session) memberFilter(res *result) string {
+	f := s.a.cfg.GroupSearchFilter
+	if s.a.cfg.MatchingRuleInChain {
+		f = inChainFilter
+	}
+	return fill(f,
+		"{userdn}", goldap.EscapeFilter(res.dn),
+		"{uid}", goldap.EscapeFilter(res.resolved),
+		"{username}", goldap.EscapeFilter(res.resolved))
+}
+
+// enumerateGroups finds every group under group_search_base the user is a member of, then
+// follows nested_groups_depth levels of groups whose members are groups already found (one
+// search per level; a group seen before is not searched again, so cycles end).
+func (s *session) enumerateGroups(res *result) error {
+	cfg := &s.a.cfg
+	attrs := []string{cfg.GroupNameAttribute}
+	entries, err := s.search(cfg.GroupSearchBase, goldap.ScopeWholeSubtree, s.memberFilter(res), attrs)
+	if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+		return fmt.Errorf("LDAP group_search_base %q does not exist", cfg.GroupSearchBase)
+	}
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	add := func(entries []*goldap.Entry) []string {
+		var added []string
+		for _, e := range entries {
+			key := normDN(e.DN)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			name := e.GetEqualFoldAttributeValue(cfg.GroupNameAttribute)
+			if name == "" {
+				name = groupName(e.DN)
+			}
+			s.addGroup(res, e.DN, name)
+			added = append(added, e.DN)
 		}
-		if containsDN(cfg.AdminGroups, g) {
-			res.inAdmin = true
+		return added
+	}
+	frontier := add(entries)
+	for depth := 1; depth <= cfg.NestedGroupsDepth && len(frontier) > 0; depth++ {
+		parts := make([]string, len(frontier))
+		for i, dn := range frontier {
+			parts[i] = fill(cfg.NestedGroupSearchFilter, "{groupdn}", goldap.EscapeFilter(dn))
+		}
+		filter := parts[0]
+		if len(parts) > 1 {
+			filter = "(|" + strings.Join(parts, "") + ")"
+		}
+		entries, err := s.search(cfg.GroupSearchBase, goldap.ScopeWholeSubtree, filter, attrs)
+		if err != nil {
+			return err
+		}
+		frontier = add(entries)
+		if depth == cfg.NestedGroupsDepth && len(frontier) > 0 {
+			s.a.log.Debug("LDAP nested groups: groups containing these were not searched (nested_groups_depth)", "depth", depth, "groups", frontier)
 		}
 	}
 	return nil
+}
+
+// addGroup records one group of the user.
+func (s *session) addGroup(res *result, dn, name string) {
+	res.groupDNs = append(res.groupDNs, dn)
+	res.groupNames = append(res.groupNames, name)
+	if containsDN(s.a.cfg.AllowedGroups, dn) {
+		res.inAllowed = true
+	}
+	if containsDN(s.a.cfg.AdminGroups, dn) {
+		res.inAdmin = true
+	}
 }
 
 func (s *session) bind(dn, password string) error {
@@ -250,6 +320,16 @@ func groupName(dn string) string {
 		return dn
 	}
 	return d.RDNs[0].Attributes[0].Value
+}
+
+// normDN is a key for a DN that is the same for DNs LDAP takes as equal (case of types and
+// values aside).
+func normDN(dn string) string {
+	d, err := goldap.ParseDN(dn)
+	if err != nil {
+		return strings.ToLower(dn)
+	}
+	return strings.ToLower(d.String())
 }
 
 func containsDN(list []string, dn string) bool {
