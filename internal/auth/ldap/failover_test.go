@@ -187,3 +187,95 @@ LDAPAuthenticator:
 		}
 	}
 }
+
+// TestOperationTimeout: a server that answers at first and then stops answering (a real slapd
+// behind a proxy that stops passing requests on after the first answer) costs one
+// operation_timeout, and the login goes on at the next server.
+func TestOperationTimeout(t *testing.T) {
+	first, second := replicas(t)
+	stalling := stallingProxy(t, first.Port)
+	cfg := failoverConfig(first, addr(stalling), addr(second.Port))
+	cfg.TLSStrategy = ldap.Insecure
+	// lookup_dn: the service account's bind is answered, the search then gets no answer.
+	cfg.BindDNTemplate = nil
+	cfg.LookupDN, cfg.UserSearchBase, cfg.UserAttribute = true, people, "uid"
+	cfg.LookupDNSearchUser, cfg.LookupDNSearchPassword = "cn=search,dc=example,dc=org", "search-secret"
+	cfg.ConnectTimeout, cfg.OperationTimeout, cfg.Timeout = 0.5, 1, 5
+	p, _ := pipeline(t, cfg)
+	id, err, took := timedLogin(t, p, "alice", "alice-replica")
+	if err != nil || id.Name != "alice" {
+		t.Fatalf("login through the second server: %v", err)
+	}
+	if took < time.Second || took > time.Second+700*time.Millisecond {
+		t.Errorf("login took %s, want about operation_timeout (1s)", took)
+	}
+}
+
+// stallingProxy relays connections to 127.0.0.1:target until the server's first answer, and
+// from then on passes no more requests to it: a server that stopped answering mid-session.
+func stallingProxy(t *testing.T, target int) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", addr(target))
+			if err != nil {
+				c.Close()
+				continue
+			}
+			conns = append(conns, c, s)
+			answered := make(chan struct{})
+			go func() { // server to client; the first read is the first answer
+				buf := make([]byte, 4096)
+				for first := true; ; first = false {
+					n, err := s.Read(buf)
+					if n > 0 {
+						c.Write(buf[:n])
+					}
+					if first {
+						close(answered)
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+			go func() { // client to server, until the first answer
+				buf := make([]byte, 4096)
+				stalled := false
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					select {
+					case <-answered:
+						stalled = true
+					default:
+					}
+					if !stalled {
+						s.Write(buf[:n])
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().(*net.TCPAddr).Port
+}
