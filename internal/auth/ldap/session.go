@@ -82,6 +82,10 @@ func (s *session) login(login, password string) (*result, error) {
 			res.dn = dn
 			break
 		}
+		if unreachable(err) {
+			// The server stopped answering: the next one gets the whole login.
+			return nil, err
+		}
 		if !refusedBind(err) {
 			serverErr = err
 		}
