@@ -160,6 +160,9 @@ func (c *Config) check() error {
 	var errs []error
 	bad := func(key, format string, args ...any) { errs = append(errs, config.Invalid(key, format, args...)) }
 	for i, addr := range c.ServerAddress {
+		if strings.TrimSpace(addr) == "" {
+			continue // blank entries are dropped, as in bind_dn_template; Validate wants one
+		}
 		if _, err := c.parseServer(addr); err != nil {
 			key := "server_address"
 			if len(c.ServerAddress) > 1 {
