@@ -62,8 +62,12 @@ type PageHost interface {
 
 // PageDeps are what RegisterPages gets.
 type PageDeps struct {
-	// Prefix is base_url + "hub/": pages register under it ("/hub/").
+	// Prefix is base_url + "hub/": pages register under it ("/hub/"). Under multi with a
+	// url_prefix it is a sub-path ("/hub/guests/").
 	Prefix string
+	// HubPrefix is where the hub's own pages (home, login) are, when it differs from Prefix;
+	// use Hub() to read it.
+	HubPrefix string
 	// Host gives the logged-in user and the XSRF token.
 	Host PageHost
 	// Pipeline is the login pipeline (for the normalised name of the user, allow checks).
@@ -147,6 +151,14 @@ func (p *Pipeline) HomeLinks(u *store.User) []Link {
 		return hl.HomeLinks(u)
 	}
 	return nil
+}
+
+// Hub returns the prefix of the hub's own pages (home, login): HubPrefix, else Prefix.
+func (d PageDeps) Hub() string {
+	if d.HubPrefix != "" {
+		return d.HubPrefix
+	}
+	return d.Prefix
 }
 
 // PageProvider is an authenticator with its own pages under the hub prefix (FirstUse's

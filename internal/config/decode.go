@@ -54,7 +54,7 @@ func (f *File) Decode(schema *Schema, className string, target any) error {
 	if tv.Kind() != reflect.Pointer || tv.IsNil() || tv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("config: Decode %s: target is %T, want a non-nil pointer to a struct", className, target)
 	}
-	d := &decoder{file: f.Name, pos: map[string]int{}}
+	d := &decoder{file: f.Name, pos: map[string]int{}, refused: chain[len(chain)-1].Refused, target: className}
 	for _, c := range chain {
 		d.section(f.byName[c.Name], c, tv.Elem())
 	}
@@ -122,6 +122,9 @@ type decoder struct {
 	file string
 	errs []error
 	pos  map[string]int // trait path ("port", "services[1].url") → line that set it
+	// refused are the target class's Class.Refused ("Section.key" → reason); target is its name.
+	refused map[string]string
+	target  string
 }
 
 // errorf records an error at line.
@@ -140,6 +143,13 @@ func (d *decoder) section(s *section, c Class, v reflect.Value) {
 	for _, e := range s.keys {
 		if _, ok := own.byKey[e.key]; !ok {
 			d.errorf(e.line, "unknown trait %s.%s%s", c.Name, e.key, didYouMean(c.Name+".", e.key, own.keys()))
+			continue
+		}
+		if why, ok := d.refused[c.Name+"."+e.key]; ok && c.Name != d.target {
+			// An empty value (generate-config's default) asks for nothing: skipped, not refused.
+			if !emptyNode(e.value) {
+				d.errorf(e.line, "%s.%s does not apply to %s: %s", c.Name, e.key, d.target, why)
+			}
 			continue
 		}
 		i, ok := target.byKey[e.key]
@@ -413,4 +423,18 @@ func (d *decoder) lineOf(key string, def int) int {
 		k = k[:i]
 	}
 	return def
+}
+
+// emptyNode reports whether n is null, an empty string or an empty sequence or mapping.
+func emptyNode(n *yaml.Node) bool {
+	n = resolve(n)
+	switch {
+	case n == nil:
+		return true
+	case n.Kind == yaml.ScalarNode:
+		return n.Tag == "!!null" || n.Value == ""
+	case n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode:
+		return len(n.Content) == 0
+	}
+	return false
 }

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -38,6 +40,9 @@ func generateClass(w io.Writer, schema *Schema, c Class) error {
 		fmt.Fprintf(w, "## ---- %s (inherits the traits of %s) ----\n", c.Name, strings.Join(ancestorNames(schema, c), ", "))
 	} else {
 		fmt.Fprintf(w, "## ---- %s ----\n", c.Name)
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Refused)) {
+		fmt.Fprintf(w, "## %s does not apply to %s: %s\n", k, c.Name, strings.Join(strings.Fields(c.Refused[k]), " "))
 	}
 	v := reflect.ValueOf(c.New()).Elem()
 	var parent reflect.Value

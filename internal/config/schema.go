@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 )
 
 // Class describes one configurable class: the section name in the file, its parent class (""
@@ -12,6 +13,17 @@ type Class struct {
 	Name string
 	// Parent is the class it inherits traits from, "" for none. Its section applies first.
 	Parent string
+	// Mixins are further classes it inherits from, after Parent: upstream's multiple inheritance,
+	// as in LocalGitHubOAuthenticator(LocalAuthenticator, GitHubOAuthenticator). Their sections
+	// apply after the Parent chain's and before the class's own (traitlets' order for such a
+	// class); a class already in the chain is not applied twice.
+	Mixins []string
+	// Refused are traits that an ancestor's section ("LocalAuthenticator.allowed_groups") may not
+	// set for this class, with the reason: a mixin's trait whose name the Parent chain uses with
+	// another meaning. Setting one to a non-empty value is an error at its line (an empty one is
+	// ignored); the class's own section may still set the trait of that name (the Parent chain's
+	// meaning).
+	Refused map[string]string
 	// New returns a pointer to the class's config struct filled with its defaults. The struct's
 	// fields carry `yaml:"trait_name"` and `help:"one line"` tags; a parent's traits come in by
 	// embedding the parent's struct with `yaml:",inline"`.
@@ -60,6 +72,11 @@ func NewSchema(classes ...Class) *Schema {
 			}
 			n = s.classes[i].Parent
 		}
+		for _, m := range c.Mixins {
+			if _, ok := s.byName[m]; !ok || m == c.Name {
+				panic(fmt.Sprintf("config.NewSchema: class %s has unknown mixin %s", c.Name, m))
+			}
+		}
 	}
 	return s
 }
@@ -79,18 +96,32 @@ func (s *Schema) Lookup(name string) (Class, bool) {
 }
 
 // Ancestors returns the chain from the root class down to name itself, the order in which
-// their sections apply. It is nil for an unknown class.
+// their sections apply: the Parent chain, then each mixin's chain without the classes already
+// listed, then the class. It is nil for an unknown class.
 func (s *Schema) Ancestors(name string) []Class {
+	return s.ancestors(name, 0)
+}
+
+// ancestors is Ancestors with a depth bound, so a mixin cycle cannot recurse forever.
+func (s *Schema) ancestors(name string, depth int) []Class {
+	c, ok := s.Lookup(name)
+	if !ok || depth > len(s.classes) {
+		return nil
+	}
 	var chain []Class
-	for n := name; n != ""; {
-		c, ok := s.Lookup(n)
-		if !ok {
+	if c.Parent != "" {
+		if chain = s.ancestors(c.Parent, depth+1); chain == nil {
 			return nil
 		}
-		chain = append([]Class{c}, chain...)
-		n = c.Parent
 	}
-	return chain
+	for _, m := range c.Mixins {
+		for _, mc := range s.ancestors(m, depth+1) {
+			if !slices.ContainsFunc(chain, func(x Class) bool { return x.Name == mc.Name }) {
+				chain = append(chain, mc)
+			}
+		}
+	}
+	return append(chain, c)
 }
 
 // names returns every class name, for "did you mean".

@@ -32,7 +32,11 @@ func Schema() *config.Schema {
 		classes = append(classes, pluginClasses(e.Class, e.Parents, e.NewConfig, authreg.Common.Class, seen)...)
 	}
 	for _, e := range authreg.Entries {
-		classes = append(classes, pluginClasses(e.Class, e.Parents, e.NewConfig, authreg.Common.Class, seen)...)
+		cs := pluginClasses(e.Class, e.Parents, e.NewConfig, authreg.Common.Class, seen)
+		if n := len(cs); n > 0 {
+			cs[n-1].Mixins, cs[n-1].Refused = e.Mixins, e.Refused
+		}
+		classes = append(classes, cs...)
 	}
 	classes = append(classes, config.Class{Name: spawnreg.Common.Class, New: spawnreg.Common.NewConfig})
 	for _, e := range spawnreg.Entries {

@@ -114,6 +114,8 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		max:     cfg.MaxOutputBytes,
 		slots:   make(chan struct{}, cfg.MaxConcurrent),
 		log:     log.With("authenticator", "command"),
+		// Never nil: exec gives a nil Env the hub's whole environment, secrets included.
+		env: []string{},
 	}
 	if len(a.argv) > 0 {
 		path, err := exec.LookPath(a.argv[0])

@@ -279,3 +279,22 @@ func TestConfig(t *testing.T) {
 		t.Errorf("warnings without a command: %q", w)
 	}
 }
+
+// A hub started with neither PATH nor LANG (env -i, a bare container) and no environment
+// setting must still give the command an empty environment: exec treats a nil one as "inherit
+// everything", which would hand it the hub's secrets.
+func TestNoInheritedEnvironmentWithoutPathOrLang(t *testing.T) {
+	t.Setenv("JUPYTERHUB_CRYPT_KEY", "hub-secret-that-must-not-leak")
+	for _, k := range []string{"PATH", "LANG"} {
+		t.Setenv(k, "") // restored after the test
+		os.Unsetenv(k)
+	}
+	p, _ := setup(t, nil, "/bin/sh", "-c", `printf '{"name": "%s"}' "${JUPYTERHUB_CRYPT_KEY:-clean}"`)
+	id, err := p.Login(t.Context(), auth.Credentials{Username: "bob", Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Name != "clean" {
+		t.Errorf("the command saw the hub's environment: it answered %q", id.Name)
+	}
+}

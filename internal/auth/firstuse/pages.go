@@ -29,7 +29,7 @@ var changeTmpl = template.Must(template.New("change-password").Parse(`<section c
 <input id="password_input" type="password" name="password" autocomplete="new-password" required{{if .MinLength}} minlength="{{.MinLength}}"{{end}}>
 <button type="submit" class="btn btn-primary btn-block">Change password</button>
 </form>
-<p class="back"><a href="{{.Prefix}}home">Back to home</a></p>
+<p class="back"><a href="{{.Hub}}home">Back to home</a></p>
 </section>
 `))
 
@@ -56,8 +56,8 @@ func (a *Authenticator) HomeLinks(*store.User) []auth.Link {
 }
 
 type changeView struct {
-	Prefix, User, XSRF, Error, Success string
-	MinLength                          int
+	Prefix, Hub, User, XSRF, Error, Success string
+	MinLength                               int
 }
 
 // RegisterPages adds GET and POST {prefix}auth/change-password (auth.PageProvider): a logged-in
@@ -104,7 +104,7 @@ func (a *Authenticator) RegisterPages(mux *http.ServeMux, d auth.PageDeps) {
 }
 
 func (a *Authenticator) renderChange(w http.ResponseWriter, r *http.Request, d auth.PageDeps, u *store.User, status int, errMsg, success string) {
-	v := changeView{Prefix: d.Prefix, User: u.Name, XSRF: d.Host.XSRFToken(w, r, u), Error: errMsg, Success: success, MinLength: a.minLength}
+	v := changeView{Prefix: d.Prefix, Hub: d.Hub(), User: u.Name, XSRF: d.Host.XSRFToken(w, r, u), Error: errMsg, Success: success, MinLength: a.minLength}
 	var buf bytes.Buffer
 	if err := changeTmpl.Execute(&buf, v); err != nil {
 		a.log.Error("firstuse: render change-password page", "err", err)

@@ -601,3 +601,36 @@ func authstateOf(th *testHub, blob []byte) (map[string]any, error) {
 	}
 	return crypt.Decrypt(context.Background(), blob)
 }
+
+// Native's pages under a url_prefix link the hub's own pages (login, home) at the hub's
+// prefix, not under the source's sub-path.
+func TestNativePagesUnderURLPrefix(t *testing.T) {
+	dir := t.TempDir()
+	file, err := config.Parse(filepath.Join(dir, "gohub_config.yaml"), []byte(`
+JupyterHub:
+  db_url: sqlite:///`+filepath.Join(dir, "hub.sqlite")+`
+  authenticator_class: multi
+MultiAuthenticator:
+  authenticators:
+    - {class: dummy, name: staff, label: Staff, config: {password: staff-password}}
+    - {class: native, name: guests, label: Guests, prefix: guest-, url_prefix: guests, config: {open_signup: true, bcrypt_cost: 10}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"JPY_COOKIE_SECRET": strings.Repeat("ab", 32)}
+	h, err := hub.New(t.Context(), file, hub.Options{Getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(srv.Close)
+	r, page := get(t, client(), srv.URL+"/hub/guests/signup")
+	if r.StatusCode != http.StatusOK || !strings.Contains(page, `href="/hub/login"`) || strings.Contains(page, `/hub/guests/login`) {
+		t.Errorf("sign-up page under /hub/guests/: %d\n%s", r.StatusCode, page)
+	}
+	if _, login := get(t, client(), srv.URL+"/hub/login"); !strings.Contains(login, `href="/hub/guests/signup"`) {
+		t.Errorf("the login page does not link the sign-up under /hub/guests/:\n%s", login)
+	}
+}

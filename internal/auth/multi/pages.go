@@ -20,7 +20,7 @@ func (m *Authenticator) RegisterPages(mux *http.ServeMux, d auth.PageDeps) {
 		}
 		sd := d
 		if s.urlPrefix != "" {
-			sd.Prefix = d.Prefix + s.urlPrefix + "/"
+			sd.Prefix, sd.HubPrefix = d.Prefix+s.urlPrefix+"/", d.Hub()
 		}
 		sd.Host = &sourceHost{PageHost: d.Host, m: m, src: s}
 		sd.Pipeline = s.pipeline

@@ -23,14 +23,14 @@ var changeTmpl = parse("change-password", `<section class="card card-narrow" id=
 <input id="new_password_confirmation_input" type="password" name="new_password_confirmation" autocomplete="new-password" required>
 <button id="change_submit" type="submit" class="btn btn-primary btn-block">{{if .Other}}Set password{{else}}Change password{{end}}</button>
 </form>
-<p class="card-links"><a href="{{.Prefix}}home">Home</a>{{if .Other}} · <a href="{{.Prefix}}authorize">Authorize users</a>{{end}}</p>
+<p class="card-links"><a href="{{.Hub}}home">Home</a>{{if .Other}} · <a href="{{.Prefix}}authorize">Authorize users</a>{{end}}</p>
 </section>`)
 
 type changeView struct {
-	Prefix, XSRF, Action, Target string
-	Other                        bool
-	MinLength                    int
-	Alert                        *alert
+	Prefix, Hub, XSRF, Action, Target string
+	Other                             bool
+	MinLength                         int
+	Alert                             *alert
 }
 
 // Messages of the change-password pages.
@@ -167,7 +167,7 @@ func (a *Authenticator) changeFailed(w http.ResponseWriter, r *http.Request, d a
 }
 
 func (a *Authenticator) renderChange(w http.ResponseWriter, r *http.Request, d auth.PageDeps, u *store.User, target string, other bool, status int, al *alert) {
-	v := &changeView{Prefix: d.Prefix, XSRF: d.Host.XSRFToken(w, r, u), Target: target, Other: other,
+	v := &changeView{Prefix: d.Prefix, Hub: d.Hub(), XSRF: d.Host.XSRFToken(w, r, u), Target: target, Other: other,
 		MinLength: a.cfg.MinimumPasswordLength, Alert: al, Action: d.Prefix + "change-password"}
 	if other {
 		v.Action += "/" + url.PathEscape(target)

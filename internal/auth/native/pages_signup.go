@@ -34,20 +34,20 @@ only this once: every sign-in will ask for a code from the app.</p>
 {{if .TOS}}<label class="check check-long"><input id="tos_input" type="checkbox" name="tos" value="on" required{{if .TOSChecked}} checked{{end}}> <span>{{.TOS}}</span></label>{{end}}
 <button id="signup_submit" type="submit" class="btn btn-primary btn-block">Create account</button>
 </form>
-<p class="card-links">Already have an account? <a href="{{.Prefix}}login">Sign in</a></p>
+<p class="card-links">Already have an account? <a href="{{.Hub}}login">Sign in</a></p>
 {{else}}
-<a class="btn btn-primary btn-block" href="{{.Prefix}}login" id="native-signin">Sign in</a>
+<a class="btn btn-primary btn-block" href="{{.Hub}}login" id="native-signin">Sign in</a>
 {{end}}
 </section>`)
 
 type signupView struct {
-	Prefix, XSRF, Username, Email string
-	Alert                         *alert
-	AskEmail, Allow2FA, Done      bool
-	Want2FA, TOSChecked           bool
-	MinLength                     int
-	TOS                           template.HTML
-	TOTP                          *enrolment
+	Prefix, Hub, XSRF, Username, Email string
+	Alert                              *alert
+	AskEmail, Allow2FA, Done           bool
+	Want2FA, TOSChecked                bool
+	MinLength                          int
+	TOS                                template.HTML
+	TOTP                               *enrolment
 }
 
 // Sign-up outcomes.
@@ -111,7 +111,7 @@ func (a *Authenticator) registerSignup(mux *http.ServeMux, d auth.PageDeps) {
 
 func (a *Authenticator) signupView(w http.ResponseWriter, r *http.Request, d auth.PageDeps) *signupView {
 	return &signupView{
-		Prefix: d.Prefix, XSRF: d.Host.XSRFToken(w, r, nil), AskEmail: a.cfg.AskEmailOnSignup,
+		Prefix: d.Prefix, Hub: d.Hub(), XSRF: d.Host.XSRFToken(w, r, nil), AskEmail: a.cfg.AskEmailOnSignup,
 		Allow2FA: a.cfg.Allow2FA, MinLength: a.cfg.MinimumPasswordLength,
 		// tos is HTML written by the hub's administrator in the config, as upstream shows it.
 		TOS: template.HTML(a.cfg.TOS),

@@ -32,7 +32,9 @@ func DefaultAzureADConfig() *AzureADConfig {
 }
 
 // NewAzureAD validates cfg and builds the Azure AD authenticator. The user info is the ID
-// token, verified against the tenant's keys and issuer (upstream checks no signature). gohub
+// token, verified against the tenant's keys and issuer (upstream checks no signature); for a
+// tenant_id given as a domain, the issuer (with the tenant's GUID) is read from the tenant's
+// OpenID configuration at the first login. gohub
 // uses the v2.0 endpoints, whose ID tokens carry the issuer <graph_url>/<tenant>/v2.0.
 func NewAzureAD(cfg *AzureADConfig, log *slog.Logger) (*Authenticator, error) {
 	fromEnv(&cfg.TenantID, "AAD_TENANT_ID")
@@ -66,7 +68,13 @@ func NewAzureAD(cfg *AzureADConfig, log *slog.Logger) (*Authenticator, error) {
 	switch strings.ToLower(cfg.TenantID) {
 	case "", "common", "organizations", "consumers":
 	default:
-		a.idTokenIssuer = tenant + "/v2.0"
+		if strings.Contains(cfg.TenantID, ".") {
+			// A domain: Azure's ID tokens name the tenant by its GUID, which the tenant's
+			// OpenID configuration gives.
+			a.idTokenIssuerFrom = tenant + "/v2.0/.well-known/openid-configuration"
+		} else {
+			a.idTokenIssuer = tenant + "/v2.0"
+		}
 	}
 	return a, nil
 }

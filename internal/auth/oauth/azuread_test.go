@@ -145,3 +145,35 @@ AzureAdOAuthenticator:
 		}
 	}
 }
+
+// A tenant given by its domain (contoso.example) signs ID tokens with its GUID in iss, as
+// Azure does (https://login.microsoftonline.com/{tenant GUID}/v2.0). The hub learns that issuer
+// from the tenant's OpenID configuration, so logins work, and still refuses another tenant's
+// token.
+func TestAzureADTenantByDomain(t *testing.T) {
+	const domain, guid = "contoso.example", "8f1c2a34-0000-4c5d-9e6f-1234567890ab"
+	az := startAzure(t, domain)
+	az.issuer = az.srv.URL + "/" + guid + "/v2.0"
+	az.mux.HandleFunc("GET /"+domain+"/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		jsonReply(w, map[string]any{"issuer": az.issuer, "jwks_uri": az.srv.URL + "/" + domain + "/discovery/v2.0/keys"})
+	})
+	th := startPresetHub(t, `
+JupyterHub:
+  authenticator_class: azuread
+  db_url: "@DB@"
+Authenticator:
+  allow_all: true
+AzureAdOAuthenticator:
+  client_id: hub-client
+  client_secret: hub-secret
+  tenant_id: `+domain+`
+  graph_url: `+az.srv.URL+`
+`)
+	if resp, body := presetLogin(t, th, az.standIn, "ada"); resp.StatusCode != 200 || resp.Request.URL.Path != "/hub/home" {
+		t.Fatalf("ada of the tenant %s: %d %s", domain, resp.StatusCode, body)
+	}
+	az.set(func(m map[string]any) { m["iss"] = strings.Replace(m["iss"].(string), guid, "another-tenant", 1) }, false)
+	if resp, body := presetLogin(t, th, az.standIn, "grace"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "could not be verified") {
+		t.Errorf("another tenant's token: %d %s", resp.StatusCode, body)
+	}
+}

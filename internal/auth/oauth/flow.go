@@ -36,9 +36,16 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request, d auth.Pag
 		d.Host.Error(w, r, http.StatusBadGateway, "The identity provider cannot be reached right now. Please try again later.")
 		return
 	}
+	next := r.URL.Query().Get("next")
+	if len(next) > maxNextBytes {
+		// Sealed into the cookie it would pass the 4096 bytes browsers keep, and the callback
+		// would find no state: the login goes on without it.
+		a.log.Warn("oauth login: next is too long to keep; the login will land on the default page", "bytes", len(next))
+		next = ""
+	}
 	st := &loginState{
 		ID:       randomID(),
-		Next:     r.URL.Query().Get("next"),
+		Next:     next,
 		Redirect: a.redirectURI(r, d.Prefix),
 		Expires:  time.Now().Add(stateTTL).Unix(),
 	}
@@ -59,6 +66,10 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request, d auth.Pag
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
 }
+
+// maxNextBytes bounds the next kept in the state cookie: with the rest of the state, sealing
+// and base64 the cookie stays well under the 4096 bytes browsers keep.
+const maxNextBytes = 2048
 
 // isOIDC reports whether the login asks for OpenID Connect (scope openid), so an ID token and
 // a nonce are expected.

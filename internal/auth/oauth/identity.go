@@ -299,7 +299,7 @@ func (a *Authenticator) username(info map[string]any) (string, error) {
 	case string:
 		name = t
 	case float64, json.Number:
-		name = fmt.Sprint(t)
+		name = scalarString(t)
 	}
 	if name == "" {
 		keys := make([]string, 0, len(info))

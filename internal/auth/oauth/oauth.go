@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +68,10 @@ type Authenticator struct {
 	groupsKey string
 	// idTokenIssuer, when set, is the iss every ID token must carry without discovery (Azure).
 	idTokenIssuer string
+	// idTokenIssuerFrom, when set and idTokenIssuer is not, is an OpenID configuration whose
+	// issuer the ID tokens must carry, read at the first login (an Azure tenant given by its
+	// domain signs with its GUID in iss).
+	idTokenIssuerFrom string
 
 	// notConfigured are a preset's own missing settings (Azure's tenant_id), see missing.
 	notConfigured []string
@@ -226,10 +231,22 @@ func (a *Authenticator) endpoints(ctx context.Context) (*endpoints, error) {
 			return nil, fmt.Errorf("the provider at %s announces no userinfo_endpoint: set userdata_url or userdata_from_id_token", c.OIDCIssuer)
 		}
 	case c.JWKSURL != "":
-		if a.idTokenIssuer == "" {
+		issuer := a.idTokenIssuer
+		if issuer == "" && a.idTokenIssuerFrom != "" {
+			var meta struct {
+				Issuer string `json:"issuer"`
+			}
+			dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			if err := a.getJSON(dctx, a.idTokenIssuerFrom, "", &meta); err != nil || meta.Issuer == "" {
+				return nil, fmt.Errorf("the ID token issuer from %s: %w", a.idTokenIssuerFrom, cmpErr(err, errors.New("no issuer in it")))
+			}
+			issuer = meta.Issuer
+		}
+		if issuer == "" {
 			vcfg.SkipIssuerCheck = true
 		}
-		ep.verifier = oidc.NewVerifier(a.idTokenIssuer, oidc.NewRemoteKeySet(bg, c.JWKSURL), vcfg)
+		ep.verifier = oidc.NewVerifier(issuer, oidc.NewRemoteKeySet(bg, c.JWKSURL), vcfg)
 	}
 	a.ep = ep
 	return ep, nil
@@ -309,7 +326,7 @@ func stringList(v any) []string {
 			if s, ok := e.(string); ok {
 				out = append(out, s)
 			} else if e != nil {
-				out = append(out, fmt.Sprint(e))
+				out = append(out, scalarString(e))
 			}
 		}
 		return out
@@ -322,3 +339,22 @@ func stringList(v any) []string {
 // errProvider marks a failure of the provider (unreachable, 5xx): the login could not be
 // decided, as opposed to a refusal.
 var errProvider = errors.New("the identity provider failed")
+
+// scalarString writes a claim value as text; a JSON number with its digits (12345678), not in
+// the float notation fmt gives a float64 (1.2345678e+07).
+func scalarString(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// cmpErr returns the first non-nil error.
+func cmpErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -37,8 +37,9 @@ type loginState struct {
 type stateCodec struct {
 	aead cipher.AEAD
 
-	mu   sync.Mutex
-	used map[string]time.Time
+	mu        sync.Mutex
+	used      map[string]time.Time
+	nextSweep time.Time // when expired ids are next dropped from used
 }
 
 func newStateCodec() (*stateCodec, error) {
@@ -87,12 +88,15 @@ func (c *stateCodec) open(v string, now time.Time) (*loginState, error) {
 func (c *stateCodec) consume(id string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.used) > 1000 {
+	// Expired ids go once a minute, not at every call: anyone can make used ids, and a scan
+	// per callback would cost time quadratic in their number.
+	if !now.Before(c.nextSweep) {
 		for k, exp := range c.used {
 			if now.After(exp) {
 				delete(c.used, k)
 			}
 		}
+		c.nextSweep = now.Add(time.Minute)
 	}
 	if _, seen := c.used[id]; seen {
 		return false

@@ -16,6 +16,7 @@ import (
 	"gohub/internal/auth/ldap"
 	"gohub/internal/auth/local"
 	"gohub/internal/auth/multi"
+	"gohub/internal/auth/localvariant"
 	"gohub/internal/auth/native"
 	"gohub/internal/auth/null"
 	"gohub/internal/auth/oauth"
@@ -33,6 +34,12 @@ type Entry struct {
 	// Parents are the config sections it inherits from, most general first (["Authenticator"]);
 	// the most specific section wins, as with traitlets.
 	Parents []string
+	// Mixins are further config sections it inherits from, after Parents (LocalAuthenticator
+	// for the Local* variants); see config.Class.Mixins.
+	Mixins []string
+	// Refused are traits of those sections that do not apply to it, with the reason ("Section.key"
+	// → message); see config.Class.Refused.
+	Refused map[string]string
 	// NewConfig returns a pointer to the class's config struct filled with its defaults.
 	NewConfig func() any
 	// New validates a config made by NewConfig (and filled from the file) and builds the
@@ -55,6 +62,30 @@ var Entries = []Entry{
 	entryLog([]string{"gitlab", "GitLabOAuthenticator", "oauthenticator.gitlab.GitLabOAuthenticator", "oauthenticator.GitLabOAuthenticator"}, "GitLabOAuthenticator", oauth.DefaultGitLabConfig, oauth.NewGitLab, Common.Class, OAuth.Class),
 	entryLog([]string{"google", "GoogleOAuthenticator", "oauthenticator.google.GoogleOAuthenticator", "oauthenticator.GoogleOAuthenticator"}, "GoogleOAuthenticator", oauth.DefaultGoogleConfig, oauth.NewGoogle, Common.Class, OAuth.Class),
 	entryLog([]string{"azuread", "AzureAdOAuthenticator", "oauthenticator.azuread.AzureAdOAuthenticator", "oauthenticator.AzureAdOAuthenticator"}, "AzureAdOAuthenticator", oauth.DefaultAzureADConfig, oauth.NewAzureAD, Common.Class, OAuth.Class),
+	// The Local* variants: the class above plus LocalAuthenticator (package localvariant).
+	withLocal(entryLog([]string{"local-generic-oauth", "LocalGenericOAuthenticator", "oauthenticator.generic.LocalGenericOAuthenticator", "oauthenticator.LocalGenericOAuthenticator"}, "LocalGenericOAuthenticator", localvariant.DefaultGenericConfig, localvariant.NewGeneric, Common.Class, OAuth.Class, "GenericOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-github", "LocalGitHubOAuthenticator", "oauthenticator.github.LocalGitHubOAuthenticator", "oauthenticator.LocalGitHubOAuthenticator"}, "LocalGitHubOAuthenticator", localvariant.DefaultGitHubConfig, localvariant.NewGitHub, Common.Class, OAuth.Class, "GitHubOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-gitlab", "LocalGitLabOAuthenticator", "oauthenticator.gitlab.LocalGitLabOAuthenticator", "oauthenticator.LocalGitLabOAuthenticator"}, "LocalGitLabOAuthenticator", localvariant.DefaultGitLabConfig, localvariant.NewGitLab, Common.Class, OAuth.Class, "GitLabOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-google", "LocalGoogleOAuthenticator", "oauthenticator.google.LocalGoogleOAuthenticator", "oauthenticator.LocalGoogleOAuthenticator"}, "LocalGoogleOAuthenticator", localvariant.DefaultGoogleConfig, localvariant.NewGoogle, Common.Class, OAuth.Class, "GoogleOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-azuread", "LocalAzureAdOAuthenticator", "oauthenticator.azuread.LocalAzureAdOAuthenticator", "oauthenticator.LocalAzureAdOAuthenticator"}, "LocalAzureAdOAuthenticator", localvariant.DefaultAzureADConfig, localvariant.NewAzureAD, Common.Class, OAuth.Class, "AzureAdOAuthenticator"), oauthGroups),
+	withLocal(entryLog([]string{"local-ldap", "LocalLDAPAuthenticator", "ldapauthenticator.LocalLDAPAuthenticator", "ldapauthenticator.ldapauthenticator.LocalLDAPAuthenticator"}, "LocalLDAPAuthenticator", localvariant.DefaultLDAPConfig, localvariant.NewLDAP, Common.Class, "LDAPAuthenticator"), "allowed_groups in LocalLDAPAuthenticator are LDAP group DNs (LDAPAuthenticator.allowed_groups)"),
+	withLocal(entryLog([]string{"local-native", "LocalNativeAuthenticator"}, "LocalNativeAuthenticator", localvariant.DefaultNativeConfig, localvariant.NewNative, Common.Class, "NativeAuthenticator"), "UNIX groups are allowed_system_groups in every Local* variant of an authenticator whose users are not UNIX users"),
+	withLocal(entryLog([]string{"local-command", "LocalCommandAuthenticator"}, "LocalCommandAuthenticator", localvariant.DefaultCommandConfig, localvariant.NewCommand, Common.Class, "CommandAuthenticator"), "UNIX groups are allowed_system_groups in every Local* variant of an authenticator whose users are not UNIX users"),
+}
+
+// oauthGroups is why LocalAuthenticator.allowed_groups does not apply to a Local* OAuth class.
+const oauthGroups = "allowed_groups in the Local* OAuth classes are the provider's groups (OAuthenticator.allowed_groups, with manage_groups)"
+
+// withLocal makes e a Local* variant: it also inherits LocalAuthenticator's section (applied
+// after its parents', as traitlets orders LocalX(LocalAuthenticator, X)), except
+// LocalAuthenticator.allowed_groups, for the reason why; UNIX groups are e's
+// allowed_system_groups.
+func withLocal(e Entry, why string) Entry {
+	e.Mixins = []string{Local.Class}
+	e.Refused = map[string]string{
+		Local.Class + ".allowed_groups": fmt.Sprintf("%s; set %s.allowed_system_groups for UNIX groups", why, e.Class),
+	}
+	return e
 }
 
 // init adds MultiAuthenticator, whose sources are built from the other entries: it is appended

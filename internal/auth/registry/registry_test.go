@@ -42,6 +42,17 @@ func TestLookup(t *testing.T) {
 		"ldap":                                "LDAPAuthenticator",
 		"command":                             "CommandAuthenticator",
 		"ldapauthenticator.LDAPAuthenticator": "LDAPAuthenticator",
+		"local-github":                        "LocalGitHubOAuthenticator",
+		"oauthenticator.github.LocalGitHubOAuthenticator": "LocalGitHubOAuthenticator",
+		"oauthenticator.LocalGitHubOAuthenticator":        "LocalGitHubOAuthenticator",
+		"local-gitlab":  "LocalGitLabOAuthenticator",
+		"local-google":  "LocalGoogleOAuthenticator",
+		"local-azuread": "LocalAzureAdOAuthenticator",
+		"oauthenticator.azuread:LocalAzureAdOAuthenticator": "LocalAzureAdOAuthenticator",
+		"local-generic-oauth":                               "LocalGenericOAuthenticator",
+		"oauthenticator.generic.LocalGenericOAuthenticator": "LocalGenericOAuthenticator",
+		"local-ldap": "LocalLDAPAuthenticator",
+		"ldapauthenticator.LocalLDAPAuthenticator": "LocalLDAPAuthenticator",
 	}
 	for name, class := range tests {
 		e, ok := registry.Lookup(name)
@@ -54,7 +65,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) found %s", name, e.Class)
 		}
 	}
-	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, command, ldap, shared-password, generic-oauth, github, gitlab, google, azuread, multi" {
+	if got := registry.Names(); got != "dummy, null, firstuse, pam, native, command, ldap, shared-password, generic-oauth, github, gitlab, google, azuread, local-generic-oauth, local-github, local-gitlab, local-google, local-azuread, local-ldap, local-native, local-command, multi" {
 		t.Errorf("Names() = %q", got)
 	}
 }
