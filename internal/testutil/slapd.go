@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,6 +40,9 @@ type SlapdOptions struct {
 	// TLS makes the server offer StartTLS on the ldap:// port and listen on an ldaps:// port
 	// too, with a certificate for 127.0.0.1 and localhost signed by a CA made for the test.
 	TLS bool
+	// CA signs the server certificate when TLS is set; nil makes a CA for this server. Servers
+	// sharing a CA can stand in for one another (failover tests).
+	CA *TestCA
 }
 
 // Slapd is a running OpenLDAP server started by StartSlapd.
@@ -54,6 +58,16 @@ type Slapd struct {
 	CAPEM  []byte
 	// Dir holds the config, database and logs.
 	Dir string
+
+	stop func()
+}
+
+// Stop stops the server before the test ends (to test what clients do when it goes away).
+// Calling it again, or the test's own cleanup afterwards, does nothing.
+func (s *Slapd) Stop() {
+	if s.stop != nil {
+		s.stop()
+	}
 }
 
 // URL returns the ldap:// URL of the server.
@@ -87,7 +101,7 @@ func StartSlapd(t testing.TB, opts SlapdOptions) *Slapd {
 	}
 	var tlsConf string
 	if opts.TLS {
-		tlsConf = s.writeCertificates(t)
+		tlsConf = s.writeCertificates(t, opts.CA)
 	}
 	conf := filepath.Join(s.Dir, "slapd.conf")
 	if err := os.WriteFile(conf, []byte(s.config(tlsConf)), 0o600); err != nil {
@@ -159,14 +173,17 @@ func (s *Slapd) start(t testing.TB, conf string) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	var once sync.Once
 	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-exited
+			}
+		})
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -177,6 +194,7 @@ func (s *Slapd) start(t testing.TB, conf string) error {
 		default:
 		}
 		if up(s.Host, s.Port) && (s.TLSPort == 0 || up(s.Host, s.TLSPort)) {
+			s.stop = stop
 			t.Cleanup(stop)
 			return nil
 		}
@@ -220,11 +238,13 @@ func randomHex(t testing.TB, n int) string {
 
 // writeCertificates makes a test CA and a server certificate for 127.0.0.1 and localhost, writes
 // them to s.Dir and returns the slapd.conf TLS lines.
-func (s *Slapd) writeCertificates(t testing.TB) string {
+func (s *Slapd) writeCertificates(t testing.TB, ca *TestCA) string {
 	t.Helper()
-	ca, err := NewTestCA("gohub test CA")
-	if err != nil {
-		t.Fatal(err)
+	if ca == nil {
+		var err error
+		if ca, err = NewTestCA("gohub test CA"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	certPEM, keyPEM, err := ca.Issue([]string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")})
 	if err != nil {

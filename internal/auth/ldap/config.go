@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -36,11 +38,16 @@ const (
 //   - admin_groups (group DNs whose members are admins) and hub group names (manage_groups)
 //     are gohub additions;
 //   - the service account of lookup_dn failing to bind is an error of the hub (logged, 500),
-//     not a refused login.
+//     not a refused login;
+//   - server_address may be a list of servers, tried in order when one does not answer
+//     (connect_timeout, operation_timeout);
+//   - group_search_base enumerates all of the user's groups (hub groups with manage_groups),
+//     nested_groups_depth follows groups that are members of groups, matching_rule_in_chain lets
+//     Active Directory do that, and refresh_from_directory re-checks users on auth_refresh_age.
 type Config struct {
 	auth.Config `yaml:",inline"`
 
-	ServerAddress  string     `yaml:"server_address" help:"Host name or IP address of the LDAP server (no scheme, no port)."`
+	ServerAddress  StringList `yaml:"server_address" help:"Host name or IP address of the LDAP server (no scheme), or a list of servers tried in order when one does not answer; an entry may name its own port (host:port, [v6addr]:port)."`
 	ServerPort     int        `yaml:"server_port" help:"Port of the LDAP server; 0 means 636 with tls_strategy on_connect, else 389."`
 	TLSStrategy    string     `yaml:"tls_strategy" help:"before_bind (StartTLS before the bind), on_connect (LDAPS) or insecure (no TLS)."`
 	TLSKwargs      TLSKwargs  `yaml:"tls_kwargs" help:"TLS settings: ca_certs_file, local_certificate_file, local_private_key_file."`
@@ -65,22 +72,42 @@ type Config struct {
 	GroupSearchFilter string   `yaml:"group_search_filter" help:"Filter of the base search on each group DN; {userdn} and {uid} are the escaped user DN and name."`
 	GroupAttributes   []string `yaml:"group_attributes" help:"Attributes requested by the group search."`
 
+	GroupSearchBase         string `yaml:"group_search_base" help:"Base DN under which all of the user's groups are found with group_search_filter (subtree); their names become hub groups with manage_groups. Empty checks only allowed_groups and admin_groups, one by one (gohub addition)."`
+	GroupNameAttribute      string `yaml:"group_name_attribute" help:"Attribute of a group entry that is its hub group name; a group without it is named by the value of its first RDN (gohub addition)."`
+	NestedGroupsDepth       int    `yaml:"nested_groups_depth" help:"How many levels of groups that are members of groups are followed (needs group_search_base); 0 counts direct membership only (gohub addition)."`
+	NestedGroupSearchFilter string `yaml:"nested_group_search_filter" help:"Filter finding the groups that have a group as member; {groupdn} is the escaped DN of that group (gohub addition)."`
+	MatchingRuleInChain     bool   `yaml:"matching_rule_in_chain" help:"Active Directory only: find nested memberships on the server with LDAP_MATCHING_RULE_IN_CHAIN, (member:1.2.840.113556.1.4.1941:={userdn}), instead of group_search_filter (gohub addition)."`
+	RefreshFromDirectory    bool   `yaml:"refresh_from_directory" help:"On auth_refresh_age (and refresh_pre_spawn), check as lookup_dn_search_user (or anonymously) that the user's entry still exists and recompute groups and admin flag; needs enable_auth_state (gohub addition)."`
+
 	ValidUsernameRegex  string   `yaml:"valid_username_regex" help:"Regular expression (RE2, case-insensitive) the login name must match before anything is sent to the server."`
 	AuthStateAttributes []string `yaml:"auth_state_attributes" help:"User attributes copied into auth_state.user_attributes."`
-	Timeout             float64  `yaml:"timeout" help:"Seconds one login may take with the LDAP server (connect, TLS, binds, searches) before it fails (gohub addition)."`
+	Timeout             float64  `yaml:"timeout" help:"Seconds one login may take with the LDAP servers (connect, TLS, binds, searches, failover) before it fails (gohub addition)."`
+	ConnectTimeout      float64  `yaml:"connect_timeout" help:"Seconds a server has to accept the connection, finish TLS and give its first answer before the next server is tried (gohub addition)."`
+	OperationTimeout    float64  `yaml:"operation_timeout" help:"Seconds one LDAP request (bind, search) may take before the server counts as not answering and the next one is tried (gohub addition)."`
 }
+
+// inChainFilter is group_search_filter with matching_rule_in_chain: Active Directory's
+// LDAP_MATCHING_RULE_IN_CHAIN follows nested groups on the server.
+const inChainFilter = "(member:1.2.840.113556.1.4.1941:={userdn})"
+
+// maxNestedGroupsDepth bounds nested_groups_depth: each level is one search.
+const maxNestedGroupsDepth = 20
 
 // DefaultConfig returns upstream's defaults. Nobody can log in with them: server_address and
 // bind_dn_template (or lookup_dn) must be set.
 func DefaultConfig() *Config {
 	return &Config{
-		Config:               auth.DefaultConfig(),
-		TLSStrategy:          BeforeBind,
-		LookupDNSearchFilter: "({login_attr}={login})",
-		GroupSearchFilter:    "(|(member={userdn})(uniqueMember={userdn})(memberUid={uid}))",
-		GroupAttributes:      []string{"member", "uniqueMember", "memberUid"},
-		ValidUsernameRegex:   `^[a-z][.a-z0-9_-]*$`,
-		Timeout:              10,
+		Config:                  auth.DefaultConfig(),
+		TLSStrategy:             BeforeBind,
+		LookupDNSearchFilter:    "({login_attr}={login})",
+		GroupSearchFilter:       "(|(member={userdn})(uniqueMember={userdn})(memberUid={uid}))",
+		GroupAttributes:         []string{"member", "uniqueMember", "memberUid"},
+		ValidUsernameRegex:      `^[a-z][.a-z0-9_-]*$`,
+		GroupNameAttribute:      "cn",
+		NestedGroupSearchFilter: "(|(member={groupdn})(uniqueMember={groupdn}))",
+		Timeout:                 10,
+		ConnectTimeout:          3,
+		OperationTimeout:        5,
 	}
 }
 
@@ -116,7 +143,7 @@ var tlsKwargsKeys = []string{"ca_certs_file", "local_certificate_file", "local_p
 // server and a way to find the user's DN are configured.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.ServerAddress == "" {
+	if len(nonBlank(c.ServerAddress)) == 0 {
 		errs = append(errs, config.Invalid("server_address", "must be set to the LDAP server's host name"))
 	}
 	if !c.LookupDN && len(nonBlank(c.BindDNTemplate)) == 0 {
@@ -132,8 +159,17 @@ func (c *Config) Validate() error {
 func (c *Config) check() error {
 	var errs []error
 	bad := func(key, format string, args ...any) { errs = append(errs, config.Invalid(key, format, args...)) }
-	if strings.Contains(c.ServerAddress, "://") || strings.ContainsAny(c.ServerAddress, "/ ") {
-		bad("server_address", "give a host name or address only, without scheme or path (got %q)", c.ServerAddress)
+	for i, addr := range c.ServerAddress {
+		if strings.TrimSpace(addr) == "" {
+			continue // blank entries are dropped, as in bind_dn_template; Validate wants one
+		}
+		if _, err := c.parseServer(addr); err != nil {
+			key := "server_address"
+			if len(c.ServerAddress) > 1 {
+				key = fmt.Sprintf("server_address[%d]", i)
+			}
+			bad(key, "%v", err)
+		}
 	}
 	if c.ServerPort < 0 || c.ServerPort > 65535 {
 		bad("server_port", "%d is not a port number", c.ServerPort)
@@ -180,12 +216,36 @@ func (c *Config) check() error {
 			bad("search_filter", "%v", err)
 		}
 	}
-	if len(c.AllowedGroups) > 0 || len(c.AdminGroups) > 0 {
+	groupsUsed := len(c.AllowedGroups) > 0 || len(c.AdminGroups) > 0 || c.GroupSearchBase != ""
+	if groupsUsed && !c.MatchingRuleInChain {
 		if err := checkFilter(c.GroupSearchFilter, "userdn", "uid", "username"); err != nil {
 			bad("group_search_filter", "%v", err)
 		}
-		if len(c.GroupAttributes) == 0 {
-			bad("group_attributes", "allowed_groups and admin_groups need group_attributes")
+	}
+	if (len(c.AllowedGroups) > 0 || len(c.AdminGroups) > 0) && c.GroupSearchBase == "" && len(c.GroupAttributes) == 0 {
+		bad("group_attributes", "allowed_groups and admin_groups need group_attributes")
+	}
+	var groupBase *goldap.DN
+	if c.GroupSearchBase != "" {
+		var err error
+		if groupBase, err = goldap.ParseDN(c.GroupSearchBase); err != nil || len(groupBase.RDNs) == 0 {
+			bad("group_search_base", "%q is not a DN", c.GroupSearchBase)
+			groupBase = nil
+		}
+		if c.GroupNameAttribute == "" {
+			bad("group_name_attribute", "group_search_base needs group_name_attribute (cn, for example)")
+		}
+	}
+	switch {
+	case c.NestedGroupsDepth < 0 || c.NestedGroupsDepth > maxNestedGroupsDepth:
+		bad("nested_groups_depth", "must be between 0 and %d, got %d", maxNestedGroupsDepth, c.NestedGroupsDepth)
+	case c.NestedGroupsDepth > 0 && c.GroupSearchBase == "":
+		bad("nested_groups_depth", "nested groups are found under group_search_base: set it")
+	case c.NestedGroupsDepth > 0 && c.MatchingRuleInChain:
+		bad("nested_groups_depth", "matching_rule_in_chain already follows nested groups on the server; set one of the two")
+	case c.NestedGroupsDepth > 0:
+		if err := checkFilter(c.NestedGroupSearchFilter, "groupdn"); err != nil {
+			bad("nested_group_search_filter", "%v", err)
 		}
 	}
 	for key, dns := range map[string][]string{"allowed_groups": c.AllowedGroups, "admin_groups": c.AdminGroups} {
@@ -197,6 +257,9 @@ func (c *Config) check() error {
 			case len(parsed.RDNs) < 2:
 				// A group right under the root is unheard of; a DN split by YAML is common.
 				bad(fmt.Sprintf("%s[%d]", key, i), "%q is only one part of a DN: %s", dn, flowHint)
+			case groupBase != nil && !groupBase.AncestorOfFold(parsed):
+				// The groups are found by a search under the base: one outside it never matches.
+				bad(fmt.Sprintf("%s[%d]", key, i), "%q is not under group_search_base %q", dn, c.GroupSearchBase)
 			}
 		}
 	}
@@ -205,8 +268,10 @@ func (c *Config) check() error {
 			bad(fmt.Sprintf("bind_dn_template[%d]", i), "%q has no {username} (%s)", t, flowHint)
 		}
 	}
-	if c.Timeout <= 0 {
-		bad("timeout", "must be more than 0 seconds")
+	for key, v := range map[string]float64{"timeout": c.Timeout, "connect_timeout": c.ConnectTimeout, "operation_timeout": c.OperationTimeout} {
+		if v <= 0 {
+			bad(key, "must be more than 0 seconds")
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -234,12 +299,57 @@ func (c *Config) port() int {
 	}
 }
 
-// tlsConfig builds the client TLS configuration (nil for insecure).
+// server is one entry of server_address.
+type server struct {
+	host string
+	port int
+}
+
+func (s server) String() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
+
+// parseServer reads one server_address entry: a host name or address, optionally with a port
+// (host:port, [v6addr]:port); without one the port is server_port or its default.
+func (c *Config) parseServer(addr string) (server, error) {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return server{}, errors.New("an empty server address")
+	}
+	if strings.Contains(addr, "://") || strings.ContainsAny(addr, "/ ?#@") {
+		return server{}, fmt.Errorf("give a host name or address only, without scheme or path (got %q)", addr)
+	}
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		// No port: a host name, an IPv4 address or a bare IPv6 address.
+		if strings.ContainsAny(addr, "[]") || (strings.Count(addr, ":") == 1) {
+			return server{}, fmt.Errorf("%q is neither a host nor host:port", addr)
+		}
+		return server{host: addr, port: c.port()}, nil
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 1 || port > 65535 || host == "" {
+		return server{}, fmt.Errorf("%q is neither a host nor host:port", addr)
+	}
+	return server{host: host, port: port}, nil
+}
+
+// servers returns the servers of server_address in order (the config is checked).
+func (c *Config) servers() []server {
+	var out []server
+	for _, addr := range nonBlank(c.ServerAddress) {
+		if s, err := c.parseServer(addr); err == nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// tlsConfig builds the client TLS configuration (nil for insecure); ServerName is set per
+// server when connecting.
 func (c *Config) tlsConfig() (*tls.Config, error) {
 	if c.strategy() == Insecure {
 		return nil, nil
 	}
-	tc := &tls.Config{ServerName: c.ServerAddress, MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	caFile := c.TLSCAFile
 	if caFile == "" {
 		caFile = c.TLSKwargs["ca_certs_file"]

@@ -46,7 +46,7 @@ LDAPAuthenticator:
 		t.Fatal(err)
 	}
 	if !slices.Equal(cfg.BindDNTemplate, ldap.StringList{"uid={username},ou=people,dc=example,dc=org"}) ||
-		cfg.ServerAddress != "ldap.example.org" || cfg.TLSStrategy != ldap.BeforeBind ||
+		!slices.Equal(cfg.ServerAddress, ldap.StringList{"ldap.example.org"}) || cfg.TLSStrategy != ldap.BeforeBind ||
 		!slices.Equal(cfg.AdminUsers, []string{"root"}) || cfg.TLSKwargs["ca_certs_file"] != "/etc/ssl/ldap-ca.pem" {
 		t.Errorf("decoded %+v", cfg)
 	}

@@ -20,7 +20,7 @@ import (
 
 // TestHubLogin runs a whole hub from a config file that selects the ldap authenticator, and logs
 // in through its /hub/login: the groups the directory gives become hub groups, the admin group
-// makes an admin, and auth_state is stored encrypted.
+// makes an admin, and auth_state is stored encrypted. The first server listed is down.
 func TestHubLogin(t *testing.T) {
 	s := startServer(t)
 	dir := t.TempDir()
@@ -34,15 +34,17 @@ Authenticator:
   enable_auth_state: true
   failed_logins_before_lockout: 0
 LDAPAuthenticator:
-  server_address: 127.0.0.1
+  # The first server is down: logins go to the second.
+  server_address: ["127.0.0.1:%d", 127.0.0.1]
   server_port: %d
+  connect_timeout: 1
   tls_ca_file: %s
   bind_dn_template: uid={username},%s
   allowed_groups: ["cn=jupyter,%s"]
   admin_groups:
     - cn=hubadmins,%s
   auth_state_attributes: [mail]
-`, filepath.Join(dir, "hub.sqlite"), s.Port, s.CAFile, people, groups, groups)
+`, filepath.Join(dir, "hub.sqlite"), closedPort(t), s.Port, s.CAFile, people, groups, groups)
 	file, err := config.Parse(filepath.Join(dir, "gohub_config.yaml"), []byte(yaml))
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"net"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,7 +33,10 @@ type Authenticator struct {
 	nameRE    *regexp.Regexp
 	templates []string
 	groups    []string // allowed_groups then admin_groups, without repeats
+	servers   []server
 	timeout   time.Duration
+	connect   time.Duration // connect_timeout
+	operation time.Duration // operation_timeout
 	log       *slog.Logger
 }
 
@@ -60,7 +62,10 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		tls:       tc,
 		nameRE:    regexp.MustCompile("(?i)" + cfg.ValidUsernameRegex),
 		templates: nonBlank(cfg.BindDNTemplate),
-		timeout:   time.Duration(cfg.Timeout * float64(time.Second)),
+		servers:   cfg.servers(),
+		timeout:   seconds(cfg.Timeout),
+		connect:   seconds(cfg.ConnectTimeout),
+		operation: seconds(cfg.OperationTimeout),
 		log:       log.With("authenticator", "ldap"),
 	}
 	for _, g := range slices.Concat(cfg.AllowedGroups, cfg.AdminGroups) {
@@ -77,7 +82,7 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 // ConfigWarnings reports a configuration with which nobody can log in.
 func (a *Authenticator) ConfigWarnings(cfg auth.Config) []string {
 	var w []string
-	if a.cfg.ServerAddress == "" {
+	if len(a.servers) == 0 {
 		w = append(w, "LDAPAuthenticator.server_address is not set: nobody can log in")
 	}
 	if !a.cfg.LookupDN && len(a.templates) == 0 {
@@ -122,21 +127,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 		// An LDAP simple bind with a DN and no password is an "unauthenticated bind" that
 		// servers answer with success (RFC 4513 5.1.2): never send one.
 		return nil, fmt.Errorf("%w: empty password", auth.ErrRejected)
-	case a.cfg.ServerAddress == "":
+	case len(a.servers) == 0:
 		return nil, errors.New("LDAPAuthenticator.server_address is not set")
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	conn, err := a.dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	// go-ldap has no context; closing the connection makes a blocked call return.
-	defer context.AfterFunc(ctx, func() { conn.Close() })()
-
-	s := session{a: a, ctx: ctx, conn: conn}
-	res, err := s.login(login, c.Password)
+	var res *result
+	err := a.withServer(ctx, func(s *session) error {
+		var err error
+		res, err = s.login(login, c.Password)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -147,49 +146,123 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	if name == "" {
 		name = login
 	}
-	id := &auth.Identity{
-		Name:    name,
-		Groups:  res.groupNames,
-		Private: membership{allowed: res.inAllowed || res.inAdmin},
-		AuthState: map[string]any{
-			"ldap_groups":     res.groupDNs,
-			"user_attributes": res.attributes,
-		},
-	}
-	if len(a.cfg.AdminGroups) > 0 {
-		id.Admin = auth.Bool(res.inAdmin)
-	}
+	id := a.identity(name, res, map[string]any{})
 	a.log.Debug("ldap login", "user", name, "dn", res.dn, "groups", res.groupDNs)
 	return id, nil
 }
 
-// dial connects to the server as tls_strategy says, within ctx's deadline.
-func (a *Authenticator) dial(ctx context.Context) (*goldap.Conn, error) {
+// identity is what a login or a refresh found, with auth_state (upstream's ldap_groups and
+// user_attributes, and user_dn and ldap_username, which a refresh needs) set in state.
+func (a *Authenticator) identity(name string, res *result, state map[string]any) *auth.Identity {
+	state["ldap_groups"] = res.groupDNs
+	state["user_attributes"] = res.attributes
+	state["user_dn"] = res.dn
+	state["ldap_username"] = res.resolved
+	id := &auth.Identity{
+		Name:      name,
+		Groups:    res.groupNames,
+		Private:   membership{allowed: res.inAllowed || res.inAdmin},
+		AuthState: state,
+	}
+	if len(a.cfg.AdminGroups) > 0 {
+		id.Admin = auth.Bool(res.inAdmin)
+	}
+	return id
+}
+
+// withServer runs fn on a connection to the first server of server_address that answers, all
+// within timeout. A server that cannot be reached, does not answer within connect_timeout or
+// operation_timeout, or says it is busy or unavailable costs only that time: fn starts again on
+// the next server. Any answer of a server (a refusal included) is final. When no server
+// answers, the error is an error of the hub, never a refusal.
+func (a *Authenticator) withServer(ctx context.Context, fn func(*session) error) error {
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	var errs []error
+	for i, srv := range a.servers {
+		err := a.onServer(ctx, srv, fn)
+		if err == nil || !unreachable(err) {
+			return err
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("LDAP: no answer within timeout (%s)", a.timeout))
+			break
+		}
+		if i+1 < len(a.servers) {
+			a.log.Warn("LDAP server does not answer; trying the next one", "server", srv.String(), "next", a.servers[i+1].String(), "err", err)
+		}
+	}
+	return fmt.Errorf("no LDAP server answered: %w", errors.Join(errs...))
+}
+
+// onServer connects to srv and runs fn on the connection.
+func (a *Authenticator) onServer(ctx context.Context, srv server, fn func(*session) error) error {
+	conn, err := a.dial(ctx, srv)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// go-ldap has no context; closing the connection makes a blocked call return.
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
+	// Without TLS nothing has come from the server yet: its first answer is part of connecting.
+	s := &session{a: a, ctx: ctx, conn: conn, server: srv, fresh: a.cfg.strategy() == Insecure}
+	if err := fn(s); err != nil {
+		if ctx.Err() != nil && !errors.Is(err, auth.ErrRejected) {
+			return fmt.Errorf("LDAP server %s: %w (%w)", srv, err, ctx.Err())
+		}
+		return err
+	}
+	return nil
+}
+
+// dial connects to srv as tls_strategy says, within connect_timeout and ctx's deadline.
+func (a *Authenticator) dial(ctx context.Context, srv server) (*goldap.Conn, error) {
 	deadline, _ := ctx.Deadline()
-	d := &net.Dialer{Deadline: deadline}
-	host := net.JoinHostPort(a.cfg.ServerAddress, strconv.Itoa(a.cfg.port()))
+	d := &net.Dialer{Timeout: a.connect, Deadline: deadline}
+	host := srv.String()
+	var tc *tls.Config
+	if a.tls != nil {
+		tc = a.tls.Clone()
+		tc.ServerName = srv.host
+	}
 	var (
 		conn *goldap.Conn
 		err  error
 	)
 	switch a.cfg.strategy() {
 	case OnConnect:
-		conn, err = goldap.DialURL("ldaps://"+host, goldap.DialWithTLSDialer(a.tls, d))
+		// The dialer's timeout covers the TLS handshake too.
+		conn, err = goldap.DialURL("ldaps://"+host, goldap.DialWithTLSDialer(tc, d))
 	default:
 		conn, err = goldap.DialURL("ldap://"+host, goldap.DialWithDialer(d))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to LDAP server %s: %w", host, err)
 	}
-	conn.SetTimeout(time.Until(deadline))
 	if a.cfg.strategy() == BeforeBind {
-		if err := conn.StartTLS(a.tls); err != nil {
+		conn.SetTimeout(min(a.connect, time.Until(deadline)))
+		if err := conn.StartTLS(tc); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("StartTLS with LDAP server %s: %w", host, err)
 		}
 	}
 	return conn, nil
 }
+
+// unreachable reports whether err means that the server did not answer (so the next one may),
+// rather than that it answered.
+func unreachable(err error) bool {
+	if errors.Is(err, auth.ErrRejected) {
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded) || goldap.IsErrorAnyOf(err,
+		goldap.ErrorNetwork, goldap.LDAPResultBusy, goldap.LDAPResultUnavailable,
+		goldap.LDAPResultServerDown, goldap.LDAPResultTimeout, goldap.LDAPResultConnectError)
+}
+
+// seconds converts a config value in seconds.
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // sameDN compares two DNs as LDAP does (attribute types and values ignoring case); DNs that do
 // not parse are compared as strings.

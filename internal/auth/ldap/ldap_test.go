@@ -38,7 +38,7 @@ func startServer(t *testing.T) *testutil.Slapd {
 // authenticates; throttling is off because tests refuse logins in a row on purpose.
 func baseConfig(s *testutil.Slapd) *ldap.Config {
 	cfg := ldap.DefaultConfig()
-	cfg.ServerAddress = s.Host
+	cfg.ServerAddress = ldap.StringList{s.Host}
 	cfg.ServerPort = s.Port
 	cfg.TLSCAFile = s.CAFile
 	cfg.AllowAll = auth.Bool(true)
@@ -298,6 +298,12 @@ func TestInjection(t *testing.T) {
 			c.AllowAll = nil
 			c.AllowedGroups = []string{"cn=jupyter," + groups, "cn=research," + groups}
 		},
+		"group_search_base": func(c *ldap.Config) {
+			c.BindDNTemplate = ldap.StringList{"uid={username}," + people}
+			c.AllowAll = nil
+			c.GroupSearchBase, c.NestedGroupsDepth = groups, 3
+			c.AllowedGroups = []string{"cn=jupyter," + groups, "cn=research," + groups}
+		},
 	}
 	for name, edit := range modes {
 		t.Run(name, func(t *testing.T) {
@@ -336,7 +342,7 @@ func TestTLS(t *testing.T) {
 		{"insecure", func(c *ldap.Config) { c.TLSStrategy = ldap.Insecure }, true},
 		{"StartTLS without the CA", func(c *ldap.Config) { c.TLSCAFile = "" }, false},
 		{"LDAPS without the CA", func(c *ldap.Config) { c.TLSStrategy, c.ServerPort, c.TLSCAFile = ldap.OnConnect, s.TLSPort, "" }, false},
-		{"StartTLS, wrong host name", func(c *ldap.Config) { c.ServerAddress = "127.0.0.2" }, false},
+		{"StartTLS, wrong host name", func(c *ldap.Config) { c.ServerAddress = ldap.StringList{"127.0.0.2"} }, false},
 		{"LDAPS to the plain port", func(c *ldap.Config) { c.TLSStrategy = ldap.OnConnect }, false},
 	}
 	for _, tc := range cases {
@@ -365,7 +371,7 @@ func TestTLS(t *testing.T) {
 func TestServerProblems(t *testing.T) {
 	ln := silentServer(t)
 	cfg := ldap.DefaultConfig()
-	cfg.ServerAddress, cfg.ServerPort = "127.0.0.1", ln
+	cfg.ServerAddress, cfg.ServerPort = ldap.StringList{"127.0.0.1"}, ln
 	cfg.TLSStrategy = ldap.Insecure
 	cfg.BindDNTemplate = ldap.StringList{"uid={username}," + people}
 	cfg.AllowAll, cfg.FailedLoginsBeforeLockout, cfg.Timeout = auth.Bool(true), 0, 0.5

@@ -5,17 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"gohub/internal/auth"
 )
 
-// session is one login's conversation with the server, on one connection.
+// session is one login's (or refresh's) conversation with a server, on one connection.
 type session struct {
-	a    *Authenticator
-	ctx  context.Context
-	conn *goldap.Conn
+	a      *Authenticator
+	ctx    context.Context
+	conn   *goldap.Conn
+	server server
+	// fresh is true until the server has answered once: its first answer has connect_timeout.
+	fresh bool
+}
+
+// limit sets the time the next request may take: connect_timeout for the first answer of a
+// server, operation_timeout after that, never past the session's deadline.
+func (s *session) limit() {
+	d := s.a.operation
+	if s.fresh {
+		d = s.a.connect
+	}
+	if deadline, ok := s.ctx.Deadline(); ok {
+		d = min(d, time.Until(deadline))
+	}
+	s.conn.SetTimeout(max(d, time.Millisecond))
+}
+
+// answered notes that a request came back with an answer of the server (success or an LDAP
+// result), not a network error or time-out.
+func (s *session) answered(err error) {
+	if err == nil || !goldap.IsErrorWithCode(err, goldap.ErrorNetwork) {
+		s.fresh = false
+	}
 }
 
 // result is what a successful login found out.
@@ -56,6 +81,10 @@ func (s *session) login(login, password string) (*result, error) {
 		if err == nil {
 			res.dn = dn
 			break
+		}
+		if unreachable(err) {
+			// The server stopped answering: the next one gets the whole login.
+			return nil, err
 		}
 		if !refusedBind(err) {
 			serverErr = err
@@ -131,20 +160,20 @@ func (s *session) lookup(login string, res *result) error {
 	return nil
 }
 
-// groups checks the user's membership of every configured group with a base search on the
-// group's DN, as the bound user.
+// groups finds the user's groups: with group_search_base all of them (and, to
+// nested_groups_depth, the groups those are members of), else each configured group by a base
+// search on its DN, as upstream does.
 func (s *session) groups(res *result) error {
-	cfg := &s.a.cfg
 	res.groupDNs, res.groupNames = []string{}, []string{}
+	if s.a.cfg.GroupSearchBase != "" {
+		return s.enumerateGroups(res)
+	}
 	if len(s.a.groups) == 0 {
 		return nil
 	}
-	filter := fill(cfg.GroupSearchFilter,
-		"{userdn}", goldap.EscapeFilter(res.dn),
-		"{uid}", goldap.EscapeFilter(res.resolved),
-		"{username}", goldap.EscapeFilter(res.resolved))
+	filter := s.memberFilter(res)
 	for _, g := range s.a.groups {
-		entries, err := s.search(g, goldap.ScopeBaseObject, filter, cfg.GroupAttributes)
+		entries, err := s.search(g, goldap.ScopeBaseObject, filter, s.a.cfg.GroupAttributes)
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 			s.a.log.Warn("LDAP group in allowed_groups/admin_groups does not exist", "group", g)
 			continue
@@ -155,23 +184,96 @@ func (s *session) groups(res *result) error {
 		if len(entries) == 0 {
 			continue
 		}
-		res.groupDNs = append(res.groupDNs, g)
-		res.groupNames = append(res.groupNames, groupName(g))
-		if containsDN(cfg.AllowedGroups, g) {
-			res.inAllowed = true
+		s.addGroup(res, g, groupName(g))
+	}
+	return nil
+}
+
+// memberFilter is group_search_filter (or the in-chain filter) for the user of res.
+func (s *session) memberFilter(res *result) string {
+	f := s.a.cfg.GroupSearchFilter
+	if s.a.cfg.MatchingRuleInChain {
+		f = inChainFilter
+	}
+	return fill(f,
+		"{userdn}", goldap.EscapeFilter(res.dn),
+		"{uid}", goldap.EscapeFilter(res.resolved),
+		"{username}", goldap.EscapeFilter(res.resolved))
+}
+
+// enumerateGroups finds every group under group_search_base the user is a member of, then
+// follows nested_groups_depth levels of groups whose members are groups already found (one
+// search per level; a group seen before is not searched again, so cycles end).
+func (s *session) enumerateGroups(res *result) error {
+	cfg := &s.a.cfg
+	attrs := []string{cfg.GroupNameAttribute}
+	entries, err := s.search(cfg.GroupSearchBase, goldap.ScopeWholeSubtree, s.memberFilter(res), attrs)
+	if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+		return fmt.Errorf("LDAP group_search_base %q does not exist", cfg.GroupSearchBase)
+	}
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	add := func(entries []*goldap.Entry) []string {
+		var added []string
+		for _, e := range entries {
+			key := normDN(e.DN)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			name := e.GetEqualFoldAttributeValue(cfg.GroupNameAttribute)
+			if name == "" {
+				name = groupName(e.DN)
+			}
+			s.addGroup(res, e.DN, name)
+			added = append(added, e.DN)
 		}
-		if containsDN(cfg.AdminGroups, g) {
-			res.inAdmin = true
+		return added
+	}
+	frontier := add(entries)
+	for depth := 1; depth <= cfg.NestedGroupsDepth && len(frontier) > 0; depth++ {
+		parts := make([]string, len(frontier))
+		for i, dn := range frontier {
+			parts[i] = fill(cfg.NestedGroupSearchFilter, "{groupdn}", goldap.EscapeFilter(dn))
+		}
+		filter := parts[0]
+		if len(parts) > 1 {
+			filter = "(|" + strings.Join(parts, "") + ")"
+		}
+		entries, err := s.search(cfg.GroupSearchBase, goldap.ScopeWholeSubtree, filter, attrs)
+		if err != nil {
+			return err
+		}
+		frontier = add(entries)
+		if depth == cfg.NestedGroupsDepth && len(frontier) > 0 {
+			s.a.log.Debug("LDAP nested groups: groups containing these were not searched (nested_groups_depth)", "depth", depth, "groups", frontier)
 		}
 	}
 	return nil
+}
+
+// addGroup records one group of the user.
+func (s *session) addGroup(res *result, dn, name string) {
+	res.groupDNs = append(res.groupDNs, dn)
+	res.groupNames = append(res.groupNames, name)
+	if containsDN(s.a.cfg.AllowedGroups, dn) {
+		res.inAllowed = true
+	}
+	if containsDN(s.a.cfg.AdminGroups, dn) {
+		res.inAdmin = true
+	}
 }
 
 func (s *session) bind(dn, password string) error {
 	if password == "" {
 		return fmt.Errorf("%w: empty password", auth.ErrRejected)
 	}
-	if err := s.conn.Bind(dn, password); err != nil {
+	s.limit()
+	err := s.conn.Bind(dn, password)
+	s.answered(err)
+	if err != nil {
 		return fmt.Errorf("LDAP bind: %w", err)
 	}
 	return nil
@@ -179,7 +281,9 @@ func (s *session) bind(dn, password string) error {
 
 func (s *session) search(base string, scope int, filter string, attrs []string) ([]*goldap.Entry, error) {
 	req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
+	s.limit()
 	r, err := s.conn.Search(req)
+	s.answered(err)
 	if err != nil {
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 			return nil, err
@@ -220,6 +324,16 @@ func groupName(dn string) string {
 		return dn
 	}
 	return d.RDNs[0].Attributes[0].Value
+}
+
+// normDN is a key for a DN that is the same for DNs LDAP takes as equal (case of types and
+// values aside).
+func normDN(dn string) string {
+	d, err := goldap.ParseDN(dn)
+	if err != nil {
+		return strings.ToLower(dn)
+	}
+	return strings.ToLower(d.String())
 }
 
 func containsDN(list []string, dn string) bool {
