@@ -96,7 +96,23 @@ func (f *refresher) refresh(ctx context.Context, u *store.User) error {
 		return err
 	}
 	fl.err = f.refreshUser(ctx, fresh)
+	if fl.err != nil && !errors.Is(fl.err, auth.ErrRejected) && ctx.Err() == nil {
+		// The back end could not answer (LDAP or the provider down): the user keeps the
+		// session, and the next requests do not each wait for another failing refresh.
+		f.retryLater(u.Name)
+	}
 	return fl.err
+}
+
+// refreshRetry is how long after a failed refresh (back end down) the next one is tried.
+const refreshRetry = 30 * time.Second
+
+// retryLater makes name's refresh due again in refreshRetry (or auth_refresh_age, if shorter).
+func (f *refresher) retryLater(name string) {
+	wait := min(refreshRetry, f.p.RefreshAge())
+	f.mu.Lock()
+	f.last[name] = time.Now().Add(wait - f.p.RefreshAge())
+	f.mu.Unlock()
 }
 
 // refreshUser is refresh without the coordination.

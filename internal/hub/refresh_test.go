@@ -87,3 +87,54 @@ func TestRefreshBeforeSpawn(t *testing.T) {
 		t.Errorf("eve's spawn: %v", err)
 	}
 }
+
+// downAuth is an authenticator whose back end does not answer refreshes.
+type downAuth struct{ refreshingAuth }
+
+func (a *downAuth) RefreshUser(context.Context, string, map[string]any) (*auth.Identity, error) {
+	a.refresh++
+	return nil, errors.New("no LDAP server answered")
+}
+
+// A refresh that fails because the back end is down keeps the session and is not tried again
+// on every request: the user is due again only after refreshRetry.
+func TestRefreshBackOffWhenDown(t *testing.T) {
+	ctx := t.Context()
+	db, err := store.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "h.sqlite"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := auth.DefaultConfig()
+	cfg.AuthRefreshAge, cfg.EnableAuthState = 300, true
+	cfg.AllowAll = auth.Bool(true)
+	a := &downAuth{}
+	p, err := auth.NewPipeline(cfg, a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := loginAdapter{p: p, db: db}
+	f := newRefresher(p, db, nil, l, slog.New(slog.DiscardHandler))
+	fay, err := db.CreateUser(ctx, "fay", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.due("fay") {
+		t.Fatal("never refreshed, yet not due")
+	}
+	if err := f.refresh(ctx, fay); err == nil || errors.Is(err, auth.ErrRejected) {
+		t.Fatalf("refresh with the back end down: %v", err)
+	}
+	if f.due("fay") {
+		t.Error("due again at once after a failed refresh: every request would wait for the dead back end")
+	}
+	f.mu.Lock()
+	f.last["fay"] = f.last["fay"].Add(-refreshRetry)
+	f.mu.Unlock()
+	if !f.due("fay") {
+		t.Error("not due again refreshRetry after the failure")
+	}
+	if a.refresh != 1 {
+		t.Errorf("%d refreshes, want 1", a.refresh)
+	}
+}
