@@ -152,6 +152,11 @@ type adminPage struct {
 	Spawn   bool // the hub runs servers: Start and Stop buttons
 	Named   bool // allow_named_servers
 	PerPage int
+	// With admin:users (PageHost.Grants): Block shows a user's block and Block/Unblock buttons
+	// (the hub blocks users: its Authenticator knows blocks); Resets a "Reset link" button
+	// per user and Invites an Invite button (account recovery has an authenticator that keeps
+	// passwords).
+	Block, Resets, Invites bool
 }
 
 // adminPageSizes are the page sizes the admin page offers; the first is the default.
@@ -183,6 +188,12 @@ func (p *Pages) adminPage(w http.ResponseWriter, r *http.Request) {
 		Spawn:   p.d.Servers != nil,
 		Named:   p.d.AllowNamedServers,
 		PerPage: adminPageSizes[0],
+	}
+	if u.Admin || scopes["admin:users"] {
+		_, data.Block = p.d.Auth.(interface{ IsBlocked(name string) bool })
+		if rs := p.d.Recovery; rs != nil {
+			data.Resets, data.Invites = rs.Available(), rs.InvitesAvailable()
+		}
 	}
 	p.renderWith(w, http.StatusOK, "admin.html", &view{Title: "Admin", User: u}, data)
 }
