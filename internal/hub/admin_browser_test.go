@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"gohub/internal/store"
 	"gohub/internal/testutil"
 )
 
@@ -213,4 +214,38 @@ func TestAdminPageBlockAndResetInBrowser(t *testing.T) {
 func (a *adminTab) text(sel string) string {
 	a.t.Helper()
 	return adminTabRun(a, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// TestResetLinkPageForUserManagers: /hub/reset-link admits a user whose role grants
+// admin:users (as the REST API does), who may issue links for users but, as through the API,
+// not for an admin, however the name is typed.
+func TestResetLinkPageForUserManagers(t *testing.T) {
+	t.Parallel()
+	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
+		return recoveryConfig(t, dir, pub, hubPort, "")
+	})
+	jack, root := lh.browser(), lh.browser()
+	if !jack.login("jack", "jack-first-pw") || !root.login("root", "root-first-pw") || !lh.browser().login("ivy", "ivy-first-pw") {
+		t.Fatal("first logins")
+	}
+	if code, _, _ := jack.get("/hub/reset-link"); code != 403 {
+		t.Errorf("reset-link page before the role: %d", code)
+	}
+	ctx := t.Context()
+	if _, err := lh.h.db.UpsertRole(ctx, store.Role{Name: "helpdesk", Scopes: []string{"admin:users"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lh.h.db.GrantRole(ctx, "helpdesk", store.KindUser, "jack"); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body := jack.post("/hub/reset-link", "/hub/reset-link", url.Values{"username": {"ivy"}})
+	if code != 200 || resetLinkRE.FindString(body) == "" {
+		t.Errorf("a user manager's link for ivy: %d", code)
+	}
+	for _, name := range []string{"root", "ROOT", " root "} {
+		code, _, body := jack.post("/hub/reset-link", "/hub/reset-link", url.Values{"username": {name}})
+		if code != 403 || resetLinkRE.FindString(body) != "" || !strings.Contains(body, "Only admins") {
+			t.Errorf("a user manager's link for admin %q: %d", name, code)
+		}
+	}
 }

@@ -79,3 +79,50 @@ func TestAdminNavLink(t *testing.T) {
 		t.Error("uma still sees the Admin link after losing admin-ui")
 	}
 }
+
+// blockingAuth is fakeAuth on a hub that blocks users (the hub's login adapter has IsBlocked).
+type blockingAuth struct{ *fakeAuth }
+
+func (blockingAuth) IsBlocked(string) bool { return false }
+
+// The admin page offers Block/Unblock only to holders of admin:users on a hub that blocks
+// users, and reset links and invitations only with account recovery (none here).
+func TestAdminPageOffersBlocking(t *testing.T) {
+	a := newAuth()
+	a.passwords["uma"] = "uma-pw"
+	a.passwords["mo"] = "mo-pw"
+	e := newEnv(t, blockingAuth{a})
+	ctx := t.Context()
+	boss, uma, mo := loginAs(e, "Boss", "secret"), loginAs(e, "uma", "uma-pw"), loginAs(e, "mo", "mo-pw")
+	for _, r := range []store.Role{
+		{Name: "admin-page", Scopes: []string{"admin-ui", "list:users"}},
+		{Name: "user-admins", Scopes: []string{"admin-ui", "list:users", "admin:users"}},
+	} {
+		if _, err := e.db.UpsertRole(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.db.GrantRole(ctx, "admin-page", store.KindUser, "uma"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.GrantRole(ctx, "user-admins", store.KindUser, "mo"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		who   string
+		b     *browser
+		block bool
+	}{{"Boss", boss, true}, {"uma (admin-ui)", uma, false}, {"mo (admin:users)", mo, true}} {
+		r := c.b.get("/hub/admin")
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", c.who, r.StatusCode)
+		}
+		want := `data-block="` + map[bool]string{true: "true", false: "false"}[c.block] + `" data-resets="false"`
+		if !strings.Contains(r.body, want) {
+			t.Errorf("%s: page lacks %s", c.who, want)
+		}
+		if strings.Contains(r.body, `id="invite-button"`) {
+			t.Errorf("%s: Invite offered without account recovery", c.who)
+		}
+	}
+}
