@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"gohub/internal/auth/native"
@@ -9,8 +10,8 @@ import (
 )
 
 // TestUserManagersUseAdminPages: /hub/authorize and /hub/change-password/<user> admit a user
-// whose roles grant admin:users, directly or through a group, as they admit admins; a filtered
-// admin:users or admin-ui alone is not enough.
+// whose roles grant admin:users, directly or through a group, as they admit admins, and home
+// links them "Authorize Users"; a filtered admin:users or admin-ui alone is not enough.
 func TestUserManagersUseAdminPages(t *testing.T) {
 	h := newHub(t, func(c *native.Config) { c.OpenSignup = true })
 	ctx := t.Context()
@@ -55,6 +56,9 @@ func TestUserManagersUseAdminPages(t *testing.T) {
 			want := 403
 			if c.may {
 				want = 200
+			}
+			if got := strings.Contains(b.Do("GET", "/hub/home", nil).Body, `href="/hub/authorize">Authorize Users</a>`); got != c.may {
+				t.Errorf("home links Authorize Users: %v, want %v", got, c.may)
 			}
 			if r := b.Do("GET", "/hub/authorize", nil); r.Status != want {
 				t.Errorf("GET /hub/authorize: %d, want %d", r.Status, want)
