@@ -23,6 +23,9 @@ const (
 	ukServers
 	ukAuthState
 	ukUserInfo
+	// ukBlocked is gohub's "blocked": true, written only for a blocked user and only to callers
+	// holding admin:users on them (the scope that sets it); not a key of upstream's model.
+	ukBlocked
 )
 
 var userKeyBits = map[string]userKeys{
@@ -43,7 +46,7 @@ func toUserKeys(m map[string]bool) userKeys {
 
 // userReadScopes are the scopes that reveal parts of a user model.
 var userReadScopes = []string{"read:users", "read:users:name", "read:users:groups", "read:users:activity",
-	"read:servers", "read:roles:users", "admin:auth_state", "admin:server_state"}
+	"read:servers", "read:roles:users", "admin:auth_state", "admin:server_state", "admin:users"}
 
 // callerKeys caches, per caller, what it may see of any user through unfiltered scopes.
 type callerKeys struct {
@@ -56,6 +59,9 @@ func (c *caller) modelKeys() *callerKeys {
 	c.keysOnce.Do(func() {
 		k := &callerKeys{}
 		k.user = toUserKeys(c.scopes.UserModelKeys(rbac.Target{}))
+		if c.scopes.Has("admin:users", rbac.Target{}) {
+			k.user |= ukBlocked
+		}
 		k.serverState = c.scopes.Has("admin:server_state", rbac.Target{})
 		for s := range c.scopes {
 			base, _, ok := strings.Cut(s, "!")
@@ -85,6 +91,9 @@ func (a *API) viewOf(c *caller, u *store.User) userView {
 	}
 	t := rbac.Target{User: u.Name, UserGroups: u.Groups}
 	keys := toUserKeys(c.scopes.UserModelKeys(t))
+	if c.scopes.Has("admin:users", t) {
+		keys |= ukBlocked
+	}
 	return userView{
 		keys:       keys,
 		allServers: keys&ukServers != 0,
@@ -208,7 +217,7 @@ func (a *API) writeUser(j *jw, u *store.User, v userView, o userOpts) bool {
 			states = append(states, st)
 		}
 	}
-	if k == 0 && len(servers) == 0 {
+	if k&^ukBlocked == 0 && len(servers) == 0 {
 		return false
 	}
 	j.open()
@@ -278,6 +287,10 @@ func (a *API) writeUser(j *jw, u *store.User, v userView, o userOpts) bool {
 	if k&ukUserInfo != 0 {
 		j.key("user_info")
 		j.raw(u.UserInfo, "null")
+	}
+	if k&ukBlocked != 0 && a.blocked(u.Name) {
+		j.key("blocked")
+		j.boolean(true)
 	}
 	j.close()
 	return true

@@ -49,9 +49,30 @@ var notInSpec = map[string]string{
 	"PATCH /users/{name}/servers/{server_name}": "6.0 named server changes are not in the 5.5.1 yaml",
 }
 
-// patchSpec applies the mismatches above to the loaded document: nullable fields, and
-// GET /services answering an object keyed by service name (the yaml says an array).
+// gohubFields are keys gohub adds to upstream's models; the yaml allows unknown keys, so they
+// are declared here to be type-checked too.
+var gohubFields = map[string]map[string]*openapi3.Schema{
+	// "blocked": true for a blocked user, shown to callers holding admin:users on them (the
+	// admin page's Blocked badge); absent otherwise.
+	"User": {"blocked": openapi3.NewBoolSchema()},
+}
+
+// patchSpec applies the mismatches above to the loaded document: nullable fields, gohub's
+// added keys, and GET /services answering an object keyed by service name (the yaml says an
+// array).
 func patchSpec(t testing.TB, doc *openapi3.T) {
+	for schema, fields := range gohubFields {
+		s := doc.Components.Schemas[schema]
+		if s == nil || s.Value == nil {
+			t.Fatalf("spec has no schema %s", schema)
+		}
+		for name, f := range fields {
+			if s.Value.Properties[name] != nil {
+				t.Fatalf("spec schema %s already has %s: drop it from gohubFields", schema, name)
+			}
+			s.Value.Properties[name] = openapi3.NewSchemaRef("", f)
+		}
+	}
 	for schema, fields := range nullableFields {
 		s := doc.Components.Schemas[schema]
 		if s == nil || s.Value == nil {

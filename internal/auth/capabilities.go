@@ -58,6 +58,10 @@ type PageHost interface {
 	CompleteLogin(w http.ResponseWriter, r *http.Request, next string) error
 	// Error answers with the hub's error page: status and a message shown to the user.
 	Error(w http.ResponseWriter, r *http.Request, status int, msg string)
+	// Grants reports whether u may use an admin page that needs scope: u is an admin, or the
+	// roles of u (its own and its groups') hold scope unfiltered. The same check decides who
+	// opens the hub's admin page (admin-ui) and Native's user pages (admin:users).
+	Grants(ctx context.Context, u *store.User, scope string) (bool, error)
 }
 
 // PageDeps are what RegisterPages gets.

@@ -165,6 +165,9 @@ func (s *Service) known(ctx context.Context, name string) (bool, error) {
 	return false, nil
 }
 
+// Normalize returns the hub name IssueReset resolves a typed username to.
+func (s *Service) Normalize(name string) string { return s.d.Normalize(strings.TrimSpace(name)) }
+
 // IssueReset creates a reset link for the user typed as name; by says who asked ("admin:root",
 // "email"), for the log. ErrUnknownUser for a name without an account, ErrUnavailable when the
 // authenticator keeps no passwords.
@@ -172,7 +175,7 @@ func (s *Service) IssueReset(ctx context.Context, name, by string) (*Link, error
 	if !s.Available() {
 		return nil, ErrUnavailable
 	}
-	name = s.d.Normalize(strings.TrimSpace(name))
+	name = s.Normalize(name)
 	ok, err := s.known(ctx, name)
 	if err != nil {
 		return nil, err

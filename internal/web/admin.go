@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gohub/internal/store"
 )
@@ -74,6 +75,7 @@ func (p *Pages) renderWith(w http.ResponseWriter, status int, name string, v *vi
 	v.StaticCSS = p.hubPrefix + "static/style.css?v=" + p.static.version("style.css")
 	v.LogoURL = p.hubPrefix + "logo"
 	v.Version = p.d.Version
+	v.CanAdmin = p.canAdminUI(v.User)
 	var buf bytes.Buffer
 	if err := p.tmpl.pages[name].ExecuteTemplate(&buf, "page.html", pageWith{view: v, Page: data}); err != nil {
 		p.log.Error("render template", "template", name, "err", err)
@@ -103,6 +105,43 @@ func (p *Pages) rawScopes(ctx context.Context, u *store.User) (map[string]bool, 
 	return out, nil
 }
 
+// Grants reports whether u may use an admin page that needs scope (auth.PageHost): u is an
+// admin, or the roles of u hold scope unfiltered, as rawScopes reads them. A filtered grant
+// (admin:users!group=x) does not count: these pages act on every user.
+func (p *Pages) Grants(ctx context.Context, u *store.User, scope string) (bool, error) {
+	if u == nil {
+		return false, nil
+	}
+	if u.Admin {
+		return true, nil
+	}
+	scopes, err := p.rawScopes(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	return scopes[scope], nil
+}
+
+// canAdminUI is the layout's CanAdmin: whether u gets the Admin link (Grants admin-ui). A
+// database failure hides the link (the page itself checks again).
+func (p *Pages) canAdminUI(u *store.User) bool {
+	if u == nil {
+		return false
+	}
+	if u.Admin {
+		return true
+	}
+	// The render paths carry no request; the lookup is one indexed query.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ok, err := p.Grants(ctx, u, "admin-ui")
+	if err != nil {
+		p.log.Warn("admin link: read the roles of the user", "user", u.Name, "err", err)
+		return false
+	}
+	return ok
+}
+
 // adminPage is what admin.html shows besides the layout.
 type adminPage struct {
 	XSRF    string
@@ -113,6 +152,11 @@ type adminPage struct {
 	Spawn   bool // the hub runs servers: Start and Stop buttons
 	Named   bool // allow_named_servers
 	PerPage int
+	// With admin:users (PageHost.Grants): Block shows a user's block and Block/Unblock buttons
+	// (the hub blocks users: its Authenticator knows blocks); Resets a "Reset link" button
+	// per user and Invites an Invite button (account recovery has an authenticator that keeps
+	// passwords).
+	Block, Resets, Invites bool
 }
 
 // adminPageSizes are the page sizes the admin page offers; the first is the default.
@@ -144,6 +188,12 @@ func (p *Pages) adminPage(w http.ResponseWriter, r *http.Request) {
 		Spawn:   p.d.Servers != nil,
 		Named:   p.d.AllowNamedServers,
 		PerPage: adminPageSizes[0],
+	}
+	if u.Admin || scopes["admin:users"] {
+		_, data.Block = p.d.Auth.(interface{ IsBlocked(name string) bool })
+		if rs := p.d.Recovery; rs != nil {
+			data.Resets, data.Invites = rs.Available(), rs.InvitesAvailable()
+		}
 	}
 	p.renderWith(w, http.StatusOK, "admin.html", &view{Title: "Admin", User: u}, data)
 }

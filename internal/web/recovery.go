@@ -277,13 +277,21 @@ func (p *Pages) resetFailed(w http.ResponseWriter, r *http.Request, err error) {
 	p.Error(w, r, http.StatusInternalServerError, "")
 }
 
-// requireAdmin is requireUser for admin-only pages: others get 403.
+// requireAdmin is requireUser for the pages that manage users' access: admins and holders of
+// admin:users (Grants, as the REST API's password-reset and invitation endpoints); others get
+// 403.
 func (p *Pages) requireAdmin(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
 	u, ok := p.requireUser(w, r)
 	if !ok {
 		return nil, false
 	}
-	if !u.Admin {
+	may, err := p.Grants(r.Context(), u, "admin:users")
+	if err != nil {
+		p.log.Error("reset-link page", "user", u.Name, "err", err)
+		p.Error(w, r, http.StatusInternalServerError, "")
+		return nil, false
+	}
+	if !may {
 		p.Error(w, r, http.StatusForbidden, "Only admins can create password-reset links.")
 		return nil, false
 	}
@@ -323,6 +331,20 @@ func (p *Pages) resetLinkPost(w http.ResponseWriter, r *http.Request) {
 	v := &recoveryView{Action: p.hubPrefix + "reset-link", User: target, Form: true, XSRF: p.XSRFToken(w, r, u),
 		Invites: p.d.Recovery.InvitesAvailable()}
 	w.Header().Set("Cache-Control", "no-store")
+	if !u.Admin {
+		// As the REST API: only admins reset the passwords of admins.
+		tu, err := p.d.Store.GetUser(r.Context(), p.d.Recovery.Normalize(target))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			p.log.Error("reset-link page: look up the user", "user", target, "err", err)
+			p.Error(w, r, http.StatusInternalServerError, "")
+			return
+		}
+		if err == nil && tu.Admin {
+			v.Error = "Only admins can reset the password of other admins."
+			p.renderFragment(w, http.StatusForbidden, "Password-reset link", "resetlink", u, v)
+			return
+		}
+	}
 	link, err := p.d.Recovery.IssueReset(r.Context(), target, "admin:"+u.Name)
 	switch {
 	case err == nil:

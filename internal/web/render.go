@@ -82,6 +82,8 @@ type view struct {
 	LogoURL   string
 	User      *store.User
 	Version   string
+	// CanAdmin: the header links to the admin page (the user is an admin or holds admin-ui).
+	CanAdmin bool
 
 	// login page
 	XSRF         string
@@ -165,6 +167,7 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, v *view) 
 	v.LogoURL = p.hubPrefix + "logo"
 	v.SpawnJS = p.static.version("spawn-pending.js")
 	v.Version = p.d.Version
+	v.CanAdmin = p.canAdminUI(v.User)
 	var buf bytes.Buffer
 	if err := p.tmpl.pages[name].ExecuteTemplate(&buf, "page.html", v); err != nil {
 		p.log.Error("render template", "template", name, "err", err)

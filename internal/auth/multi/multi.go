@@ -488,8 +488,9 @@ func (m *Authenticator) HomeLinks(u *store.User) []auth.Link {
 		if !u.Admin {
 			continue
 		}
-		plain := *u
-		plain.Admin = false
+		// What anyone gets: no admin flag, and no ID, so no roles (Native asks the hub's
+		// roles for admin:users).
+		plain := store.User{Name: u.Name}
 		everyone := map[auth.Link]bool{}
 		for _, l := range hl.HomeLinks(&plain) {
 			everyone[l] = true

@@ -41,8 +41,8 @@ func (h *sourceHost) CompleteLogin(w http.ResponseWriter, r *http.Request, next 
 }
 
 // RequireUser gives the source's pages the logged-in user under the source's name. A user of
-// another source is refused, except an admin, who keeps the hub name (Native's authorize page
-// is for any admin).
+// another source is refused, except one who manages users (an admin, or admin:users), who keeps
+// the hub name (Native's authorize page is for them).
 func (h *sourceHost) RequireUser(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
 	u, ok := h.PageHost.RequireUser(w, r)
 	if !ok {
@@ -59,7 +59,14 @@ func (h *sourceHost) RequireUser(w http.ResponseWriter, r *http.Request) (*store
 		c.Name = sub
 		return &c, true
 	}
-	if u.Admin {
+	// Those who manage users keep their hub name (the page checks admin:users itself).
+	may, err := h.PageHost.Grants(r.Context(), u, "admin:users")
+	if err != nil {
+		h.m.log.Error("read the scopes of a user", "user", u.Name, "err", err)
+		h.PageHost.Error(w, r, http.StatusInternalServerError, "")
+		return nil, false
+	}
+	if may {
 		return u, true
 	}
 	h.PageHost.Error(w, r, http.StatusForbidden, "This page is for accounts of "+h.src.label+".")

@@ -88,6 +88,8 @@ type Authenticator struct {
 	// both are set by RegisterPages.
 	prefix atomic.Pointer[string]
 	api    atomic.Pointer[auth.APIAccess]
+	// host is the hub's pages (RegisterPages): HomeLinks asks it who manages users.
+	host atomic.Pointer[hostBox]
 	// revoker is the hub's immediate revocation (auth.RevokerUser), used on un-authorize.
 	revoker atomic.Pointer[revokerBox]
 	// dummy is a hash verified for names without a sign-up, so they take as long as a wrong
@@ -129,6 +131,9 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		locks: newLockout(cfg.AllowedFailedLogins, time.Duration(cfg.SecondsBeforeNextTry)*time.Second),
 	}, nil
 }
+
+// hostBox lets the hub's PageHost sit behind an atomic pointer.
+type hostBox struct{ h auth.PageHost }
 
 // revokerBox lets the hub's revoker sit behind an atomic pointer.
 type revokerBox struct{ r auth.Revoker }
@@ -217,14 +222,35 @@ func (a *Authenticator) LoginLinks() []auth.Link {
 	return []auth.Link{{Text: "Sign up", URL: a.pagePrefix() + "signup"}}
 }
 
-// HomeLinks links "Change Password" for everyone and "Authorize Users" for admins on the home
-// page (auth.HomeLinker).
+// HomeLinks links "Change Password" for everyone and "Authorize Users" for those who may use
+// that page (admins, admin:users: requireAdmin's check) on the home page (auth.HomeLinker).
 func (a *Authenticator) HomeLinks(u *store.User) []auth.Link {
 	links := []auth.Link{{Text: "Change Password", URL: a.pagePrefix() + "change-password"}}
-	if u.Admin {
+	if a.managesUsers(u) {
 		links = append(links, auth.Link{Text: "Authorize Users", URL: a.pagePrefix() + "authorize"})
 	}
 	return links
+}
+
+// managesUsers reports whether u may use the authorize page; a failed lookup hides the link
+// (the page checks again).
+func (a *Authenticator) managesUsers(u *store.User) bool {
+	if u.Admin {
+		return true
+	}
+	hb := a.host.Load()
+	if hb == nil {
+		return false
+	}
+	// HomeLinks carries no request; the lookup is one indexed query.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ok, err := hb.h.Grants(ctx, u, "admin:users")
+	if err != nil {
+		a.log.Warn("native: read the scopes of a user", "user", u.Name, "err", err)
+		return false
+	}
+	return ok
 }
 
 // invalidate drops the REST API's cached views after a change of users (a discard).

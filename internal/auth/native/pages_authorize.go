@@ -65,13 +65,21 @@ type authorizeView struct {
 	Alert                      *alert
 }
 
-// requireAdmin returns the logged-in admin, or answers (login redirect, 403) and returns false.
+// requireAdmin returns the logged-in user if they may manage users (an admin, or roles that
+// hold admin:users: the hub's PageHost.Grants), or answers (login redirect, 403) and returns
+// false.
 func (a *Authenticator) requireAdmin(w http.ResponseWriter, r *http.Request, d auth.PageDeps) (*store.User, bool) {
 	u, ok := d.Host.RequireUser(w, r)
 	if !ok {
 		return nil, false
 	}
-	if !u.Admin {
+	may, err := d.Host.Grants(r.Context(), u, "admin:users")
+	if err != nil {
+		a.log.Error("native: read the scopes of a user", "user", u.Name, "err", err)
+		d.Host.Error(w, r, http.StatusInternalServerError, "")
+		return nil, false
+	}
+	if !may {
 		a.forbidden(w, d, u)
 		return nil, false
 	}

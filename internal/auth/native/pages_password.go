@@ -183,6 +183,7 @@ func (a *Authenticator) RegisterPages(mux *http.ServeMux, d auth.PageDeps) {
 	a.registerPassword(mux, d)
 	a.registerAPI(mux, d)
 	a.prefix.Store(&d.Prefix)
+	a.host.Store(&hostBox{d.Host})
 	if d.API != nil {
 		a.api.Store(d.API)
 	}

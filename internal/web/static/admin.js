@@ -12,6 +12,8 @@
   var canAccess = root.getAttribute("data-access") === "true";
   var canSpawn = root.getAttribute("data-spawn") === "true";
   var named = root.getAttribute("data-named") === "true";
+  var canBlock = root.getAttribute("data-block") === "true";
+  var canReset = root.getAttribute("data-resets") === "true";
   var $ = function (id) { return document.getElementById(id); };
 
   // ---- REST calls ----------------------------------------------------------------------
@@ -195,7 +197,8 @@
     var a = document.activeElement;
     if (!a || !body.contains(a)) return focusAfter;
     var tr = a.closest("tr"), li = a.closest("li.server-line");
-    return tr ? { user: tr.getAttribute("data-user"), server: li ? li.getAttribute("data-server") : null } : null;
+    var sel = a.matches(".user-block, .user-unblock") ? ".user-block, .user-unblock" : a.matches(".user-reset") ? ".user-reset" : null;
+    return tr ? { user: tr.getAttribute("data-user"), server: li ? li.getAttribute("data-server") : null, sel: sel } : null;
   }
   function restoreFocus(key) {
     if (!key) return;
@@ -210,7 +213,7 @@
         if (li.getAttribute("data-server") === key.server) target = li.querySelector("button, a");
       });
     }
-    (target || row.querySelector(".user-edit")).focus();
+    (target || (key.sel && row.querySelector(key.sel)) || row.querySelector(".user-edit")).focus();
   }
 
   function renderUsers(page) {
@@ -227,14 +230,16 @@
       var servers = serversOf(u);
       servers.forEach(function (s) { if (s.pending) anyPending = true; });
       var role = u.admin ? el("span", { class: "badge badge-admin", text: "Admin" }) : el("span", { class: "muted", text: "User" });
+      var roleCell = el("td", { "data-label": "Role" }, [role]);
+      if (u.blocked) roleCell.appendChild(el("span", { class: "badge badge-failed badge-blocked", text: "Blocked" }));
       var nameCell = el("th", { scope: "row", class: "user-name" }, [document.createTextNode(u.name)]);
       if (u.name === me) nameCell.appendChild(el("span", { class: "muted you", text: " (you)" }));
       var tr = el("tr", { class: "user-row", "data-user": u.name }, [
         nameCell,
-        el("td", { "data-label": "Role" }, [role]),
+        roleCell,
         el("td", { "data-label": "Last activity" }, [timeEl(u.last_activity)]),
         el("td", { "data-label": "Servers" }, [el("ul", { class: "server-list" }, servers.map(function (s) { return serverLine(u, s); }))]),
-        el("td", { class: "actions" }, [button("Edit", "btn-secondary user-edit", function () { editUser(u); }, "Edit user " + u.name)])
+        el("td", { class: "actions" }, userActions(u))
       ]);
       body.appendChild(tr);
     });
@@ -245,6 +250,112 @@
     restoreFocus(keep);
     clearTimeout(pollTimer);
     if (anyPending) pollTimer = setTimeout(loadUsers, 1000);
+  }
+
+  // The row's buttons: Edit; with admin:users, Block or Unblock (not oneself) and Reset link.
+  var blockArmed = null;
+  function userActions(u) {
+    var out = [button("Edit", "btn-secondary user-edit", function () { editUser(u); }, "Edit user " + u.name)];
+    if (canBlock && u.name !== me) {
+      if (u.blocked) {
+        out.push(button("Unblock", "btn-secondary user-unblock", function () { setBlocked(u.name, false); }, "Unblock user " + u.name));
+      } else {
+        // A second press confirms, as Delete does: blocking ends the user's sessions at once.
+        var armed = blockArmed === u.name;
+        var b = button(armed ? "Press again to block" : "Block", "btn-danger user-block", function () {
+          if (blockArmed !== u.name) {
+            blockArmed = u.name;
+            b.textContent = "Press again to block";
+            b.setAttribute("aria-label", "Press again to block " + u.name + ": their sessions end now");
+            return;
+          }
+          blockArmed = null;
+          setBlocked(u.name, true);
+        }, armed ? "Press again to block " + u.name + ": their sessions end now" : "Block user " + u.name);
+        b.addEventListener("blur", function () {
+          if (blockArmed === u.name) {
+            blockArmed = null;
+            b.textContent = "Block";
+            b.setAttribute("aria-label", "Block user " + u.name);
+          }
+        });
+        out.push(b);
+      }
+    }
+    if (canReset) {
+      out.push(button("Reset link", "btn-secondary user-reset", function () { resetLink(u.name); }, "Password reset link for " + u.name));
+    }
+    return out;
+  }
+  function setBlocked(name, blocked) {
+    var what = (blocked ? "Blocking " : "Unblocking ") + name;
+    say(what + "…");
+    focusAfter = { user: name, server: null, sel: ".user-block, .user-unblock" };
+    api("PATCH", userPath(name), { blocked: blocked }).then(function (u) {
+      if (!blocked && u && u.blocked) {
+        say(name + " is still blocked: blocked_users in the configuration blocks them", true);
+      } else {
+        say(blocked ? "Blocked " + name + ": their sessions, tokens and servers ended" : "Unblocked " + name + ": they can sign in again");
+      }
+      return loadUsers();
+    }).catch(fail);
+  }
+
+  // ---- one-time links (password reset, invitation) -----------------------------------------
+  var linkDialog = $("link-dialog"), linkReturn = null;
+  function until(iso) {
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? iso : d.toLocaleString();
+  }
+  function showLink(heading, text, link, returnTo) {
+    linkReturn = returnTo;
+    $("link-dialog-heading").textContent = heading;
+    $("link-dialog-text").textContent = text;
+    $("link-value").value = link;
+    $("link-copy").textContent = "Copy";
+    linkDialog.showModal();
+    $("link-value").focus();
+    $("link-value").select();
+  }
+  function resetLink(name) {
+    say("Creating a password reset link for " + name + "…");
+    api("POST", userPath(name) + "/password-reset").then(function (r) {
+      msgBox.hidden = true;
+      showLink("Password reset link for " + r.name,
+        "Give this link to " + r.name + ". It sets a new password once, until " + until(r.expires_at) + ".",
+        r.url, { user: name, server: null, sel: ".user-reset" });
+    }).catch(fail);
+  }
+  $("link-copy").addEventListener("click", function () {
+    var input = $("link-value"), b = this;
+    input.select();
+    var done = function () { b.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {
+        if (document.execCommand && document.execCommand("copy")) done();
+      });
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    }
+  });
+  $("link-close").addEventListener("click", function () { linkDialog.close(); });
+  linkDialog.addEventListener("close", function () {
+    // Shown once: the secret leaves the page with the dialog.
+    $("link-value").value = "";
+    var back = linkReturn;
+    linkReturn = null;
+    if (back && back.user) restoreFocus(back);
+    else if (back) back.focus();
+  });
+  if ($("invite-button")) {
+    $("invite-button").addEventListener("click", function () {
+      var b = this;
+      api("POST", "invitations").then(function (r) {
+        showLink("Invitation link",
+          "Send this link to the person you invite. It creates one account, until " + until(r.expires_at) + ".",
+          r.url, b);
+      }).catch(fail);
+    });
   }
 
   function act(method, user, server, what) {
