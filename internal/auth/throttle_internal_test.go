@@ -1,11 +1,18 @@
 package auth
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"gohub/internal/store"
 )
 
 func TestThrottleEviction(t *testing.T) {
@@ -235,5 +242,80 @@ func TestClientAddress(t *testing.T) {
 	}
 	if _, err := newProxies([]string{"10.0.0.0/8", "proxy.example.org"}); err == nil {
 		t.Error("a host name was accepted as a trusted proxy")
+	}
+}
+
+// TestThrottleStore: concurrent failures leave the store holding what memory holds (the last
+// write wins with the latest state), a new throttle loads it, a success deletes the pair's row,
+// and a success with nothing to clear writes nothing.
+func TestThrottleStore(t *testing.T) {
+	ctx := t.Context()
+	db, err := store.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "hub.sqlite"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := DefaultConfig()
+	cfg.FailedLoginsBeforeLockout, cfg.FailedLoginsPerNameBeforeLockout, cfg.FailedLoginsPerAddressBeforeLockout = 1000, 1000, 1000
+	open := func() *throttle {
+		thr, err := newThrottle(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := thr.useStore(ctx, db, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+		return thr
+	}
+	thr := open()
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			thr.fail(ctx, "alice", fmt.Sprintf("192.0.2.%d", i%4), time.Now())
+		}()
+	}
+	wg.Wait()
+	saved, err := db.LoginFailures(ctx, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[throttleKey]int{}
+	for _, s := range saved {
+		counts[throttleKey{s.Username, s.Address}] = s.Failures
+	}
+	thr.mu.Lock()
+	for k, f := range thr.entries {
+		if counts[k] != f.count {
+			t.Errorf("%v: stored %d, in memory %d", k, counts[k], f.count)
+		}
+	}
+	thr.mu.Unlock()
+	if len(counts) != 4+1+4 || counts[throttleKey{name: "alice"}] != 40 {
+		t.Errorf("stored %v", counts)
+	}
+
+	again := open()
+	if again.tracked() != 9 {
+		t.Errorf("reloaded %d counters, want 9", again.tracked())
+	}
+	again.succeed(ctx, "alice", "192.0.2.0")
+	saved, _ = db.LoginFailures(ctx, time.Now(), time.Hour)
+	if len(saved) != 8 {
+		t.Errorf("after a success %d rows, want 8", len(saved))
+	}
+	// With the database gone, any write would log a warning: a success with nothing to clear
+	// logs none, one that clears a pair does.
+	var logged bytes.Buffer
+	again.log = slog.New(slog.NewTextHandler(&logged, nil))
+	db.Close()
+	again.succeed(ctx, "bob", "192.0.2.0")
+	if logged.Len() != 0 {
+		t.Errorf("a success with nothing to clear wrote: %s", logged.String())
+	}
+	again.succeed(ctx, "alice", "192.0.2.1")
+	if !strings.Contains(logged.String(), "counter not deleted") {
+		t.Errorf("clearing a pair did not write: %q", logged.String())
 	}
 }
