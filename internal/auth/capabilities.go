@@ -205,9 +205,12 @@ type SpawnHooks interface {
 }
 
 // Start runs what an authenticator needs from the hub once the database is open and before
-// logins are served: DatabaseUser.UseDatabase (FirstUse's passwords and its startup check).
-// Authenticators without it need nothing.
+// logins are served: the login throttle loads its saved counters and keeps them in db from now
+// on, then DatabaseUser.UseDatabase (FirstUse's passwords and its startup check).
 func (p *Pipeline) Start(ctx context.Context, db *store.DB) error {
+	if err := p.throttle.useStore(ctx, db, p.log); err != nil {
+		return fmt.Errorf("login throttle: %w", err)
+	}
 	if du, ok := p.auth.(DatabaseUser); ok {
 		if err := du.UseDatabase(ctx, db); err != nil {
 			return fmt.Errorf("authenticator start: %w", err)

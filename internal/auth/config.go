@@ -11,8 +11,11 @@ package auth
 //   - the typed name is normalised and mapped before authentication, so the authenticator and
 //     the admin/blocked checks see the hub name (upstream maps only the authenticated name); a
 //     name the authenticator returns is normalised again. Credentials.Typed keeps the raw name;
-//   - repeated failed logins for one name are slowed, then locked (failed_logins_before_lockout,
-//     lockout_seconds, failed_login_delay_seconds; upstream has no such protection);
+//   - repeated failed logins are slowed, then locked, per (name, client address), per name and
+//     per address, and the locks survive a restart (failed_logins_before_lockout,
+//     failed_logins_per_name_before_lockout, failed_logins_per_address_before_lockout,
+//     lockout_seconds, failed_login_delay_seconds, trusted_proxies, show_lockout_reason; upstream
+//     has no such protection);
 //   - post_auth_hook, custom_html and the deprecated whitelist/blacklist are not supported: gohub
 //     has no Python to run, and the aliases were removed.
 type Config struct {
@@ -42,6 +45,11 @@ type Config struct {
 	FailedLoginsBeforeLockout int     `yaml:"failed_logins_before_lockout" help:"Consecutive failed logins after which a username is locked for lockout_seconds (gohub's brute-force protection; 0 turns throttling off). A successful login resets the count."`
 	LockoutSeconds            float64 `yaml:"lockout_seconds" help:"How long a username stays locked after failed_logins_before_lockout failures."`
 	FailedLoginDelaySeconds   float64 `yaml:"failed_login_delay_seconds" help:"After a second consecutive failed login the username must wait this long before its next attempt, doubling with each further failure until the lockout (0: no slowing)."`
+	// The name and address caps and the rest of the brute-force protection: see throttle.go.
+	FailedLoginsPerNameBeforeLockout    int      `yaml:"failed_logins_per_name_before_lockout" help:"Failed logins of one username from all addresses (within lockout_seconds) after which the name is locked, except for addresses with no failures of their own, so an attacker cannot lock the real user out (0: no name cap; a value below failed_logins_before_lockout counts as that)."`
+	FailedLoginsPerAddressBeforeLockout int      `yaml:"failed_logins_per_address_before_lockout" help:"Failed logins from one client address (an IPv6 client's /64) for all usernames (within lockout_seconds) after which the address is locked for lockout_seconds (0: no address cap)."`
+	TrustedProxies                      []string `yaml:"trusted_proxies" help:"IP addresses or CIDR networks of the proxies in front of the hub whose X-Forwarded-For gives the client address to the login throttle (default loopback: the built-in proxy or configurable-http-proxy on the same host); list a proxy on another host, or [] to use only the connection's peer."`
+	ShowLockoutReason                   bool     `yaml:"show_lockout_reason" help:"Tell a throttled login 'Too many failed login attempts. Please try again in N seconds.' with status 429 and Retry-After, instead of the usual 'Invalid username or password' (403), which does not reveal which check failed."`
 
 	RequestOTP   bool   `yaml:"request_otp" help:"Add a one-time-password field to the login form."`
 	OTPPrompt    string `yaml:"otp_prompt" help:"Label of the one-time-password field."`
@@ -53,10 +61,16 @@ func DefaultConfig() Config {
 	return Config{
 		AuthRefreshAge: 300,
 		OTPPrompt:      "OTP:",
-		// Brute force: after failures 2, 3, 4 wait 1, 2, 4 s; the 5th locks for 5 minutes.
+		// Brute force: after failures 2, 3, 4 of a name from one address wait 1, 2, 4 s; the
+		// 5th locks the pair for 5 minutes.
 		FailedLoginsBeforeLockout: 5,
 		LockoutSeconds:            300,
 		FailedLoginDelaySeconds:   1,
+		// 20 failures of one name from anywhere close it to addresses that have failed; 50
+		// from one address (all names) close that address.
+		FailedLoginsPerNameBeforeLockout:    20,
+		FailedLoginsPerAddressBeforeLockout: 50,
+		TrustedProxies:                      []string{"127.0.0.0/8", "::1"},
 	}
 }
 

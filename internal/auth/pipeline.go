@@ -124,33 +124,47 @@ func (p *Pipeline) LoginService() string { return p.cfg.LoginService }
 // authenticator's *Rejection); the reason is logged at info with the username, never the
 // password. Other errors mean the attempt could not be decided.
 //
-// Brute force: a name with recent failed logins must wait before its next attempt (see
-// failed_login_delay_seconds, failed_logins_before_lockout, lockout_seconds); an attempt too
-// early gets a *Rejection saying how long to wait, without reaching the authenticator.
+// Brute force: an attempt must wait after recent failed logins of its name from its address,
+// of its address, or of its name from everywhere (see throttle and failed_logins_*); an attempt
+// too early gets ErrRejected, or a *LockedOut saying how long to wait with show_lockout_reason,
+// without reaching the authenticator.
 func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) {
 	key := ""
 	if typed := strings.TrimSpace(c.Username); typed != "" {
 		key = p.names.normalize(p.loginName(c, typed))
 	}
-	if wait := p.throttle.wait(key, time.Now()); wait > 0 {
-		p.log.Info("login refused", "user", logName(key), "reason", "too many failed logins", "retry_in", wait.Round(time.Second).String())
-		return nil, Reject(TooManyFailures(wait))
+	thr := p.throttle
+	addr := unknownAddr
+	if thr.on() {
+		var untrusted bool
+		addr, untrusted = thr.proxies.clientAddress(c.Request)
+		if untrusted && thr.proxies.warned.CompareAndSwap(false, true) {
+			p.log.Warn("X-Forwarded-For from a peer not in trusted_proxies is ignored: the login throttle sees the proxy's address for every client; list the proxy in Authenticator.trusted_proxies",
+				"peer", c.Request.RemoteAddr)
+		}
+	}
+	if wait := thr.wait(key, addr, time.Now()); wait > 0 {
+		p.log.Info("login refused", "user", logName(key), "address", addr, "reason", "too many failed logins", "retry_in", wait.Round(time.Second).String())
+		if thr.show {
+			return nil, &LockedOut{Wait: wait}
+		}
+		return nil, ErrRejected
 	}
 	id, err := p.login(ctx, c)
 	var shown *Rejection
 	switch {
 	case err == nil:
-		p.throttle.succeed(key)
+		thr.succeed(ctx, key, addr)
 		if id.Name != key {
-			p.throttle.succeed(id.Name)
+			thr.succeed(ctx, id.Name, addr)
 		}
 	// A refusal with its own message (a too-short first password, a busy hub) is not a guess.
 	case errors.Is(err, ErrRejected) && !errors.As(err, &shown):
-		switch wait := p.throttle.fail(key, time.Now()); {
+		switch wait, locked := thr.fail(ctx, key, addr, time.Now()); {
 		case wait < 0:
-			p.log.Warn("too many names with failed logins are tracked; this one is not throttled", "user", logName(key))
-		case wait >= p.throttle.lockout && p.throttle.lockout > 0:
-			p.log.Warn("username locked after repeated failed logins", "user", logName(key), "for", wait.String())
+			p.log.Warn("too many failed-login counters are tracked; this attempt is not throttled", "user", logName(key), "address", addr)
+		case locked:
+			p.log.Warn("login locked after repeated failed logins", "user", logName(key), "address", addr, "retry_in", wait.String())
 		}
 	}
 	return id, err
@@ -303,6 +317,7 @@ func cloneConfig(cfg Config) Config {
 	cfg.AdminUsers = slices.Clone(cfg.AdminUsers)
 	cfg.AllowedUsers = slices.Clone(cfg.AllowedUsers)
 	cfg.BlockedUsers = slices.Clone(cfg.BlockedUsers)
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 	if cfg.UsernameMap != nil {
 		m := make(map[string]string, len(cfg.UsernameMap))
 		for k, v := range cfg.UsernameMap {

@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,9 +31,10 @@ func (a *passwords) Authenticate(_ context.Context, c auth.Credentials) (*auth.I
 	return nil, auth.ErrRejected
 }
 
+// throttled reports a refusal of the throttle (the pipelines of these tests show the reason).
 func throttled(err error) bool {
-	var r *auth.Rejection
-	return errors.As(err, &r) && strings.Contains(r.Message, "Too many failed login attempts")
+	var r *auth.LockedOut
+	return errors.As(err, &r) && strings.Contains(r.UserMessage(), "Too many failed login attempts")
 }
 
 func TestBruteForceSlowsThenLocks(t *testing.T) {
@@ -39,6 +42,7 @@ func TestBruteForceSlowsThenLocks(t *testing.T) {
 		a := &passwords{pw: map[string]string{"alice": "alice-pw", "bob": "bob-pw"}}
 		cfg := auth.DefaultConfig()
 		cfg.AllowAll = auth.Bool(true)
+		cfg.ShowLockoutReason = true
 		p, err := auth.NewPipeline(cfg, a, nil, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -81,8 +85,8 @@ func TestBruteForceSlowsThenLocks(t *testing.T) {
 			}
 		}
 		err = login("alice", "alice-pw")
-		var r *auth.Rejection
-		if !errors.As(err, &r) || !strings.Contains(r.Message, "300 seconds") {
+		var r *auth.LockedOut
+		if !errors.As(err, &r) || !errors.Is(err, auth.ErrRejected) || r.RetryAfter() != 300*time.Second || !strings.Contains(r.Error(), "300 seconds") {
 			t.Fatalf("after 5 failures = %v, want locked for 300 seconds", err)
 		}
 		time.Sleep(299 * time.Second)
@@ -106,6 +110,7 @@ func TestBruteForceMessagesDoNotCount(t *testing.T) {
 		a := &passwords{pw: map[string]string{}}
 		cfg := auth.DefaultConfig()
 		cfg.AllowAll = auth.Bool(true)
+		cfg.ShowLockoutReason = true
 		p, _ := auth.NewPipeline(cfg, a, nil, nil)
 		for range 10 {
 			_, err := p.Login(t.Context(), auth.Credentials{Username: "newbie", Password: "short"})
@@ -135,15 +140,57 @@ func TestBruteForceOff(t *testing.T) {
 
 func TestBruteForceConfig(t *testing.T) {
 	for name, edit := range map[string]func(*auth.Config){
-		"negative limit":   func(c *auth.Config) { c.FailedLoginsBeforeLockout = -1 },
-		"negative lockout": func(c *auth.Config) { c.LockoutSeconds = -1 },
-		"zero lockout":     func(c *auth.Config) { c.LockoutSeconds = 0 },
-		"negative delay":   func(c *auth.Config) { c.FailedLoginDelaySeconds = -1 },
+		"negative limit":       func(c *auth.Config) { c.FailedLoginsBeforeLockout = -1 },
+		"negative lockout":     func(c *auth.Config) { c.LockoutSeconds = -1 },
+		"zero lockout":         func(c *auth.Config) { c.LockoutSeconds = 0 },
+		"negative delay":       func(c *auth.Config) { c.FailedLoginDelaySeconds = -1 },
+		"negative name cap":    func(c *auth.Config) { c.FailedLoginsPerNameBeforeLockout = -1 },
+		"negative address cap": func(c *auth.Config) { c.FailedLoginsPerAddressBeforeLockout = -1 },
+		"bad trusted proxy":    func(c *auth.Config) { c.TrustedProxies = []string{"10.0.0.0/33"} },
 	} {
 		cfg := auth.DefaultConfig()
 		edit(&cfg)
 		if _, err := auth.NewPipeline(cfg, &passwords{}, nil, nil); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestLockoutReasonHidden: by default a throttled attempt is refused like any wrong password
+// (plain ErrRejected, no wait told), and it is about the client's address: the same name from
+// another address, behind the built-in proxy, still logs in.
+func TestLockoutReasonHidden(t *testing.T) {
+	a := &passwords{pw: map[string]string{"alice": "alice-pw"}}
+	cfg := auth.DefaultConfig()
+	cfg.AllowAll = auth.Bool(true)
+	cfg.FailedLoginDelaySeconds = 0
+	p, err := auth.NewPipeline(cfg, a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := func(client string) *http.Request {
+		r := httptest.NewRequest("POST", "/hub/login", nil)
+		r.RemoteAddr = "127.0.0.1:43210" // the proxy
+		r.Header.Set("X-Forwarded-For", client)
+		return r
+	}
+	login := func(pw, client string) error {
+		_, err := p.Login(t.Context(), auth.Credentials{Username: "alice", Password: pw, Request: from(client)})
+		return err
+	}
+	for range cfg.FailedLoginsBeforeLockout {
+		if err := login("guess", "203.0.113.9"); err != auth.ErrRejected {
+			t.Fatalf("wrong password: %v", err)
+		}
+	}
+	calls := a.calls.Load()
+	if err := login("alice-pw", "203.0.113.9"); err != auth.ErrRejected {
+		t.Errorf("locked pair with the right password = %#v, want the plain ErrRejected", err)
+	}
+	if a.calls.Load() != calls {
+		t.Error("a throttled attempt reached the authenticator")
+	}
+	if err := login("alice-pw", "198.51.100.4"); err != nil {
+		t.Errorf("alice from another address: %v", err)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,7 +104,15 @@ func (p *Pages) loginPost(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &shown) && shown.UserMessage() != "" {
 			msg = shown.UserMessage()
 		}
-		p.renderLogin(w, r, http.StatusForbidden, username, msg)
+		status := http.StatusForbidden
+		// The login throttle's refusal, when show_lockout_reason lets it say so (auth.LockedOut):
+		// 429 with Retry-After; otherwise it is the generic 403 above.
+		var locked interface{ RetryAfter() time.Duration }
+		if errors.As(err, &locked) {
+			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(locked.RetryAfter().Seconds()))))
+		}
+		p.renderLogin(w, r, status, username, msg)
 		return
 	}
 	u, err := p.userForLogin(r.Context(), name, admin)

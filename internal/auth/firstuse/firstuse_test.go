@@ -261,12 +261,13 @@ func TestConfigErrors(t *testing.T) {
 }
 
 // TestBruteForceThroughTheLoginPage: repeated wrong passwords lock the name (with a message on
-// the form), other users still log in, and the lock ends.
+// the form and 429, as show_lockout_reason asks), other users still log in, and the lock ends.
 func TestBruteForceThroughTheLoginPage(t *testing.T) {
 	h := newHub(t, func(c *firstuse.Config) {
 		c.FailedLoginsBeforeLockout = 3
 		c.LockoutSeconds = 1
 		c.FailedLoginDelaySeconds = 0.01
+		c.ShowLockoutReason = true
 	}, authtest.Options{})
 	for _, u := range []string{"kim", "lee"} {
 		if r := h.Browser().Login(u, u+"-password"); r.Status != 302 {
@@ -280,7 +281,7 @@ func TestBruteForceThroughTheLoginPage(t *testing.T) {
 		}
 	}
 	r := h.Browser().Login("kim", "kim-password")
-	if r.Status != 403 || !strings.Contains(r.Body, "Too many failed login attempts") {
+	if r.Status != 429 || !strings.Contains(r.Body, "Too many failed login attempts") {
 		t.Errorf("locked name with the right password: %d\n%s", r.Status, r.Body)
 	}
 	if r := h.Browser().Login("lee", "lee-password"); r.Status != 302 {

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"NativeList", testNativeList},
 		{"Blocks", testBlocks},
 		{"AccountLinks", testAccountLinks},
+		{"LoginFailures", testLoginFailures},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
