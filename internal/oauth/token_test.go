@@ -103,7 +103,7 @@ func TestTokenErrors(t *testing.T) {
 	// A wrong secret is a 401 and leaves the code usable by the real client.
 	code := h.newCode(b, "", "")
 	form := h.tokenForm(code, "")
-	form.Set("client_secret", h.aliceToken[:31]+"0")
+	form.Set("client_secret", wrongSecret(h.aliceToken))
 	if status, body := h.exchange(form); status != http.StatusUnauthorized || body["error"] != "invalid_client" {
 		t.Errorf("wrong secret: %d %v", status, body)
 	}
@@ -174,4 +174,13 @@ func TestTokenErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET token endpoint: %d, want 405", resp.StatusCode)
 	}
+}
+
+// wrongSecret is secret with its last character changed (to another one, whatever it was).
+func wrongSecret(secret string) string {
+	last := "0"
+	if strings.HasSuffix(secret, "0") {
+		last = "1"
+	}
+	return secret[:len(secret)-1] + last
 }

@@ -202,8 +202,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 // run starts the command in its own process group, feeds it input and returns its stdout. Every
 // failure is a refusal with the reason (the pipeline logs it), and a warning here, since it
 // usually means the program is broken rather than the password wrong.
-func (a *Authenticator) run(ctx context.Context, input []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+func (a *Authenticator) run(parent context.Context, input []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(parent, a.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, a.argv[0], a.argv[1:]...)
 	cmd.Env = a.env
@@ -225,10 +225,11 @@ func (a *Authenticator) run(ctx context.Context, input []byte) ([]byte, error) {
 	switch {
 	case stdout.overflowed:
 		reason = fmt.Sprintf("the command wrote more than max_output_bytes (%d bytes)", a.max)
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && time.Since(start) >= a.timeout:
-		reason = fmt.Sprintf("the command did not answer within %s and was killed", a.timeout)
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("command authenticator: %w", ctx.Err())
+	case parent.Err() != nil:
+		// The login itself was given up (client gone, the pipeline's own deadline).
+		return nil, fmt.Errorf("command authenticator: %w", parent.Err())
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		reason = fmt.Sprintf("the command did not answer within %s and was killed (after %s)", a.timeout, time.Since(start).Round(time.Millisecond))
 	case err != nil:
 		// Not a way to say no: Python exits with 1 on an uncaught exception, and a broken
 		// check must be visible in the log.
