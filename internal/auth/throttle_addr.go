@@ -76,7 +76,7 @@ func (p *proxies) clientAddress(r *http.Request) (key string, untrusted bool) {
 	if p.trusted(a) {
 		hops := strings.Split(strings.Join(xff, ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
-			h, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			h, err := parseHop(strings.TrimSpace(hops[i]))
 			if err != nil {
 				break // not written by a proxy: the last good hop is the client
 			}
@@ -89,6 +89,19 @@ func (p *proxies) clientAddress(r *http.Request) (key string, untrusted bool) {
 		untrusted = true
 	}
 	return addrKey(a), untrusted
+}
+
+// parseHop parses one X-Forwarded-For entry: an address, or (as some load balancers write it)
+// an address with a port, "192.0.2.1:443" or "[2001:db8::1]:443".
+func parseHop(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err == nil {
+		return a, nil
+	}
+	if ap, err2 := netip.ParseAddrPort(s); err2 == nil {
+		return ap.Addr(), nil
+	}
+	return a, err
 }
 
 // addrKey is an IPv4 address, or an IPv6 address's /64.

@@ -209,6 +209,7 @@ func TestClientAddress(t *testing.T) {
 		{"untrusted peer: header ignored", nil, "192.0.2.7:5555", []string{"203.0.113.9"}, "192.0.2.7", true},
 		{"trust nobody", []string{}, "127.0.0.1:40000", []string{"203.0.113.9"}, "127.0.0.1", true},
 		{"garbage stops the walk", nil, "127.0.0.1:40000", []string{"203.0.113.9, nonsense"}, "127.0.0.1", false},
+		{"entries with a port", nil, "127.0.0.1:40000", []string{"[2001:db8::1]:443, 203.0.113.9:1234"}, "203.0.113.9", false},
 		{"only trusted hops", nil, "127.0.0.1:40000", []string{"127.0.0.2"}, "127.0.0.2", false},
 		{"IPv6 counts by /64", nil, "[2001:db8:1:2:3:4:5:6]:443", nil, "2001:db8:1:2::/64", false},
 		{"IPv6 behind the proxy", nil, "[::1]:40000", []string{"2001:db8::1"}, "2001:db8::/64", false},
