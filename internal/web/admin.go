@@ -3,13 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"html/template"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"gohub/internal/store"
@@ -21,46 +16,6 @@ import (
 // admin page does. Every action is authorised by the API's own scope checks; the page only
 // decides who may open it.
 
-// ownPageNames are pages parsed with the layout here rather than in render.go, so that the
-// admin and token pages stay in files of their own.
-var ownPageNames = []string{"admin.html", "token.html"}
-
-// loadOwnTemplates parses ownPageNames with the layout into t, each file replaced by the one
-// of the same name in dir when dir has it (as loadTemplates does).
-func loadOwnTemplates(dir string, t *templates) error {
-	read := func(name string) ([]byte, error) {
-		if dir != "" {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err == nil {
-				return b, nil
-			}
-			if !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("template %s: %w", name, err)
-			}
-		}
-		return templateFS.ReadFile("templates/" + name)
-	}
-	layout, err := read("page.html")
-	if err != nil {
-		return err
-	}
-	for _, name := range ownPageNames {
-		body, err := read(name)
-		if err != nil {
-			return err
-		}
-		tp, err := template.New("page.html").Parse(string(layout))
-		if err != nil {
-			return fmt.Errorf("parse template page.html: %w", err)
-		}
-		if _, err := tp.New(name).Parse(string(body)); err != nil {
-			return fmt.Errorf("parse template %s: %w", name, err)
-		}
-		t.pages[name] = tp
-	}
-	return nil
-}
-
 // pageWith is the data of a page with fields of its own: the layout reads the view's fields,
 // the page body reads .Page.
 type pageWith struct {
@@ -68,7 +23,7 @@ type pageWith struct {
 	Page any
 }
 
-// renderWith writes a page of ownPageNames: the layout's fields as render sets them, plus data.
+// renderWith writes a page with fields of its own (admin.html, token.html): the layout's fields as render sets them, plus data.
 func (p *Pages) renderWith(w http.ResponseWriter, status int, name string, v *view, data any) {
 	v.BaseURL = p.d.BaseURL
 	v.HubPrefix = p.hubPrefix

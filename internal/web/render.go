@@ -28,7 +28,7 @@ var staticFS embed.FS
 
 // pageNames are the pages; each is parsed together with the layout page.html.
 var pageNames = []string{"login.html", "logout.html", "home.html", "error.html", "content.html",
-	"spawn_pending.html", "not_running.html", "spawn.html"}
+	"spawn_pending.html", "not_running.html", "spawn.html", "admin.html", "token.html"}
 
 // templates holds one parsed template set per page.
 type templates struct {

@@ -184,9 +184,6 @@ func New(d Deps) (*Pages, error) {
 	if p.tmpl, err = loadTemplates(d.TemplateDir); err != nil {
 		return nil, err
 	}
-	if err = loadOwnTemplates(d.TemplateDir, p.tmpl); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 
