@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -35,27 +34,8 @@ func TestRecoveryInBrowser(t *testing.T) {
 			t.Fatalf("%s's first login", who)
 		}
 	}
-	tab := testutil.Chromium(t)
-	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
-	defer cancel()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		must(err)
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		must(err)
-		testutil.SaveScreenshot(t, name, png)
-	}
+	b := testutil.NewTab(t, 90*time.Second)
+	ctx, must, text, shot := b.Ctx, b.Must, b.Text, b.Shot
 
 	must(chromedp.Do(ctx,
 		chromedp.Navigate(lh.public+"/hub/login"),

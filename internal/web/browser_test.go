@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -18,34 +17,8 @@ func TestBrowserLogin(t *testing.T) {
 		t.Skip("skipping the browser test in -short mode")
 	}
 	e := newEnv(t, newAuth())
-	tab := testutil.Chromium(t)
-	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
-	defer cancel()
-
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		must(err)
-		return s
-	}
-	location := func() string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Location())
-		must(err)
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		must(err)
-		testutil.SaveScreenshot(t, name, png)
-	}
+	b := testutil.NewTab(t, 60*time.Second)
+	ctx, must, text, location, shot := b.Ctx, b.Must, b.Text, b.Location, b.Shot
 
 	// An anonymous visit to home lands on the login form.
 	must(chromedp.Do(ctx,

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -22,34 +21,9 @@ func TestBrowserSpawn(t *testing.T) {
 	cfg := slowStart(2500 * time.Millisecond)
 	cfg.UserOverrides = map[string]map[string]any{"carol": {"fail": "exec: \"jupyterhub-singleuser\": executable file not found in $PATH", "delay": 0}}
 	se := newSpawnEnv(t, cfg)
-	tab := testutil.Chromium(t)
-	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
-	defer cancel()
+	b := testutil.NewTab(t, 90*time.Second)
+	ctx, must, text, location, shot := b.Ctx, b.Must, b.Text, b.Location, b.Shot
 
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		must(err)
-		return s
-	}
-	location := func() string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Location())
-		must(err)
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		must(err)
-		testutil.SaveScreenshot(t, name, png)
-	}
 	login := func(user, password string) {
 		t.Helper()
 		must(chromedp.Do(ctx,

@@ -67,21 +67,8 @@ MultiAuthenticator:
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(srv.Close)
 
-	tab := testutil.Chromium(t)
-	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
-	defer cancel()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		must(err)
-		testutil.SaveScreenshot(t, name, png)
-	}
+	b := testutil.NewTab(t, 60*time.Second)
+	ctx, must, shot := b.Ctx, b.Must, b.Shot
 	must(chromedp.Do(ctx,
 		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(srv.URL+"/hub/login"),

@@ -1,7 +1,6 @@
 package native_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -27,34 +26,9 @@ ask_email_on_signup: true
 allow_2fa: true
 tos: 'I accept the <a href="https://example.org/terms">terms of service</a>.'
 `)
-	tab := testutil.Chromium(t)
-	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
-	defer cancel()
+	b := testutil.NewTab(t, 90*time.Second)
+	ctx, must, text, location, shot := b.Ctx, b.Must, b.Text, b.Location, b.Shot
 	base := f.srv.URL
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		must(err)
-		return s
-	}
-	location := func() string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Location())
-		must(err)
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		must(err)
-		testutil.SaveScreenshot(t, name, png)
-	}
 	fillSignup := func(name, email, pw string) {
 		t.Helper()
 		must(chromedp.Do(ctx,

@@ -1,7 +1,6 @@
 package oauth_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -20,27 +19,8 @@ func TestOIDCBrowserLogin(t *testing.T) {
 		t.Skip("skipping the browser test in -short mode")
 	}
 	th, op := setupOIDC(t)
-	tab := testutil.Chromium(t)
-	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
-	defer cancel()
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		must(err)
-		testutil.SaveScreenshot(t, name, png)
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		must(err)
-		return s
-	}
+	b := testutil.NewTab(t, 60*time.Second)
+	ctx, must, text, shot := b.Ctx, b.Must, b.Text, b.Shot
 	// signIn goes from the hub's login page through the provider's form, until sel shows.
 	signIn := func(user, sel string) {
 		t.Helper()
