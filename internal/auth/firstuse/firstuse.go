@@ -37,9 +37,7 @@ type Config struct {
 	MinPasswordLength       int    `yaml:"min_password_length" help:"Minimum length, in characters, of a password when it is first set or changed."`
 	CheckPasswordsOnStartup bool   `yaml:"check_passwords_on_startup" help:"At startup, move passwords stored under non-normalised names (from old imports) to the normalised name."`
 	DBMPath                 string `yaml:"dbm_path" help:"Upstream's passwords.dbm; gohub keeps passwords in the hub database and reads this file only through 'gohub firstuse-import'."`
-	PasswordHash            string `yaml:"password_hash" help:"Algorithm for new password hashes: bcrypt (cost bcrypt_cost) or argon2id (OWASP parameters: 19 MiB, t=2, p=1). Stored hashes of either kind keep working."`
-	BcryptCost              int    `yaml:"bcrypt_cost" help:"bcrypt work factor for new hashes (at least 10)."`
-	HashConcurrency         int    `yaml:"hash_concurrency" help:"How many password hashes may run at once; 0: one less than the number of CPUs (at least 1)."`
+	password.Settings       `yaml:",inline"`
 }
 
 // DefaultConfig returns upstream's defaults (create_users on, minimum length 7, startup check on)
@@ -51,8 +49,7 @@ func DefaultConfig() *Config {
 		MinPasswordLength:       7,
 		CheckPasswordsOnStartup: true,
 		DBMPath:                 "passwords.dbm",
-		PasswordHash:            password.Bcrypt,
-		BcryptCost:              password.DefaultBcryptCost,
+		Settings:                password.DefaultSettings(),
 	}
 }
 
@@ -85,9 +82,7 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 	if cfg.MinPasswordLength < 0 {
 		return nil, fmt.Errorf("min_password_length must not be negative, got %d", cfg.MinPasswordLength)
 	}
-	h, err := password.New(password.Options{
-		Algorithm: cfg.PasswordHash, BcryptCost: cfg.BcryptCost, Concurrency: cfg.HashConcurrency, Weak: weakHashing,
-	})
+	h, err := password.New(cfg.Settings.Options(weakHashing))
 	if err != nil {
 		return nil, err
 	}

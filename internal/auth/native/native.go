@@ -56,9 +56,7 @@ type Config struct {
 	SecondsBeforeNextTry  int    `yaml:"seconds_before_next_try" help:"How long, in seconds, a name stays locked after allowed_failed_logins failures."`
 	Allow2FA              bool   `yaml:"allow_2fa" help:"Offer TOTP two-factor authentication at sign-up; enrolled users must give a code at login."`
 	TOS                   string `yaml:"tos" help:"Terms of service (HTML) shown beside a checkbox that must be ticked to sign up; empty: no checkbox."`
-	PasswordHash          string `yaml:"password_hash" help:"Algorithm for new password hashes: bcrypt (cost bcrypt_cost) or argon2id."`
-	BcryptCost            int    `yaml:"bcrypt_cost" help:"bcrypt work factor for new hashes (at least 10)."`
-	HashConcurrency       int    `yaml:"hash_concurrency" help:"How many password hashes may run at once; 0: one less than the number of CPUs (at least 1)."`
+	password.Settings     `yaml:",inline"`
 	ImportFromFirstuse    bool   `yaml:"import_from_firstuse" help:"At startup, make every FirstUse user (its passwords in the hub database, and in firstuse_db_path if set) an authorized sign-up with the same password."`
 	FirstuseDBPath        string `yaml:"firstuse_db_path" help:"Upstream FirstUse's passwords.dbm to import as well with import_from_firstuse; empty: only the hub database."`
 }
@@ -70,8 +68,7 @@ func DefaultConfig() *Config {
 		EnableSignup:          true,
 		MinimumPasswordLength: 1,
 		SecondsBeforeNextTry:  600,
-		PasswordHash:          password.Bcrypt,
-		BcryptCost:            password.DefaultBcryptCost,
+		Settings:              password.DefaultSettings(),
 	}
 }
 
@@ -116,9 +113,7 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 	case cfg.SecondsBeforeNextTry < 0:
 		return nil, fmt.Errorf("seconds_before_next_try must not be negative, got %d", cfg.SecondsBeforeNextTry)
 	}
-	h, err := password.New(password.Options{
-		Algorithm: cfg.PasswordHash, BcryptCost: cfg.BcryptCost, Concurrency: cfg.HashConcurrency, Weak: weakHashing,
-	})
+	h, err := password.New(cfg.Settings.Options(weakHashing))
 	if err != nil {
 		return nil, err
 	}

@@ -277,3 +277,21 @@ func argonVerify(hash, pw string) (bool, error) {
 	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
+
+// Settings are the hashing traits of an authenticator that keeps passwords (FirstUse, Native);
+// embed them inline in its config section.
+type Settings struct {
+	PasswordHash    string `yaml:"password_hash" help:"Algorithm for new password hashes: bcrypt (cost bcrypt_cost) or argon2id (OWASP parameters: 19 MiB, t=2, p=1). Stored hashes of either kind keep working."`
+	BcryptCost      int    `yaml:"bcrypt_cost" help:"bcrypt work factor for new hashes (at least 10)."`
+	HashConcurrency int    `yaml:"hash_concurrency" help:"How many password hashes may run at once; 0: one less than the number of CPUs (at least 1)."`
+}
+
+// DefaultSettings are bcrypt with DefaultBcryptCost and the default concurrency.
+func DefaultSettings() Settings {
+	return Settings{PasswordHash: Bcrypt, BcryptCost: DefaultBcryptCost}
+}
+
+// Options turns the settings into a Hasher's options; weak allows test-only costs.
+func (s Settings) Options(weak bool) Options {
+	return Options{Algorithm: s.PasswordHash, BcryptCost: s.BcryptCost, Concurrency: s.HashConcurrency, Weak: weak}
+}
