@@ -314,17 +314,8 @@ func (p *Pages) resetLinkGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) resetLinkPost(w http.ResponseWriter, r *http.Request) {
-	u, ok := p.requireAdmin(w, r)
+	u, ok := p.adminForm(w, r)
 	if !ok {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		p.Error(w, r, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
-	if !p.CheckXSRF(r, u) {
-		p.Error(w, r, http.StatusForbidden, msgFormExpired)
 		return
 	}
 	target := strings.TrimSpace(r.PostForm.Get("username"))
@@ -364,6 +355,25 @@ func (p *Pages) resetLinkPost(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// adminForm reads the form of an admin's post (size-limited, XSRF-checked) and returns the
+// admin; false when it has answered.
+func (p *Pages) adminForm(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
+	u, ok := p.requireAdmin(w, r)
+	if !ok {
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		p.Error(w, r, http.StatusBadRequest, "The form could not be read.")
+		return nil, false
+	}
+	if !p.CheckXSRF(r, u) {
+		p.Error(w, r, http.StatusForbidden, msgFormExpired)
+		return nil, false
+	}
+	return u, true
+}
+
 // absolute makes a hub path absolute for showing: public_url when set, else the request's
 // own scheme and host (the admin's browser reached the hub there).
 func (p *Pages) absolute(r *http.Request, path string) string {
@@ -379,17 +389,8 @@ func (p *Pages) absolute(r *http.Request, path string) string {
 
 // inviteLinkPost answers the admin page's "Create an invitation link".
 func (p *Pages) inviteLinkPost(w http.ResponseWriter, r *http.Request) {
-	u, ok := p.requireAdmin(w, r)
+	u, ok := p.adminForm(w, r)
 	if !ok {
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		p.Error(w, r, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
-	if !p.CheckXSRF(r, u) {
-		p.Error(w, r, http.StatusForbidden, msgFormExpired)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
