@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -37,7 +38,12 @@ type Options struct {
 	Python string
 	// Schema is the config schema the output must satisfy (hub.Schema()). Required.
 	Schema *config.Schema
+	// Timeout bounds the run of the config file; 0 means DefaultTimeout.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is how long a config file may run.
+const DefaultTimeout = time.Minute
 
 // Setting is one Class.trait of the input and what became of it.
 type Setting struct {
@@ -83,7 +89,7 @@ func Convert(ctx context.Context, path string, opts Options) (*Result, error) {
 	if opts.Schema == nil {
 		return nil, errors.New("migrate: no schema")
 	}
-	recs, err := run(ctx, path, opts.Python)
+	recs, err := run(ctx, path, opts.Python, opts.Timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +97,7 @@ func Convert(ctx context.Context, path string, opts Options) (*Result, error) {
 }
 
 // run executes record.py on path and decodes its output.
-func run(ctx context.Context, path, python string) ([]record, error) {
+func run(ctx context.Context, path, python string, timeout time.Duration) ([]record, error) {
 	if python == "" {
 		python = "python3"
 	}
@@ -101,25 +107,36 @@ func run(ctx context.Context, path, python string) ([]record, error) {
 	}
 	// -I: isolated (no user site, no PYTHON* variables, script directory not on sys.path);
 	// -c keeps the script in memory, the config path is its argument.
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-I", "-c", recordScript, path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	runErr := cmd.Run()
+	var out struct {
+		Settings []record `json:"settings"`
+		Error    string   `json:"error"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil || runErr != nil && out.Error == "" {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("run %s on %s: no result within %s", python, path, timeout)
+		}
 		msg := strings.TrimSpace(stderr.String())
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 2 && msg != "" {
-			return nil, errors.New(msg)
+		if len(msg) > 2000 {
+			msg = "..." + msg[len(msg)-2000:]
 		}
-		if msg != "" {
-			return nil, fmt.Errorf("run %s on %s: %v: %s", python, path, err, msg)
+		if runErr == nil {
+			runErr = err
 		}
-		return nil, fmt.Errorf("run %s on %s: %w", python, path, err)
+		return nil, fmt.Errorf("run %s on %s: %v\n%s", python, path, runErr, msg)
 	}
-	var recs []record
-	if err := json.Unmarshal(stdout.Bytes(), &recs); err != nil {
-		return nil, fmt.Errorf("read the settings of %s: %w", path, err)
+	if out.Error != "" {
+		return nil, errors.New(out.Error)
 	}
-	return recs, nil
+	return out.Settings, nil
 }
 
 // classTraits are the traits whose value names a class, with the lookup of gohub's registry.
@@ -186,6 +203,7 @@ func build(name string, recs []record, schema *config.Schema) (*Result, error) {
 	}
 
 	var b strings.Builder
+	var spans []span // which output lines came from which setting
 	fmt.Fprintf(&b, "## gohub configuration converted from %s by `gohub migrate-config`.\n", name)
 	fmt.Fprintln(&b, "## Settings gohub does not support are kept below, commented out, each with a note.")
 	for _, class := range order {
@@ -201,9 +219,11 @@ func build(name string, recs []record, schema *config.Schema) (*Result, error) {
 			fmt.Fprintf(&b, "# %s:\n", class)
 		}
 		for _, cv := range items {
+			from := strings.Count(b.String(), "\n") + 1
 			if err := writeSetting(&b, name, cv); err != nil {
 				return nil, err
 			}
+			spans = append(spans, span{from: from, to: strings.Count(b.String(), "\n"), rec: cv.rec})
 		}
 	}
 	res.YAML = []byte(b.String())
@@ -212,9 +232,34 @@ func build(name string, recs []record, schema *config.Schema) (*Result, error) {
 		err = f.Validate(schema)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("the converted config does not load in gohub (fix the setting in %s, or convert by hand):\n%w", name, err)
+		return nil, fmt.Errorf("the converted config does not load in gohub (fix the setting in %s, or convert by hand):\n%w", name, placeErrors(err, name, spans))
 	}
 	return res, nil
+}
+
+// span is the output lines [from, to] written for one setting.
+type span struct {
+	from, to int
+	rec      record
+}
+
+// placeErrors moves the loader's errors from lines of the converted text to the lines of the
+// input that set those traits, which is the file the admin knows.
+func placeErrors(err error, name string, spans []span) error {
+	var out []error
+	for _, e := range flatten(err) {
+		var ce *config.Error
+		if errors.As(e, &ce) && ce.Line > 0 {
+			for _, sp := range spans {
+				if ce.Line >= sp.from && ce.Line <= sp.to && sp.rec.Line > 0 {
+					e = &config.Error{File: name, Line: sp.rec.Line, Msg: ce.Msg}
+					break
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 // writeSetting writes one trait line (or a commented one with its note).

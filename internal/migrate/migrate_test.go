@@ -35,7 +35,11 @@ func needPython(t *testing.T) {
 func convert(t *testing.T, src string) (*Result, string, error) {
 	t.Helper()
 	needPython(t)
-	path := filepath.Join(t.TempDir(), "jupyterhub_config.py")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jupyterhub_config.py")
+	if err := os.WriteFile(filepath.Join(dir, "extra_config.py"), []byte("c.Spawner.notebook_dir = '~/notebooks'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +227,16 @@ c.DummyAuthenticator.password = 'pw'
 			},
 		},
 		{
+			name: "prints, environment and load_subconfig",
+			src: `import os
+c = get_config()
+print("hello from the config")
+c.Spawner.default_url = os.environ.get('NOT_SET_ANYWHERE_GOHUB', '/lab')
+load_subconfig('extra_config.py')
+`,
+			want: map[string]map[string]any{"Spawner": {"default_url": "/lab", "notebook_dir": "~/notebooks"}},
+		},
+		{
 			name: "bytes",
 			src: `c = get_config()
 c.JupyterHub.cookie_secret = bytes(range(32))
@@ -297,8 +311,9 @@ func TestConvertErrors(t *testing.T) {
 		{"runtime error", "c = get_config()\nc.JupyterHub.port = 8000\nc.JupyterHub.port = 1 / 0\n", "jupyterhub_config.py:3: ZeroDivisionError: division by zero"},
 		{"missing module", "import not_a_module_gohub_knows\n", "jupyterhub_config.py:1: ModuleNotFoundError"},
 		{"stub helper called", "from jupyterhub.utils import url_path_join\nc = get_config()\nc.Spawner.default_url = url_path_join('/a', 'b')\n", "jupyterhub_config.py:3: RuntimeError: jupyterhub.utils.url_path_join is not available"},
-		{"invalid value", "c = get_config()\nc.JupyterHub.cookie_secret = 'nothex'\n", "JupyterHub.cookie_secret: not hex-encoded"},
-		{"wrong type", "c = get_config()\nc.JupyterHub.port = 'eighty'\n", "does not load in gohub"},
+		{"invalid value", "c = get_config()\nc.JupyterHub.port = 8000\nc.JupyterHub.cookie_secret = 'nothex'\n", "jupyterhub_config.py:3: JupyterHub.cookie_secret: not hex-encoded"},
+		{"wrong type", "c = get_config()\n\nc.JupyterHub.port = 'eighty'\n", "jupyterhub_config.py:3: "},
+		{"assigning a section", "c = get_config()\nc.JupyterHub = 5\n", "jupyterhub_config.py:2: TypeError: c.JupyterHub: assign a trait"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

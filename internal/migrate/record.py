@@ -1,8 +1,9 @@
 # Run by `gohub migrate-config` as `python3 -I record.py CONFIG_FILE`. Executes a JupyterHub
 # config file against a stand-in for traitlets' config object and prints, as JSON on stdout,
-# every Class.trait it set, in order, with the line that set it. JupyterHub is not imported:
-# imports of jupyterhub and of the common authenticator/spawner packages get stub modules whose
-# classes only know their dotted name. Errors go to stderr as "file:line: message", exit 2.
+# {"settings": [...]}: every Class.trait it set, in order, with the line that set it. JupyterHub
+# is not imported: imports of jupyterhub and of the common authenticator/spawner packages get stub
+# modules whose classes only know their dotted name. An error is {"error": "file:line: message"},
+# exit status 2. What the config prints goes to stderr.
 import importlib.abc
 import importlib.machinery
 import json
@@ -225,8 +226,14 @@ def encode(v, depth=0):
     return {"$": "object", "repr": repr(v)[:200], "type": type(v).__name__}
 
 
+# The config may print: its output goes to stderr, stdout carries only the result.
+RESULT = sys.stdout
+sys.stdout = sys.stderr
+
+
 def fail(msg):
-    sys.stderr.write(msg.rstrip("\n") + "\n")
+    json.dump({"error": msg.strip()}, RESULT)
+    RESULT.flush()
     sys.exit(2)
 
 
@@ -268,7 +275,7 @@ def main():
             if isinstance(v, Lazy):
                 rec["lazy"] = list(dict.fromkeys(how for _, _, how in v.ops))
             out.append(rec)
-    json.dump(out, sys.stdout)
+    json.dump({"settings": out}, RESULT)
 
 
 main()
