@@ -99,10 +99,12 @@ c.Authenticator.blocked_users = set()
 c.Authenticator.blocked_users.update(['eve'])
 c.Spawner.cmd = ['jupyterhub-singleuser']
 c.Spawner.cmd.extend(['--ServerApp.x=1'])
+unset = c.Spawner.notebook_dir  # read, never set: not a setting
+c['Spawner']['http_timeout'] = 45
 `,
 			want: map[string]map[string]any{
 				"Authenticator": {"admin_users": []any{"alice", "bob", "zoe"}, "allowed_users": []any{"carol", "dave"}, "blocked_users": []any{"eve"}},
-				"Spawner":       {"args": []any{"--debug", "--no-browser"}, "environment": map[string]any{"A": "1", "B": "2"}, "cmd": []any{"jupyterhub-singleuser", "--ServerApp.x=1"}},
+				"Spawner":       {"args": []any{"--debug", "--no-browser"}, "environment": map[string]any{"A": "1", "B": "2"}, "cmd": []any{"jupyterhub-singleuser", "--ServerApp.x=1"}, "http_timeout": 45},
 			},
 			contains: []string{"# built with .add(), |= on a trait not set before", "# built with .update(), [key] = on a trait not set before"},
 		},
@@ -389,5 +391,36 @@ c.Spawner.pre_spawn_hook = print
 		if got := r.StatusCode == http.StatusFound || r.StatusCode == http.StatusSeeOther; got != want {
 			t.Errorf("login %s: status %d, want success=%v", user, r.StatusCode, want)
 		}
+	}
+}
+
+// TestClassNames: the ways upstream configs name authenticator, spawner and proxy classes all
+// come out as names gohub's registries accept.
+func TestClassNames(t *testing.T) {
+	cases := []struct{ trait, src, want string }{
+		{"authenticator_class", "'firstuseauthenticator.FirstUseAuthenticator'", "firstuseauthenticator.FirstUseAuthenticator"},
+		{"authenticator_class", "'oauthenticator.github.GitHubOAuthenticator'", "oauthenticator.github.GitHubOAuthenticator"},
+		{"authenticator_class", "'nativeauthenticator.NativeAuthenticator'", "nativeauthenticator.NativeAuthenticator"},
+		{"authenticator_class", "'github'", "github"},
+		{"authenticator_class", "__import__('oauthenticator').GenericOAuthenticator", "oauthenticator.GenericOAuthenticator"},
+		{"authenticator_class", "__import__('ldapauthenticator').LDAPAuthenticator", "ldapauthenticator.LDAPAuthenticator"},
+		{"authenticator_class", "__import__('jupyterhub.authenticators.shared', fromlist=['x']).SharedPasswordAuthenticator", "jupyterhub.authenticators.shared.SharedPasswordAuthenticator"},
+		{"spawner_class", "__import__('jupyterhub.spawner', fromlist=['x']).LocalProcessSpawner", "jupyterhub.spawner.LocalProcessSpawner"},
+		{"proxy_class", "__import__('jupyterhub.proxy', fromlist=['x']).ConfigurableHTTPProxy", "jupyterhub.proxy.ConfigurableHTTPProxy"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			res, _, err := convert(t, "c = get_config()\nc.JupyterHub."+tc.trait+" = "+tc.src+"\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bad := res.Unsupported(); len(bad) != 0 {
+				t.Fatalf("unsupported: %+v", bad)
+			}
+			got := sections(t, res.YAML)["JupyterHub"][tc.trait]
+			if got != tc.want {
+				t.Errorf("%s = %v, want %s\n%s", tc.trait, got, tc.want, res.YAML)
+			}
+		})
 	}
 }

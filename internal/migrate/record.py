@@ -271,6 +271,8 @@ def main():
     for sname, sec in c._sections.items():
         for tname, t in sec._traits.items():
             v = t["value"]
+            if isinstance(v, Lazy) and not v.ops:
+                continue  # only read (`if c.Spawner.cmd: ...`), never set
             rec = {"class": sname, "trait": tname, "line": t["line"], "value": encode(v)}
             if isinstance(v, Lazy):
                 rec["lazy"] = list(dict.fromkeys(how for _, _, how in v.ops))
