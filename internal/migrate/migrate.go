@@ -83,8 +83,9 @@ type record struct {
 }
 
 // Convert runs the JupyterHub config file at path (it is executed: only use it on files you
-// trust, as JupyterHub would) and returns the equivalent gohub config. name is used for the
-// input in notes and errors (normally path). A Python error is returned as "file:line: message".
+// trust, as JupyterHub would) and returns the equivalent gohub config. Notes and errors name the
+// input as path is given. A Python error is returned as "path:line: message"; a result that
+// gohub's loader rejects is an error too, placed at the input line that set the trait.
 func Convert(ctx context.Context, path string, opts Options) (*Result, error) {
 	if opts.Schema == nil {
 		return nil, errors.New("migrate: no schema")

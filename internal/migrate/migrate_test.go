@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -422,5 +423,30 @@ func TestClassNames(t *testing.T) {
 				t.Errorf("%s = %v, want %s\n%s", tc.trait, got, tc.want, res.YAML)
 			}
 		})
+	}
+}
+
+// TestConvertTimeout: a config that never finishes is stopped.
+func TestConvertTimeout(t *testing.T) {
+	needPython(t)
+	path := filepath.Join(t.TempDir(), "jupyterhub_config.py")
+	if err := os.WriteFile(path, []byte("import time\ntime.sleep(60)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := Convert(t.Context(), path, Options{Schema: hub.Schema(), Timeout: 500 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "no result within 500ms") {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
+
+// TestConvertNoPython: without an interpreter the error says what is missing.
+func TestConvertNoPython(t *testing.T) {
+	_, err := Convert(t.Context(), "jupyterhub_config.py", Options{Schema: hub.Schema(), Python: filepath.Join(t.TempDir(), "python3")})
+	if err == nil || !strings.Contains(err.Error(), "needs Python 3 to read jupyterhub_config.py") {
+		t.Fatalf("error %v", err)
 	}
 }
