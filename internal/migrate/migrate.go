@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,7 +80,10 @@ type record struct {
 	Trait string          `json:"trait"`
 	Line  int             `json:"line"`
 	Value json.RawMessage `json:"value"`
-	Lazy  []string        `json:"lazy"`
+	// Lazy names the in-place changes that built a value the config never assigned (".add()");
+	// Kinds are their effects: add (to a set), append, prepend, dict (update of a mapping).
+	Lazy  []string `json:"lazy"`
+	Kinds []string `json:"kinds"`
 }
 
 // Convert runs the JupyterHub config file at path (it is executed: only use it on files you
@@ -194,7 +198,11 @@ func build(name string, recs []record, schema *config.Schema) (*Result, error) {
 			cv.why = checkOne(schema, r.Class, r.Trait, cv.node)
 		}
 		if cv.why == "" && len(r.Lazy) > 0 {
-			cv.note = "built with " + strings.Join(r.Lazy, ", ") + " on a trait not set before: gohub takes this as the whole value, not an addition to a default"
+			if onDefault(schema, r, cv.node) {
+				cv.note = "built with " + strings.Join(r.Lazy, ", ") + " on gohub's default, which is included here"
+			} else {
+				cv.note = "built with " + strings.Join(r.Lazy, ", ") + " on a trait not set before (empty by default)"
+			}
 		}
 		if _, ok := bySection[r.Class]; !ok {
 			order = append(order, r.Class)
@@ -418,4 +426,66 @@ func flatten(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// onDefault applies in-place changes of a trait the config never assigned to gohub's default
+// for it, as traitlets applies them to the trait's default: n (the changes' items) becomes the
+// default plus them. It reports whether the default had anything to add.
+func onDefault(schema *config.Schema, r record, n *yaml.Node) bool {
+	def := defaultNode(schema, r.Class, r.Trait)
+	if def == nil || len(def.Content) == 0 || def.Kind != n.Kind {
+		return false
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		if slices.Equal(r.Kinds, []string{"prepend"}) {
+			n.Content = append(n.Content, def.Content...)
+		} else {
+			n.Content = append(append([]*yaml.Node(nil), def.Content...), n.Content...)
+		}
+		if slices.Contains(r.Kinds, "add") { // a set: drop repeats
+			seen := map[string]bool{}
+			out := n.Content[:0]
+			for _, c := range n.Content {
+				if c.Kind != yaml.ScalarNode || !seen[c.Value] {
+					seen[c.Value] = true
+					out = append(out, c)
+				}
+			}
+			n.Content = out
+		}
+	case yaml.MappingNode:
+		set := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			set[n.Content[i].Value] = true
+		}
+		var merged []*yaml.Node
+		for i := 0; i+1 < len(def.Content); i += 2 {
+			if !set[def.Content[i].Value] {
+				merged = append(merged, def.Content[i], def.Content[i+1])
+			}
+		}
+		n.Content = append(merged, n.Content...)
+	default:
+		return false
+	}
+	return true
+}
+
+// defaultNode returns gohub's default for Class.trait as YAML, or nil.
+func defaultNode(schema *config.Schema, class, trait string) *yaml.Node {
+	c, ok := schema.Lookup(class)
+	if !ok {
+		return nil
+	}
+	var doc yaml.Node
+	if err := doc.Encode(c.New()); err != nil || doc.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == trait {
+			return doc.Content[i+1]
+		}
+	}
+	return nil
 }

@@ -102,12 +102,14 @@ c.Spawner.cmd = ['jupyterhub-singleuser']
 c.Spawner.cmd.extend(['--ServerApp.x=1'])
 unset = c.Spawner.notebook_dir  # read, never set: not a setting
 c['Spawner']['http_timeout'] = 45
+c.Spawner.env_keep.append('HTTPS_PROXY')
 `,
 			want: map[string]map[string]any{
 				"Authenticator": {"admin_users": []any{"alice", "bob", "zoe"}, "allowed_users": []any{"carol", "dave"}, "blocked_users": []any{"eve"}},
-				"Spawner":       {"args": []any{"--debug", "--no-browser"}, "environment": map[string]any{"A": "1", "B": "2"}, "cmd": []any{"jupyterhub-singleuser", "--ServerApp.x=1"}, "http_timeout": 45},
+				"Spawner": {"args": []any{"--debug", "--no-browser"}, "environment": map[string]any{"A": "1", "B": "2"}, "cmd": []any{"jupyterhub-singleuser", "--ServerApp.x=1"}, "http_timeout": 45,
+					"env_keep": []any{"JUPYTERHUB_SINGLEUSER_APP", "HTTPS_PROXY"}},
 			},
-			contains: []string{"# built with .add(), |= on a trait not set before", "# built with .update(), [key] = on a trait not set before"},
+			contains: []string{"# built with .append() on gohub's default, which is included here", "# built with .add(), |= on a trait not set before (empty by default)", "# built with .update(), [key] = on a trait not set before"},
 		},
 		{
 			name: "class objects from stub modules",

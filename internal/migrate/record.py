@@ -95,7 +95,7 @@ class Lazy:
         return self._op("append", list(v), ".extend()")
 
     def prepend(self, v):
-        return self._op("append", list(v), ".prepend()")
+        return self._op("prepend", list(v), ".prepend()")
 
     def insert(self, i, v):
         return self._op("append", [v], ".insert()")
@@ -124,6 +124,8 @@ class Lazy:
         for k, v, _ in self.ops:
             if k == "dict":
                 out.extend(v.keys())
+            elif k == "prepend":
+                out[:0] = v
             else:
                 out.extend(v)
         if "add" in kinds:  # a set: no duplicates
@@ -276,6 +278,7 @@ def main():
             rec = {"class": sname, "trait": tname, "line": t["line"], "value": encode(v)}
             if isinstance(v, Lazy):
                 rec["lazy"] = list(dict.fromkeys(how for _, _, how in v.ops))
+                rec["kinds"] = sorted({k for k, _, _ in v.ops})
             out.append(rec)
     json.dump({"settings": out}, RESULT)
 
