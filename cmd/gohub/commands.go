@@ -44,6 +44,7 @@ func newRoot() *cobra.Command {
 		&cobra.Command{Use: "serve", Short: "Run the hub (the default command)", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), g) }},
 		generateConfigCmd(),
+		migrateConfigCmd(),
 		proxy.Command(),
 		firstuseImportCmd(g),
 		tokenCmd(g),
