@@ -150,17 +150,29 @@ func (s *Server) serveConn(sc *serverConn) {
 	}
 	remote := c.RemoteAddr().String()
 	var tlsState *tls.ConnectionState
+	// One connWriter (and its header map) serves every request of the connection.
+	w := &connWriter{sc: sc, br: br, bw: bw, header: make(http.Header, 8)}
+	// deadline is the read deadline currently set on c (zero: none). Moving it costs a
+	// timer update, so it is pushed forward only once it is more than idle/8 behind where
+	// it should be: the idle timeout then fires between 7/8 and all of idle after the
+	// last request.
+	var deadline time.Time
 	for !s.shutting.Load() {
 		// One deadline covers the idle wait and the headers; it is lifted only for requests
 		// with a body, since nothing else reads from the client until the next request.
-		_ = c.SetReadDeadline(time.Now().Add(idle))
+		now := time.Now()
+		if want := now.Add(idle); deadline.IsZero() || want.Sub(deadline) > idle/8 {
+			_ = c.SetReadDeadline(want)
+			deadline = want
+		}
 		lr.remain = maxHeaderBytes
 		if _, err := br.Peek(1); err != nil {
 			return // idle timeout or the client went away
 		}
 		sc.active.Store(true)
 		if header < idle {
-			_ = c.SetReadDeadline(time.Now().Add(header))
+			deadline = time.Now().Add(header)
+			_ = c.SetReadDeadline(deadline)
 		}
 		req, err := http.ReadRequest(br)
 		lr.remain = math.MaxInt64
@@ -170,6 +182,7 @@ func (s *Server) serveConn(sc *serverConn) {
 		}
 		if req.ContentLength != 0 {
 			_ = c.SetReadDeadline(time.Time{})
+			deadline = time.Time{}
 		}
 		req.RemoteAddr = remote
 		if tc, ok := c.(*tls.Conn); ok {
@@ -179,7 +192,7 @@ func (s *Server) serveConn(sc *serverConn) {
 			}
 			req.TLS = tlsState
 		}
-		keep := s.serveRequest(sc, req, br, bw)
+		keep := s.serveRequest(sc, req, w)
 		sc.active.Store(false)
 		if !keep || sc.hijack.Load() {
 			return
@@ -236,12 +249,12 @@ func writeBadRequest(c net.Conn, err error) {
 
 // serveRequest runs the handler for one request and reports whether the connection can
 // carry another.
-func (s *Server) serveRequest(sc *serverConn, req *http.Request, br *bufio.Reader, bw *bufio.Writer) (keep bool) {
+func (s *Server) serveRequest(sc *serverConn, req *http.Request, w *connWriter) (keep bool) {
 	if req.ProtoAtLeast(1, 1) && strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
-		_, _ = bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-		_ = bw.Flush()
+		_, _ = w.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		_ = w.bw.Flush()
 	}
-	w := &connWriter{sc: sc, req: req, br: br, bw: bw, header: make(http.Header, 8)}
+	w.reset(req)
 	w.close = req.Close || !req.ProtoAtLeast(1, 1) && !strings.EqualFold(req.Header.Get("Connection"), "keep-alive")
 	defer func() {
 		if v := recover(); v != nil {
@@ -286,6 +299,12 @@ type connWriter struct {
 }
 
 func (w *connWriter) Header() http.Header { return w.header }
+
+// reset prepares w for the next request of its connection.
+func (w *connWriter) reset(req *http.Request) {
+	clear(w.header)
+	*w = connWriter{sc: w.sc, req: req, br: w.br, bw: w.bw, header: w.header}
+}
 
 func (w *connWriter) WriteHeader(code int) {
 	if w.status != 0 || w.sc.hijack.Load() {
