@@ -448,8 +448,10 @@ func writeXForwarded(bw *bufio.Writer, r *http.Request) {
 	if r.TLS != nil {
 		proto, port = "https", "443"
 	}
-	if _, pt, err := net.SplitHostPort(r.Host); err == nil {
-		port = pt
+	if strings.IndexByte(r.Host, ':') >= 0 { // SplitHostPort allocates its error otherwise
+		if _, pt, err := net.SplitHostPort(r.Host); err == nil {
+			port = pt
+		}
 	}
 	for _, kv := range [3][2]string{{"X-Forwarded-For", ip}, {"X-Forwarded-Port", port}, {"X-Forwarded-Proto", proto}} {
 		bw.WriteString(kv[0])
@@ -556,7 +558,7 @@ func (p *Proxy) relayFast(cw *connWriter, r *http.Request, uc *upConn) (status i
 	} else {
 		bw.WriteString("HTTP/1.0 ")
 	}
-	bw.WriteString(strconv.Itoa(status))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(status), 10))
 	bw.WriteByte(' ')
 	bw.WriteString(http.StatusText(status))
 	bw.WriteString("\r\n")

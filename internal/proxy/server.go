@@ -279,7 +279,7 @@ func (s *Server) serveRequest(sc *serverConn, req *http.Request, w *connWriter) 
 		return false
 	}
 	// Drain what is left of the request body (bounded) so the next request can be read.
-	if req.Body != nil {
+	if req.Body != nil && req.Body != http.NoBody {
 		n, _ := io.CopyN(io.Discard, req.Body, 256<<10)
 		if n == 256<<10 {
 			return false
@@ -349,7 +349,7 @@ func (w *connWriter) WriteHeader(code int) {
 	} else {
 		_, _ = w.bw.WriteString("HTTP/1.0 ")
 	}
-	_, _ = w.bw.WriteString(strconv.Itoa(code))
+	_, _ = w.bw.Write(strconv.AppendInt(w.bw.AvailableBuffer(), int64(code), 10))
 	_ = w.bw.WriteByte(' ')
 	_, _ = w.bw.WriteString(http.StatusText(code))
 	_, _ = w.bw.WriteString("\r\n")
