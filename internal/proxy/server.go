@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -150,19 +152,35 @@ func (s *Server) serveConn(sc *serverConn) {
 	}
 	remote := c.RemoteAddr().String()
 	var tlsState *tls.ConnectionState
+	// One connWriter (and its header map) serves every request of the connection.
+	w := &connWriter{sc: sc, br: br, bw: bw, header: make(http.Header, 8)}
+	// deadline is the read deadline currently set on c (zero: none). Moving it costs a
+	// timer update, so it is pushed forward only once it is more than idle/8 behind where
+	// it should be: the idle timeout then fires between 7/8 and all of idle after the
+	// last request.
+	var deadline time.Time
 	for !s.shutting.Load() {
 		// One deadline covers the idle wait and the headers; it is lifted only for requests
 		// with a body, since nothing else reads from the client until the next request.
-		_ = c.SetReadDeadline(time.Now().Add(idle))
+		now := time.Now()
+		if want := now.Add(idle); deadline.IsZero() || want.Sub(deadline) > idle/8 {
+			_ = c.SetReadDeadline(want)
+			deadline = want
+		}
 		lr.remain = maxHeaderBytes
 		if _, err := br.Peek(1); err != nil {
 			return // idle timeout or the client went away
 		}
 		sc.active.Store(true)
 		if header < idle {
-			_ = c.SetReadDeadline(time.Now().Add(header))
+			deadline = time.Now().Add(header)
+			_ = c.SetReadDeadline(deadline)
 		}
-		req, err := http.ReadRequest(br)
+		req, ok := readSimpleRequest(br)
+		var err error
+		if !ok {
+			req, err = http.ReadRequest(br)
+		}
 		lr.remain = math.MaxInt64
 		if err != nil {
 			writeBadRequest(c, err)
@@ -170,6 +188,7 @@ func (s *Server) serveConn(sc *serverConn) {
 		}
 		if req.ContentLength != 0 {
 			_ = c.SetReadDeadline(time.Time{})
+			deadline = time.Time{}
 		}
 		req.RemoteAddr = remote
 		if tc, ok := c.(*tls.Conn); ok {
@@ -179,7 +198,7 @@ func (s *Server) serveConn(sc *serverConn) {
 			}
 			req.TLS = tlsState
 		}
-		keep := s.serveRequest(sc, req, br, bw)
+		keep := s.serveRequest(sc, req, w)
 		sc.active.Store(false)
 		if !keep || sc.hijack.Load() {
 			return
@@ -236,12 +255,12 @@ func writeBadRequest(c net.Conn, err error) {
 
 // serveRequest runs the handler for one request and reports whether the connection can
 // carry another.
-func (s *Server) serveRequest(sc *serverConn, req *http.Request, br *bufio.Reader, bw *bufio.Writer) (keep bool) {
+func (s *Server) serveRequest(sc *serverConn, req *http.Request, w *connWriter) (keep bool) {
 	if req.ProtoAtLeast(1, 1) && strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
-		_, _ = bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-		_ = bw.Flush()
+		_, _ = w.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		_ = w.bw.Flush()
 	}
-	w := &connWriter{sc: sc, req: req, br: br, bw: bw, header: make(http.Header, 8)}
+	w.reset(req)
 	w.close = req.Close || !req.ProtoAtLeast(1, 1) && !strings.EqualFold(req.Header.Get("Connection"), "keep-alive")
 	defer func() {
 		if v := recover(); v != nil {
@@ -260,7 +279,7 @@ func (s *Server) serveRequest(sc *serverConn, req *http.Request, br *bufio.Reade
 		return false
 	}
 	// Drain what is left of the request body (bounded) so the next request can be read.
-	if req.Body != nil {
+	if req.Body != nil && req.Body != http.NoBody {
 		n, _ := io.CopyN(io.Discard, req.Body, 256<<10)
 		if n == 256<<10 {
 			return false
@@ -286,6 +305,12 @@ type connWriter struct {
 }
 
 func (w *connWriter) Header() http.Header { return w.header }
+
+// reset prepares w for the next request of its connection.
+func (w *connWriter) reset(req *http.Request) {
+	clear(w.header)
+	*w = connWriter{sc: w.sc, req: req, br: w.br, bw: w.bw, header: w.header}
+}
 
 func (w *connWriter) WriteHeader(code int) {
 	if w.status != 0 || w.sc.hijack.Load() {
@@ -324,7 +349,7 @@ func (w *connWriter) WriteHeader(code int) {
 	} else {
 		_, _ = w.bw.WriteString("HTTP/1.0 ")
 	}
-	_, _ = w.bw.WriteString(strconv.Itoa(code))
+	_, _ = w.bw.Write(strconv.AppendInt(w.bw.AvailableBuffer(), int64(code), 10))
 	_ = w.bw.WriteByte(' ')
 	_, _ = w.bw.WriteString(http.StatusText(code))
 	_, _ = w.bw.WriteString("\r\n")
@@ -406,4 +431,92 @@ func (w *connWriter) finish() error {
 		w.err = w.bw.Flush()
 	}
 	return w.err
+}
+
+// readSimpleRequest parses, without consuming anything unless it succeeds, a request that
+// is fully buffered in br and plain: origin-form target, HTTP/1.1, a Host header, no body
+// (no Content-Length, Transfer-Encoding or Expect), no obs-fold or odd bytes, no Pragma.
+// It builds the same *http.Request as http.ReadRequest with far fewer allocations (the
+// header block becomes one string that keys and values are cut from). ok=false leaves the
+// request to http.ReadRequest, which also produces the errors for malformed ones.
+func readSimpleRequest(br *bufio.Reader) (req *http.Request, ok bool) {
+	buf, _ := br.Peek(br.Buffered())
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 {
+		return nil, false
+	}
+	s := string(buf[:end+2]) // every line with its CRLF
+	nl := strings.Index(s, "\r\n")
+	line := s[:nl]
+	sp1 := strings.IndexByte(line, ' ')
+	if sp1 <= 0 || !strings.HasSuffix(line, " HTTP/1.1") {
+		return nil, false
+	}
+	method, uri := line[:sp1], line[sp1+1:len(line)-len(" HTTP/1.1")]
+	if !validFieldName([]byte(method)) || method == http.MethodConnect || len(uri) == 0 || uri[0] != '/' ||
+		strings.IndexByte(uri, ' ') >= 0 {
+		return nil, false
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return nil, false
+	}
+	lines := s[nl+2:]
+	n := strings.Count(lines, "\r\n")
+	h := make(http.Header, n)
+	vals := make([]string, n)
+	host, hasHost, closing := "", false, false
+	for i := 0; len(lines) > 0; i++ {
+		j := strings.Index(lines, "\r\n")
+		line, lines = lines[:j], lines[j+2:]
+		colon := strings.IndexByte(line, ':')
+		if colon <= 0 || !validFieldName([]byte(line[:colon])) || !validFieldValue([]byte(line[colon+1:])) {
+			return nil, false
+		}
+		key := http.CanonicalHeaderKey(line[:colon])
+		val := strings.Trim(line[colon+1:], " \t")
+		switch key {
+		case "Host":
+			if hasHost {
+				return nil, false
+			}
+			host, hasHost = val, true
+			continue
+		case "Content-Length", "Transfer-Encoding", "Expect", "Pragma", "Trailer":
+			return nil, false
+		case "Connection":
+			for _, tok := range strings.Split(val, ",") {
+				if strings.EqualFold(strings.Trim(tok, " \t"), "close") {
+					closing = true
+				}
+			}
+		}
+		vals[i] = val
+		if old, dup := h[key]; dup {
+			h[key] = append(old, val)
+		} else {
+			h[key] = vals[i : i+1 : i+1]
+		}
+	}
+	if !hasHost || !validHost(host) {
+		return nil, false
+	}
+	_, _ = br.Discard(end + 4)
+	return &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: http.NoBody, Host: host, Close: closing, RequestURI: uri}, true
+}
+
+// validHost accepts what http.ReadRequest's host check accepts for plain names and
+// addresses; anything else is left to ReadRequest.
+func validHost(h string) bool {
+	for i := range len(h) {
+		c := h[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._:[]", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -125,3 +125,38 @@ func TestServerSurvivesPanicsAndHugeHeaders(t *testing.T) {
 		t.Errorf("after the panic: %q", got)
 	}
 }
+
+// TestServerIdleDeadlineFollowsRequests checks that the lazily moved read deadline still
+// keeps a busy keep-alive connection open past the first idle period and closes it about
+// one idle period after its last request.
+func TestServerIdleDeadlineFollowsRequests(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	addr := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), idle)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i := range 8 { // 8 × 100 ms: twice the idle timeout in all
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.ReadAll(resp.Body)
+		time.Sleep(idle / 4)
+	}
+	start := time.Now()
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("idle connection got data")
+	}
+	if d := time.Since(start) + idle/4; d < idle*3/4 || d > 3*time.Second {
+		t.Errorf("idle connection closed %v after its last request, want about %v", d, idle)
+	}
+}
