@@ -154,8 +154,8 @@ SimpleLocalProcessSpawner:
 	return sc
 }
 
-// stopServers stops every running server through the API if a hub is up (bob's login starts
-// one for him too), and waits (up to 15 s) until the hub reports none active.
+// stopServers stops every running server, named ones included, through the API if a hub is up
+// (bob's login starts one for him too), and waits (up to 15 s) until the hub reports none active.
 func (sc *scenario) stopServers(t *testing.T) {
 	api := func(method, path string) *http.Response {
 		req, _ := http.NewRequest(method, sc.h.apiURL+path, nil)
@@ -171,15 +171,27 @@ func (sc *scenario) stopServers(t *testing.T) {
 		if resp == nil {
 			return
 		}
-		var users []struct{ Name string }
+		var users []struct {
+			Name    string
+			Servers map[string]json.RawMessage
+		}
 		json.NewDecoder(resp.Body).Decode(&users)
 		resp.Body.Close()
 		if len(users) == 0 {
 			return
 		}
 		for _, u := range users {
-			if resp := api("DELETE", "/users/"+u.Name+"/server"); resp != nil {
-				resp.Body.Close()
+			// Named servers too: they would outlive the hub (cleanup_servers is false).
+			paths := []string{"/users/" + u.Name + "/server"}
+			for name := range u.Servers {
+				if name != "" {
+					paths = append(paths, "/users/"+u.Name+"/servers/"+url.PathEscape(name))
+				}
+			}
+			for _, p := range paths {
+				if resp := api("DELETE", p); resp != nil {
+					resp.Body.Close()
+				}
 			}
 		}
 	}
