@@ -720,7 +720,16 @@ func TestDiscardKeepsAnOlderHubUser(t *testing.T) {
 	if r := signup(h.Browser(), "carol", "squatter-password"); r.Status != 200 || !strings.Contains(alert(r.Body), "must authorize") {
 		t.Fatalf("sign-up of carol: %d %q", r.Status, alert(r.Body))
 	}
+	if r := signup(h.Browser(), "dave", "dave-password"); r.Status != 200 {
+		t.Fatalf("sign-up of dave: %d %q", r.Status, alert(r.Body))
+	}
 	admin := adminBrowser(t, h)
+	page := admin.Do("GET", "/hub/authorize", nil)
+	carolRow := regexp.MustCompile(`(?s)id="user-carol">.*?</tr>`).FindString(page.Body)
+	daveRow := regexp.MustCompile(`(?s)id="user-dave">.*?</tr>`).FindString(page.Body)
+	if !strings.Contains(carolRow, "Name of an existing user") || strings.Contains(daveRow, "Name of an existing user") {
+		t.Errorf("the authorize page should warn about carol (an existing hub user) only:\ncarol: %s\ndave: %s", carolRow, daveRow)
+	}
 	if r := admin.Submit("/hub/authorize", url.Values{"username": {"carol"}, "action": {"discard"}}); r.Status != 303 {
 		t.Fatalf("discard: %d %q", r.Status, alert(r.Body))
 	}

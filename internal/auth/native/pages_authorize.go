@@ -37,7 +37,8 @@ var authorizeTmpl = parse("authorize", `<section class="card card-xwide" id="nat
 <td><strong>{{.Username}}</strong></td><td>{{if .Email}}{{.Email}}{{else}}<span class="muted">—</span>{{end}}</td>
 <td>{{if .Has2FA}}on{{else}}<span class="muted">off</span>{{end}}</td>
 <td class="muted nowrap">{{if not .Created.IsZero}}{{.Created.UTC.Format "2006-01-02"}}{{end}}</td>
-<td class="nowrap">{{if .Authorized}}<span class="badge badge-ok">Authorized</span>{{else}}<span class="badge badge-busy">Waiting for approval</span>{{end}}</td>
+<td class="nowrap">{{if .Authorized}}<span class="badge badge-ok">Authorized</span>{{else}}<span class="badge badge-busy">Waiting for approval</span>{{end}}{{if index $.Taken .Username}}
+<span class="badge badge-failed" title="A hub user of this name existed before the sign-up: authorizing hands that account to whoever signed up.">Name of an existing user</span>{{end}}</td>
 <td class="actions">
 <form action="{{$.Prefix}}authorize" method="post" class="inline">
 <input type="hidden" name="_xsrf" value="{{$.XSRF}}">
@@ -61,8 +62,11 @@ type authorizeView struct {
 	Prefix, XSRF, Query, State string
 	Page, Total, First, Last   int
 	Users                      []*store.NativeUser
-	Prev, Next                 string
-	Alert                      *alert
+	// Taken marks waiting sign-ups whose name was a hub user before the sign-up (someone may be
+	// claiming an existing account).
+	Taken      map[string]bool
+	Prev, Next string
+	Alert      *alert
 }
 
 // requireAdmin returns the logged-in user if they may manage users (an admin, or roles that
@@ -248,6 +252,7 @@ func (a *Authenticator) renderAuthorize(w http.ResponseWriter, r *http.Request, 
 	}
 	if len(v.Users) > 0 {
 		v.First, v.Last = (v.Page-1)*pageSize+1, (v.Page-1)*pageSize+len(v.Users)
+		v.Taken = a.takenNames(r.Context(), db, v.Users)
 	}
 	link := func(page int) string {
 		return d.Prefix + "authorize?" + url.Values{"q": {v.Query}, "state": {v.State}, "page": {strconv.Itoa(page)}}.Encode()
@@ -259,4 +264,26 @@ func (a *Authenticator) renderAuthorize(w http.ResponseWriter, r *http.Request, 
 		v.Next = link(v.Page + 1)
 	}
 	a.render(w, d, status, "Authorize users", u, authorizeTmpl, v)
+}
+
+// takenNames are the waiting sign-ups of list whose name belonged to a hub user created before
+// the sign-up: authorizing one hands that user's account, servers and tokens to whoever signed up.
+func (a *Authenticator) takenNames(ctx context.Context, db *store.DB, list []*store.NativeUser) map[string]bool {
+	taken := map[string]bool{}
+	for _, nu := range list {
+		if nu.Authorized {
+			continue
+		}
+		hu, err := db.GetUser(ctx, nu.Username)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				a.log.Warn("native: look up the hub user of a sign-up", "user", nu.Username, "err", err)
+			}
+			continue
+		}
+		if hu.Created.Before(nu.Created) {
+			taken[nu.Username] = true
+		}
+	}
+	return taken
 }
