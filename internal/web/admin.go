@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -23,24 +22,10 @@ type pageWith struct {
 	Page any
 }
 
-// renderWith writes a page with fields of its own (admin.html, token.html): the layout's fields as render sets them, plus data.
+// renderWith writes a page with fields of its own (admin.html, token.html): the layout's
+// fields as render sets them, plus data as .Page.
 func (p *Pages) renderWith(w http.ResponseWriter, status int, name string, v *view, data any) {
-	v.BaseURL = p.d.BaseURL
-	v.HubPrefix = p.hubPrefix
-	v.StaticCSS = p.hubPrefix + "static/style.css?v=" + p.static.version("style.css")
-	v.LogoURL = p.hubPrefix + "logo"
-	v.Version = p.d.Version
-	v.CanAdmin = p.canAdminUI(v.User)
-	var buf bytes.Buffer
-	if err := p.tmpl.pages[name].ExecuteTemplate(&buf, "page.html", pageWith{view: v, Page: data}); err != nil {
-		p.log.Error("render template", "template", name, "err", err)
-		http.Error(w, "500: Internal Server Error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	p.execute(w, status, name, v, pageWith{view: v, Page: data})
 }
 
 // rawScopes returns the unfiltered scope names the roles of u grant (its own roles and its

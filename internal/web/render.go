@@ -161,6 +161,12 @@ type serverPage struct {
 // render writes a page with status. A template error is logged and answered with a bare 500,
 // since the error page may be what failed.
 func (p *Pages) render(w http.ResponseWriter, status int, name string, v *view) {
+	p.execute(w, status, name, v, v)
+}
+
+// execute fills v's layout fields and writes page name executed with data (v itself, or v
+// wrapped with a page's own fields).
+func (p *Pages) execute(w http.ResponseWriter, status int, name string, v *view, data any) {
 	v.BaseURL = p.d.BaseURL
 	v.HubPrefix = p.hubPrefix
 	v.StaticCSS = p.hubPrefix + "static/style.css?v=" + p.static.version("style.css")
@@ -169,7 +175,7 @@ func (p *Pages) render(w http.ResponseWriter, status int, name string, v *view) 
 	v.Version = p.d.Version
 	v.CanAdmin = p.canAdminUI(v.User)
 	var buf bytes.Buffer
-	if err := p.tmpl.pages[name].ExecuteTemplate(&buf, "page.html", v); err != nil {
+	if err := p.tmpl.pages[name].ExecuteTemplate(&buf, "page.html", data); err != nil {
 		p.log.Error("render template", "template", name, "err", err)
 		http.Error(w, "500: Internal Server Error", http.StatusInternalServerError)
 		return
