@@ -63,17 +63,30 @@ type PasswordRules interface {
 // PasswordSetter returns the authenticator's PasswordSetter, if it has one.
 func (p *Pipeline) PasswordSetter() (PasswordSetter, bool) {
 	s, ok := p.auth.(PasswordSetter)
-	if k, isKeeper := p.auth.(PasswordKeeper); ok && isKeeper && !k.KeepsPasswords() {
+	if !ok || !offers(p.auth, CapPasswords) {
 		return nil, false
 	}
-	return s, ok
+	return s, true
 }
 
-// PasswordKeeper is a PasswordSetter that may keep no passwords after all (MultiAuthenticator
-// forwards to its sources, and none of them may keep any): KeepsPasswords false turns reset
-// links and invitations off as for an authenticator without PasswordSetter.
-type PasswordKeeper interface {
-	KeepsPasswords() bool
+// Capabilities an authenticator may implement only to forward them (see Forwarder).
+const (
+	CapPasswords = "passwords" // PasswordSetter
+	CapRefresh   = "refresh"   // UserRefresher
+)
+
+// Forwarder is an authenticator that implements optional capabilities only to pass them on
+// (MultiAuthenticator to its sources): Offers reports whether some part really has the one
+// named, so the hub does not turn on what nothing behind it does (reset links, the refresh
+// middleware's database read on every request).
+type Forwarder interface {
+	Offers(capability string) bool
+}
+
+// offers is false only when a Forwarder says nothing behind it has capability.
+func offers(a Authenticator, capability string) bool {
+	f, ok := a.(Forwarder)
+	return !ok || f.Offers(capability)
 }
 
 // CheckNewPassword checks a new password against the authenticator's rules (PasswordRules);

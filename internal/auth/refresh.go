@@ -25,7 +25,7 @@ type UserRefresher interface {
 // as up to date.
 func (p *Pipeline) CanRefresh() bool {
 	_, ok := p.auth.(UserRefresher)
-	return ok && p.cfg.EnableAuthState
+	return ok && p.cfg.EnableAuthState && offers(p.auth, CapRefresh)
 }
 
 // RefreshAge is auth_refresh_age: how old a user's authentication may be before a hub request

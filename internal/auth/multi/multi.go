@@ -504,11 +504,21 @@ func (m *Authenticator) HomeLinks(u *store.User) []auth.Link {
 	return out
 }
 
-// KeepsPasswords reports whether any source keeps passwords the hub can set (auth.PasswordKeeper):
-// without one, reset links and invitations stay off.
-func (m *Authenticator) KeepsPasswords() bool {
+// Offers reports whether some source has capability (auth.Forwarder): without a source that
+// keeps passwords, reset links and invitations stay off; without one that refreshes, the hub
+// does not refresh users on requests.
+func (m *Authenticator) Offers(capability string) bool {
 	for _, s := range m.sources {
-		if _, ok := s.real.(auth.PasswordSetter); ok {
+		var ok bool
+		switch capability {
+		case auth.CapPasswords:
+			_, ok = s.real.(auth.PasswordSetter)
+		case auth.CapRefresh:
+			_, ok = s.real.(auth.UserRefresher)
+		default:
+			return true
+		}
+		if ok {
 			return true
 		}
 	}

@@ -119,3 +119,35 @@ MultiAuthenticator:
 		t.Errorf("login options = %+v", opts)
 	}
 }
+
+// The hub turns on reset links and request-time refresh only when some source has them.
+func TestOffersOnlyWhatSourcesHave(t *testing.T) {
+	plain := pipeline(t, `
+Authenticator:
+  enable_auth_state: true
+MultiAuthenticator:
+  authenticators:
+    - {class: dummy, config: {password: the-password}}
+`)
+	if _, ok := plain.PasswordSetter(); ok {
+		t.Error("reset links offered with no source that keeps passwords")
+	}
+	if plain.CanRefresh() {
+		t.Error("refresh offered with no source that refreshes")
+	}
+	mixed := pipeline(t, `
+Authenticator:
+  enable_auth_state: true
+MultiAuthenticator:
+  authenticators:
+    - {class: dummy, config: {password: the-password}}
+    - {class: github, prefix: gh-, url_prefix: github, config: {client_id: x, client_secret: y, allow_all: true}}
+    - {class: firstuse, prefix: fu-}
+`)
+	if _, ok := mixed.PasswordSetter(); !ok {
+		t.Error("no reset links with a FirstUse source")
+	}
+	if !mixed.CanRefresh() {
+		t.Error("no refresh with an OAuth source")
+	}
+}
