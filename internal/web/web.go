@@ -249,9 +249,17 @@ func (p *Pages) headers(next http.Handler) http.Handler {
 
 // CurrentUser returns the user of the request's login cookie; (nil, nil) when there is none,
 // it does not verify, or its cookie_id belongs to nobody (rotated).
+//
+// A GET or HEAD that a script could read (a fetch() from a user's server on the hub's origin,
+// session.CookieUsable) without the session's _xsrf token is anonymous too: the page then
+// shows what a logged-out browser sees. Other methods are the handlers' to check (they read
+// the form's token after limiting the body, and refuse with 403).
 func (p *Pages) CurrentUser(r *http.Request) (*store.User, error) {
 	id, ok := p.d.Sessions.LoginCookieID(r)
 	if !ok {
+		return nil, nil
+	}
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !p.d.Sessions.CookieUsable(r, id) {
 		return nil, nil
 	}
 	u, err := p.d.Store.GetUserByCookieID(r.Context(), id)
@@ -277,7 +285,8 @@ func (p *Pages) user(w http.ResponseWriter, r *http.Request) (u *store.User, ok 
 		p.Error(w, r, http.StatusInternalServerError, "")
 		return nil, false
 	}
-	if u == nil && p.d.Sessions.HasLoginCookie(r) {
+	if u == nil && p.d.Sessions.HasLoginCookie(r) && session.IsNavigation(r) {
+		// Not on a script's request: a fetch() must not log the browser out.
 		p.d.Sessions.ClearLogin(w)
 	}
 	return u, true
