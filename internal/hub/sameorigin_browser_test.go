@@ -193,3 +193,38 @@ func TestSameOriginAttackInBrowser(t *testing.T) {
 	res, stolen := runSameOriginAttack(t, lh, lh.public, lh.public+"/user/mallory/evil.html")
 	assertAttackFailed(t, res, stolen)
 }
+
+// subdomainConfig is hubConfig with subdomain_host http://localhost:{pub}: the hub on
+// localhost, each user's servers on {user}.localhost (Chromium resolves *.localhost to the
+// loopback address).
+func subdomainConfig(t *testing.T, dir string, pub, hubPort int, extra string) string {
+	cfg := hubConfig(t, dir, pub, hubPort, "dummy", extra)
+	old := fmt.Sprintf("public_url: http://127.0.0.1:%d/\n", pub)
+	if !strings.Contains(cfg, old) {
+		t.Fatal("hubConfig changed: no public_url line")
+	}
+	return strings.Replace(cfg, old, fmt.Sprintf("public_url: http://localhost:%d/\n  subdomain_host: http://localhost:%d\n", pub, pub), 1)
+}
+
+// TestSameOriginAttackInBrowserSubdomains is TestSameOriginAttackInBrowser with
+// subdomain_host: mallory's page is on http://mallory.localhost:{port}, another origin than
+// the hub's (http://localhost:{port}). Its script reaches the hub cross-origin (and /hub/ on
+// its own host, which the hub sends to the hub's host): it reads nothing and mints nothing.
+func TestSameOriginAttackInBrowserSubdomains(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("skipping the browser test in -short mode")
+	}
+	var pub int
+	lh := startLiveHub(t, nil, func(dir string, p, hubPort int) string {
+		pub = p
+		return subdomainConfig(t, dir, p, hubPort, "DummyAuthenticator:\n  password: pw\n")
+	})
+	hubOrigin := fmt.Sprintf("http://localhost:%d", pub)
+	evil := evilServer(t, hubOrigin)
+	if _, err := lh.h.table.Put("/mallory.localhost/user/mallory", map[string]any{"target": evil.URL}); err != nil {
+		t.Fatal(err)
+	}
+	res, stolen := runSameOriginAttack(t, lh, hubOrigin, fmt.Sprintf("http://mallory.localhost:%d/user/mallory/evil.html", pub))
+	assertAttackFailed(t, res, stolen)
+}

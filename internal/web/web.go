@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"gohub/internal/naming"
 	"gohub/internal/recovery"
 	"gohub/internal/session"
 	"gohub/internal/spawner"
@@ -131,6 +132,9 @@ type Deps struct {
 	// PublicURL is JupyterHub.public_url, if set: it decides which absolute next URLs are this
 	// hub's, and makes redirects out of non-hub paths absolute.
 	PublicURL *url.URL
+	// Subdomains is JupyterHub.subdomain_host (nil: unset): server URLs are then absolute, on
+	// each user's own host, and /user/{name}/... on another host is sent there.
+	Subdomains *naming.Subdomains
 	// TemplateDir, if set, holds templates that replace the embedded ones of the same name.
 	TemplateDir string
 	// MaxFormBytes limits a posted form; 1 MiB when zero.
@@ -339,6 +343,14 @@ func (p *Pages) notHub(w http.ResponseWriter, r *http.Request) {
 		name != "" && !strings.Contains(name, "/") {
 		redirect(w, path+"/"+query)
 		return
+	}
+	if sd := p.d.Subdomains; sd != nil && strings.HasPrefix(rest, "user/") && !sd.IsUserHost(r.Host) {
+		// A user's server lives on the user's own host, never on the hub's.
+		escName, _, _ := strings.Cut(strings.TrimPrefix(rest, "user/"), "/")
+		if name, err := url.PathUnescape(escName); err == nil && name != "" {
+			redirect(w, sd.UserOrigin(name)+path+query)
+			return
+		}
 	}
 	target := p.hubPrefix + rest + query
 	if p.d.PublicURL != nil && p.d.PublicURL.Host != "" {
