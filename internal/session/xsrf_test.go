@@ -222,3 +222,54 @@ func TestCheckXSRFVector(t *testing.T) {
 		t.Fatal("vector token accepted for another id")
 	}
 }
+
+// A page fetched by a script (not a navigation) gets no token unless it sent the valid one:
+// a user's server on the hub's origin must not read the victim's _xsrf from a page. Same for
+// CookieUsable, which pages use to treat such a request as logged out.
+func TestXSRFTokenNotRevealedToScripts(t *testing.T) {
+	now := time.Now()
+	m := newManager(t, &now, Options{})
+	const cookieID = "cid"
+	req := func(mode, dest, xsrf string) *http.Request {
+		r := httptest.NewRequest("GET", "/hub/token", nil)
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "sess"})
+		r.AddCookie(&http.Cookie{Name: XSRFCookie, Value: m.mintXSRF("sess:" + cookieID)})
+		if mode != "" {
+			r.Header.Set("Sec-Fetch-Mode", mode)
+		}
+		if dest != "" {
+			r.Header.Set("Sec-Fetch-Dest", dest)
+		}
+		if xsrf != "" {
+			r.Header.Set("X-XSRFToken", xsrf)
+		}
+		return r
+	}
+	good := m.mintXSRF("sess:" + cookieID)
+	for _, c := range []struct {
+		mode, dest, xsrf string
+		reveal           bool
+	}{
+		{"navigate", "document", "", true},
+		{"", "", "", true},
+		{"cors", "empty", "", false},
+		{"no-cors", "empty", "", false},
+		{"same-origin", "empty", "", false},
+		{"navigate", "iframe", "", false},
+		{"cors", "empty", good, true},
+		{"cors", "empty", good + "x", false},
+	} {
+		r := req(c.mode, c.dest, c.xsrf)
+		id := m.XSRFID(r, cookieID)
+		got := m.XSRFToken(httptest.NewRecorder(), r, id)
+		if (got != "") != c.reveal {
+			t.Errorf("%s/%s xsrf=%v: token %q, want revealed %v", c.mode, c.dest, c.xsrf != "", got, c.reveal)
+		}
+		if got := m.RefreshXSRFToken(httptest.NewRecorder(), r, id); (got != "") != c.reveal {
+			t.Errorf("%s/%s: refreshed token %q, want revealed %v", c.mode, c.dest, got, c.reveal)
+		}
+		if m.CookieUsable(r, cookieID) != c.reveal {
+			t.Errorf("%s/%s xsrf=%v: CookieUsable %v", c.mode, c.dest, c.xsrf != "", !c.reveal)
+		}
+	}
+}
