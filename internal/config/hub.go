@@ -24,6 +24,9 @@ type Hub struct {
 	HubConnectURL string `yaml:"hub_connect_url" help:"URL single-user servers and services use to reach the hub, when it differs from where it listens (e.g. hub_ip 0.0.0.0 in a container)."`
 	BaseURL       string `yaml:"base_url" help:"Path prefix of every gohub URL, to run it under a path of an existing site; normalised to start and end with '/'."`
 	PublicURL     string `yaml:"public_url" help:"Full public URL of the hub as browsers see it (https://hub.example.org/), when behind another proxy; empty means taken from each request."`
+	// SubdomainHost gives every user's servers an origin of their own: their scripts cannot
+	// read the hub's pages or use its cookies.
+	SubdomainHost string `yaml:"subdomain_host" help:"Run each user's servers on a subdomain of this origin (https://hub.example.org[:port]): alice's at https://alice.hub.example.org/user/alice/, so code on a user's server cannot act as the visitor on the hub. Needs wildcard DNS (and a wildcard certificate) for *.host; names that are not DNS labels get u-<letters>--<hash>. Without a scheme, https:// is assumed. Empty: every server shares the hub's origin."`
 
 	CookieSecret     string  `yaml:"cookie_secret" help:"Hex-encoded secret (at least 32 bytes) that signs login cookies; better set JPY_COOKIE_SECRET or use cookie_secret_file."`
 	CookieSecretFile string  `yaml:"cookie_secret_file" help:"File holding the hex-encoded cookie secret; created with mode 0600 if missing, refused if group or others can access it."`

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"gohub/internal/naming"
 )
 
 // Validate checks the JupyterHub traits and normalises them: base_url gets its trailing '/',
@@ -38,6 +40,21 @@ func (h *Hub) Validate() error {
 		if raw != "" {
 			if _, err := parseAbsoluteURL(raw); err != nil {
 				bad(key, "%v", err)
+			}
+		}
+	}
+
+	if h.SubdomainHost != "" {
+		if !strings.Contains(h.SubdomainHost, "://") {
+			h.SubdomainHost = "https://" + h.SubdomainHost // as upstream
+		}
+		sd, err := naming.ParseSubdomainHost(h.SubdomainHost)
+		switch {
+		case err != nil:
+			bad("subdomain_host", "%q: %v", h.SubdomainHost, err)
+		case h.PublicURL != "":
+			if pu, err := url.Parse(h.PublicURL); err == nil && !sd.IsHubHost(pu.Host) {
+				bad("subdomain_host", "%q: public_url %q names another host; the hub must be on subdomain_host's host", h.SubdomainHost, h.PublicURL)
 			}
 		}
 	}

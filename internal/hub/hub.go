@@ -24,6 +24,7 @@ import (
 	"gohub/internal/auth"
 	"gohub/internal/authstate"
 	"gohub/internal/config"
+	"gohub/internal/naming"
 	"gohub/internal/oauth"
 	"gohub/internal/proxy"
 	"gohub/internal/rbac"
@@ -65,6 +66,9 @@ type Hub struct {
 	router    Router
 	chp       *chpProcess
 	hubTarget string // where the proxy sends hub traffic: http://<hub listener>
+	// subdomains is JupyterHub.subdomain_host (nil when unset): servers on their users' hosts,
+	// routes keyed by host.
+	subdomains *naming.Subdomains
 
 	shutdown chan shutdownRequest // POST /hub/api/shutdown and the spawn failure limit
 
@@ -226,18 +230,25 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		Secret:  secret,
 		BaseURL: cfg.BaseURL,
 		MaxAge:  time.Duration(cfg.CookieMaxAgeDays * float64(24*time.Hour)),
-		Secure:  strings.HasPrefix(cfg.PublicURL, "https:"),
+		Secure:  strings.HasPrefix(cfg.PublicURL, "https:") || strings.HasPrefix(cfg.SubdomainHost, "https:"),
 	})
 	if err != nil {
 		return err
+	}
+	if h.subdomains, err = naming.ParseSubdomainHost(cfg.SubdomainHost); err != nil {
+		return fmt.Errorf("JupyterHub.subdomain_host: %w", err)
 	}
 	if err := h.initProxy(); err != nil {
 		return err
 	}
 
 	var publicURL *url.URL
-	if cfg.PublicURL != "" {
-		if publicURL, err = url.Parse(cfg.PublicURL); err != nil {
+	publicRaw := cfg.PublicURL
+	if publicRaw == "" && h.subdomains != nil {
+		publicRaw = h.subdomains.HubOrigin() + cfg.BaseURL // as upstream's public_url default
+	}
+	if publicRaw != "" {
+		if publicURL, err = url.Parse(publicRaw); err != nil {
 			return fmt.Errorf("JupyterHub.public_url: %w", err)
 		}
 	}
@@ -255,6 +266,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		Logger:           h.log,
 		LoginService:     pipeline.LoginService(),
 		PublicURL:        publicURL,
+		Subdomains:       h.subdomains,
 		TemplateDir:      templateDir(cfg.TemplatePaths),
 		Recovery:         h.recovery,
 		Invalidate:       func() { h.api.Invalidate() }, // h.api is built below
@@ -298,6 +310,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			BaseURL:     cfg.BaseURL,
 			PublicURL:   cfg.PublicURL,
 			AdminAccess: cfg.AdminAccess,
+			Subdomains:  h.subdomains,
 		},
 		Logger: h.log,
 		OnFailureLimit: func(n int) {
@@ -376,7 +389,29 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		}
 		h.handler = refresh.middleware(mux)
 	}
+	if h.subdomains != nil {
+		h.handler = h.hubHostOnly(h.handler, hubPrefix)
+	}
 	return nil
+}
+
+// hubHostOnly keeps the hub's pages and API off users' hosts under subdomain_host: the hub's
+// cookies are host-only on its own host, so a login or a page there must never happen on a
+// user's origin, where that user's scripts could read it. GET and HEAD go to the same URL on
+// the hub's host; other methods are refused.
+func (h *Hub) hubHostOnly(next http.Handler, hubPrefix string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.subdomains.IsUserHost(r.Host) || !strings.HasPrefix(r.URL.Path, hubPrefix) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "The hub is at "+h.subdomains.HubOrigin()+", not on a user's host.", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Location", h.subdomains.HubOrigin()+r.URL.RequestURI())
+		w.WriteHeader(http.StatusFound)
+	})
 }
 
 // initProxy sets up the built-in route table and proxy, or the client of an external
@@ -386,7 +421,8 @@ func (h *Hub) initProxy() error {
 	case "", "builtin", "gohub":
 		h.table = proxy.NewRouteTable()
 		h.proxy = proxy.New(h.table, proxy.Options{
-			Logger: h.log,
+			Logger:      h.log,
+			HostRouting: h.subdomains != nil,
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, status int) {
 				msg := "Your server appears to be down. Try restarting it from the hub."
 				if status == http.StatusNotFound {
@@ -411,6 +447,7 @@ func (h *Hub) initProxy() error {
 			token = hex.EncodeToString(b)
 		}
 		c.AuthToken = token
+		c.hostRouting = h.subdomains != nil
 		h.router = chpRouter{proxy.NewCHPClient(c.APIURL, token, proxy.CHPClientOptions{Logger: h.log})}
 	default:
 		return fmt.Errorf("JupyterHub.proxy_class: unknown proxy %q (builtin or configurable-http-proxy)", h.cfg.ProxyClass)
@@ -599,14 +636,35 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 // to their server; everything the hub's own route covers is handled in-process, without a
 // loopback hop.
 func (h *Hub) publicHandler() http.Handler {
-	hubRoute := routespecPath(h.cfg.BaseURL)
+	hubRoute := routespecPath(h.hubRoutespec())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt := h.table.Match(r.URL.Path); rt == nil || rt.Prefix == hubRoute {
+		key := r.URL.Path
+		if h.subdomains != nil {
+			key = "/" + hostOnly(r.Host) + key // as the proxy's host routing keys it
+		}
+		if rt := h.table.Match(key); rt == nil || rt.Prefix == hubRoute {
 			h.handler.ServeHTTP(w, r)
 			return
 		}
 		h.proxy.ServeHTTP(w, r)
 	})
+}
+
+// hubRoutespec is the hub's own route: base_url, or "/" (every host) with subdomain_host, as
+// upstream's hub_routespec.
+func (h *Hub) hubRoutespec() string {
+	if h.subdomains != nil {
+		return "/"
+	}
+	return h.cfg.BaseURL
+}
+
+// hostOnly is a Host header without its port.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }
 
 // connectable turns a listener address into one others can dial (0.0.0.0 → 127.0.0.1).

@@ -115,6 +115,8 @@ type CHPConfig struct {
 	ShouldStart bool     `yaml:"should_start" help:"Start the proxy as a child process; false connects to one that runs already (then auth_token or CONFIGPROXY_AUTH_TOKEN is required)."`
 	Command     []string `yaml:"command" help:"The proxy command the hub starts."`
 	Debug       bool     `yaml:"debug" help:"Run the proxy with --log-level debug."`
+
+	hostRouting bool // JupyterHub.subdomain_host is set: start the proxy with --host-routing
 }
 
 // DefaultCHPConfig returns upstream's defaults.
@@ -146,6 +148,9 @@ func startCHP(ctx context.Context, cfg *CHPConfig, token, publicIP, publicPort, 
 		"--default-target", defaultTarget)
 	if cfg.Debug {
 		args = append(args, "--log-level", "debug")
+	}
+	if cfg.hostRouting {
+		args = append(args, "--host-routing")
 	}
 	cmd := exec.Command(cfg.Command[0], args...)
 	cmd.Env = append(os.Environ(), "CONFIGPROXY_AUTH_TOKEN="+token)

@@ -163,6 +163,12 @@ func (p *Provider) currentUser(ctx context.Context, r *http.Request) (*store.Use
 	if !ok {
 		return nil, nil
 	}
+	// A script's request without the session's _xsrf token (a user's server fetching the
+	// authorize page on the hub's origin) is anonymous: it would otherwise read the consent
+	// form's token, or follow the redirect that carries a code.
+	if !p.d.Sessions.CookieUsable(r, id) {
+		return nil, nil
+	}
 	u, err := p.db.GetUserByCookieID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil

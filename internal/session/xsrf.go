@@ -112,7 +112,13 @@ func (m *Manager) expectedXSRF(r *http.Request, id string) (token string, fresh 
 
 // XSRFToken returns the token a page must embed for id, reusing the _xsrf cookie when it signs
 // the same id and otherwise minting one (set as a cookie when Sec-Fetch-Mode is navigate or absent).
+//
+// A request a script can read (not a navigation, see IsNavigation) gets "" unless it carries the
+// valid token already: a page fetched by a user's server must not hand it the token.
 func (m *Manager) XSRFToken(w http.ResponseWriter, r *http.Request, id string) string {
+	if !m.mayReveal(r, id) {
+		return ""
+	}
 	tok, fresh := m.expectedXSRF(r, id)
 	if fresh && isNavigation(r) {
 		m.setXSRF(w, tok, id)
@@ -123,6 +129,9 @@ func (m *Manager) XSRFToken(w http.ResponseWriter, r *http.Request, id string) s
 // RefreshXSRFToken is XSRFToken that always (re)sends the cookie on a navigation, restarting
 // its lifetime; the login page uses it so a form is never served with a nearly expired cookie.
 func (m *Manager) RefreshXSRFToken(w http.ResponseWriter, r *http.Request, id string) string {
+	if !m.mayReveal(r, id) {
+		return ""
+	}
 	tok, _ := m.expectedXSRF(r, id)
 	if isNavigation(r) {
 		m.setXSRF(w, tok, id)
@@ -153,28 +162,58 @@ func (m *Manager) setXSRF(w http.ResponseWriter, token, id string) {
 	http.SetCookie(w, c)
 }
 
-// isNavigation: Sec-Fetch-Mode is navigate or absent (insecure origins do not send it).
-func isNavigation(r *http.Request) bool {
-	mode := r.Header.Get("Sec-Fetch-Mode")
-	return mode == "" || mode == "navigate"
+// isNavigation is IsNavigation; the _xsrf cookie is set only on navigations.
+func isNavigation(r *http.Request) bool { return IsNavigation(r) }
+
+// IsNavigation reports whether r is a browser loading a page into a window, whose answer no
+// script reads: Sec-Fetch-Mode navigate with Sec-Fetch-Dest document (or absent), or no fetch
+// metadata at all (browsers send none to insecure origins, nor do non-browser clients).
+//
+// A fetch() or XMLHttpRequest sends another mode ("cors", "no-cors", "same-origin"), and a
+// frame sends Sec-Fetch-Dest iframe: a script on the same origin (a user's server without
+// subdomain_host) reads both answers, so neither counts.
+func IsNavigation(r *http.Request) bool {
+	mode, dest := r.Header.Get("Sec-Fetch-Mode"), r.Header.Get("Sec-Fetch-Dest")
+	return (mode == "" || mode == "navigate") && (dest == "" || dest == "document")
 }
 
 // NeedsXSRFCheck applies the skip rules of spec §4.4 to a cookie-authenticated request: no
-// check for websockets, for GET/HEAD/OPTIONS navigations (Sec-Fetch-Mode navigate or absent),
-// and for same-origin no-cors GET/HEAD/OPTIONS. Token-authenticated requests are the caller's
-// to skip.
+// check for websockets, for GET/HEAD/OPTIONS navigations (IsNavigation), and for same-origin
+// no-cors GET/HEAD/OPTIONS of a subresource (an image, a script). Token-authenticated requests
+// are the caller's to skip.
+//
+// Unlike JupyterHub, a no-cors request with Sec-Fetch-Dest empty (or none) is checked: that is
+// fetch(url, {mode: "no-cors"}), and a same-origin answer to it is readable by the script.
 func NeedsXSRFCheck(r *http.Request) bool {
 	mode := r.Header.Get("Sec-Fetch-Mode")
 	readOnly := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
+	dest := r.Header.Get("Sec-Fetch-Dest")
 	switch {
 	case mode == "websocket":
 		return false
-	case (mode == "" || mode == "navigate") && readOnly:
+	case readOnly && IsNavigation(r):
 		return false
-	case mode == "no-cors" && r.Header.Get("Sec-Fetch-Site") == "same-origin" && readOnly:
+	case mode == "no-cors" && r.Header.Get("Sec-Fetch-Site") == "same-origin" && readOnly &&
+		dest != "" && dest != "empty":
 		return false
 	}
 	return true
+}
+
+// mayReveal reports whether a page answering r may embed the _xsrf token of id: the request
+// is a navigation, or carries that token already.
+func (m *Manager) mayReveal(r *http.Request, id string) bool {
+	return IsNavigation(r) || m.validXSRF(r, id)
+}
+
+// CookieUsable reports whether r may be authenticated by the login cookie of cookieID: it needs
+// no token (NeedsXSRFCheck), or carries the session's valid one. A page treats a request
+// failing it as anonymous, so a script on the hub's origin that fetches a page with the
+// victim's cookies gets the login page, not the victim's secrets.
+//
+// It reads the _xsrf form argument: call it on a POST only after limiting the body.
+func (m *Manager) CookieUsable(r *http.Request, cookieID string) bool {
+	return m.CheckXSRF(r, m.XSRFID(r, cookieID))
 }
 
 // SubmittedXSRF is the token a request carries: the _xsrf query or form argument, else the
@@ -193,14 +232,26 @@ func SubmittedXSRF(r *http.Request) string {
 // form argument or the X-XSRFToken / X-CSRFToken header, compared in constant time. It applies
 // the skip rules of spec §4.4 for safe methods (GET/HEAD/OPTIONS with Sec-Fetch-Mode navigate or
 // absent, websocket).
+//
+// The token must be the one of the request's _xsrf cookie, which must sign id: one minted now
+// for a request without that cookie is never accepted (it would equal a token minted in the
+// same second, which a page fetched by a script could have shown).
 func (m *Manager) CheckXSRF(r *http.Request, id string) bool {
 	if !NeedsXSRFCheck(r) {
 		return true
 	}
+	return m.validXSRF(r, id)
+}
+
+// validXSRF: r carries a token equal to its _xsrf cookie, and that cookie signs id.
+func (m *Manager) validXSRF(r *http.Request, id string) bool {
 	got := SubmittedXSRF(r)
 	if got == "" {
 		return false
 	}
-	want, _ := m.expectedXSRF(r, id)
+	want, cid, ok := m.cookieXSRF(r)
+	if !ok || cid != id {
+		return false
+	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }

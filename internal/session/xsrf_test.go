@@ -125,11 +125,13 @@ func TestCheckXSRF(t *testing.T) {
 	good := m.mintXSRF(id)
 	now = now.Add(3 * time.Second) // a freshly minted token differs from the cookie's
 	otherID := m.mintXSRF("sess:someone-else")
+	fresh := m.mintXSRF(id)
 
 	type tc struct {
 		name       string
 		method     string
 		mode, site string // Sec-Fetch-Mode, Sec-Fetch-Site
+		dest       string // Sec-Fetch-Dest
 		cookie     string
 		query      string // _xsrf in the query
 		form       string // _xsrf in a urlencoded body
@@ -146,7 +148,13 @@ func TestCheckXSRF(t *testing.T) {
 		{name: "GET cors needs token", method: "GET", mode: "cors", cookie: good, want: false},
 		{name: "GET cors with query token", method: "GET", mode: "cors", cookie: good, query: good, want: true},
 		{name: "GET same-origin mode needs token", method: "GET", mode: "same-origin", cookie: good, want: false},
-		{name: "same-origin no-cors GET skips", method: "GET", mode: "no-cors", site: "same-origin", want: true},
+		{name: "same-origin no-cors image GET skips", method: "GET", mode: "no-cors", site: "same-origin", dest: "image", want: true},
+		// fetch(url, {mode: "no-cors"}) of the same origin is readable: it needs the token.
+		{name: "same-origin no-cors fetch checked", method: "GET", mode: "no-cors", site: "same-origin", dest: "empty", want: false},
+		{name: "same-origin no-cors without dest checked", method: "GET", mode: "no-cors", site: "same-origin", want: false},
+		// A frame's document is readable by a same-origin parent.
+		{name: "GET navigate into a frame checked", method: "GET", mode: "navigate", dest: "iframe", cookie: good, want: false},
+		{name: "GET navigate document skips", method: "GET", mode: "navigate", dest: "document", want: true},
 		{name: "cross-site no-cors GET checked", method: "GET", mode: "no-cors", site: "cross-site", want: false},
 		{name: "no-cors POST checked", method: "POST", mode: "no-cors", site: "same-origin", want: false},
 		{name: "POST without token", method: "POST", cookie: good, want: false},
@@ -159,6 +167,8 @@ func TestCheckXSRF(t *testing.T) {
 		{name: "token for another id", method: "POST", cookie: otherID, form: otherID, want: false},
 		{name: "token without cookie", method: "POST", form: good, want: false},
 		{name: "cookie for another id", method: "POST", cookie: otherID, form: good, want: false},
+		// A token minted this second for a request without the cookie (what a page shows then).
+		{name: "fresh token without cookie", method: "POST", form: fresh, want: false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -178,6 +188,9 @@ func TestCheckXSRF(t *testing.T) {
 			}
 			if c.site != "" {
 				r.Header.Set("Sec-Fetch-Site", c.site)
+			}
+			if c.dest != "" {
+				r.Header.Set("Sec-Fetch-Dest", c.dest)
 			}
 			if c.cookie != "" {
 				r.AddCookie(&http.Cookie{Name: XSRFCookie, Value: c.cookie})
@@ -207,5 +220,56 @@ func TestCheckXSRFVector(t *testing.T) {
 	}
 	if m.CheckXSRF(r, "sess:other") {
 		t.Fatal("vector token accepted for another id")
+	}
+}
+
+// A page fetched by a script (not a navigation) gets no token unless it sent the valid one:
+// a user's server on the hub's origin must not read the victim's _xsrf from a page. Same for
+// CookieUsable, which pages use to treat such a request as logged out.
+func TestXSRFTokenNotRevealedToScripts(t *testing.T) {
+	now := time.Now()
+	m := newManager(t, &now, Options{})
+	const cookieID = "cid"
+	req := func(mode, dest, xsrf string) *http.Request {
+		r := httptest.NewRequest("GET", "/hub/token", nil)
+		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "sess"})
+		r.AddCookie(&http.Cookie{Name: XSRFCookie, Value: m.mintXSRF("sess:" + cookieID)})
+		if mode != "" {
+			r.Header.Set("Sec-Fetch-Mode", mode)
+		}
+		if dest != "" {
+			r.Header.Set("Sec-Fetch-Dest", dest)
+		}
+		if xsrf != "" {
+			r.Header.Set("X-XSRFToken", xsrf)
+		}
+		return r
+	}
+	good := m.mintXSRF("sess:" + cookieID)
+	for _, c := range []struct {
+		mode, dest, xsrf string
+		reveal           bool
+	}{
+		{"navigate", "document", "", true},
+		{"", "", "", true},
+		{"cors", "empty", "", false},
+		{"no-cors", "empty", "", false},
+		{"same-origin", "empty", "", false},
+		{"navigate", "iframe", "", false},
+		{"cors", "empty", good, true},
+		{"cors", "empty", good + "x", false},
+	} {
+		r := req(c.mode, c.dest, c.xsrf)
+		id := m.XSRFID(r, cookieID)
+		got := m.XSRFToken(httptest.NewRecorder(), r, id)
+		if (got != "") != c.reveal {
+			t.Errorf("%s/%s xsrf=%v: token %q, want revealed %v", c.mode, c.dest, c.xsrf != "", got, c.reveal)
+		}
+		if got := m.RefreshXSRFToken(httptest.NewRecorder(), r, id); (got != "") != c.reveal {
+			t.Errorf("%s/%s: refreshed token %q, want revealed %v", c.mode, c.dest, got, c.reveal)
+		}
+		if m.CookieUsable(r, cookieID) != c.reveal {
+			t.Errorf("%s/%s xsrf=%v: CookieUsable %v", c.mode, c.dest, c.xsrf != "", !c.reveal)
+		}
 	}
 }

@@ -29,6 +29,10 @@ type EnvSettings struct {
 	CookieOptions map[string]any
 	// AdminAccess sets JUPYTERHUB_ADMIN_ACCESS=1.
 	AdminAccess bool
+	// Subdomains, when JupyterHub.subdomain_host is set, put every user's servers on the
+	// user's own host: routes carry the host, and the OAuth callback, JUPYTERHUB_HOST and the
+	// public URLs are absolute.
+	Subdomains *naming.Subdomains
 }
 
 // envBase is what Request.Env needs, filled by the manager for one start.
@@ -66,8 +70,16 @@ func (b *envBase) build(bindHost string, port int) map[string]string {
 	}
 	env["JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED"] = boolDigit(s.CookieHostPrefixEnabled)
 	origin := publicOrigin(s.PublicURL)
+	serverOrigin := origin
+	if s.Subdomains != nil {
+		// The hub's origin for the browser's OAuth redirect; the server's own for its URLs.
+		origin, serverOrigin = s.Subdomains.HubOrigin(), s.Subdomains.UserOrigin(b.user)
+	}
 	env["JUPYTERHUB_HOST"] = origin
 	env["JUPYTERHUB_OAUTH_CALLBACK_URL"] = b.prefix + "oauth_callback"
+	if s.Subdomains != nil {
+		env["JUPYTERHUB_OAUTH_CALLBACK_URL"] = serverOrigin + b.prefix + "oauth_callback"
+	}
 	access := b.cfg.OAuthAccessScopes
 	if len(access) == 0 {
 		access = AccessScopes(b.user, b.serverName)
@@ -90,7 +102,7 @@ func (b *envBase) build(bindHost string, port int) map[string]string {
 	env["JUPYTERHUB_PUBLIC_URL"] = ""
 	env["JUPYTERHUB_PUBLIC_HUB_URL"] = ""
 	if origin != "" {
-		env["JUPYTERHUB_PUBLIC_URL"] = origin + b.prefix
+		env["JUPYTERHUB_PUBLIC_URL"] = serverOrigin + b.prefix
 		env["JUPYTERHUB_PUBLIC_HUB_URL"] = origin + baseURL(s.BaseURL) + "hub/"
 	}
 	c := b.cfg

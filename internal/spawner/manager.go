@@ -195,7 +195,7 @@ func (m *Manager) Progress(ctx context.Context, userName, serverName string) (<-
 	case s.pending == "spawn":
 		return s.spawn.events.watch(ctx), nil
 	case s.pending == "" && s.ready:
-		return staticLog(readyEvent(ServerPrefix(m.opts.Env.BaseURL, userName, serverName))).watch(ctx), nil
+		return staticLog(readyEvent(m.serverURL(userName, serverName))).watch(ctx), nil
 	case s.pending == "" && s.lastFailed != nil:
 		return staticLog(failedEvent(s.lastFailed, s.cancelled)).watch(ctx), nil
 	}
@@ -227,18 +227,33 @@ func (m *Manager) counts() (spawning, active int) {
 	return spawning, active
 }
 
+// serverURL is where a browser finds a server: its prefix, on the user's own origin with
+// subdomains.
+func (m *Manager) serverURL(user, server string) string {
+	p := ServerPrefix(m.opts.Env.BaseURL, user, server)
+	if sd := m.opts.Env.Subdomains; sd != nil {
+		return sd.UserOrigin(user) + p
+	}
+	return p
+}
+
 // setup describes a server's credentials for Hooks.
 func (m *Manager) setupFor(u User, name string, spawnerID int64, cfg *Config) ServerSetup {
 	prefix := ServerPrefix(m.opts.Env.BaseURL, u.Name, name)
 	allowed := append([]string{}, cfg.OAuthClientAllowedScopes...)
 	allowed = append(allowed, "access:servers!server="+u.Name+"/"+name)
+	route, redirect := prefix, prefix+"oauth_callback"
+	if sd := m.opts.Env.Subdomains; sd != nil {
+		route, redirect = sd.RouteSpec(u.Name, prefix), sd.UserOrigin(u.Name)+redirect
+	}
 	return ServerSetup{
 		User:                u,
 		ServerName:          name,
 		SpawnerID:           spawnerID,
 		Prefix:              prefix,
+		Route:               route,
 		ClientID:            ClientID(u.Name, name),
-		RedirectURI:         prefix + "oauth_callback",
+		RedirectURI:         redirect,
 		Description:         "Server at " + prefix,
 		TokenScopes:         append([]string{}, cfg.ServerTokenScopes...),
 		ClientAllowedScopes: sortedUnique(allowed),

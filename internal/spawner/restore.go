@@ -105,8 +105,8 @@ func (m *Manager) check(ctx context.Context, s *server, sp Spawner, st Status, t
 		m.log.Warn("running server does not answer at startup; stopping it", "user", setup.User.Name, "server", setup.ServerName, "err", err)
 		return false, "", m.teardown(s)
 	}
-	if err := m.opts.Hooks.AddRoute(ctx, setup.Prefix, target, routeData(setup.User.Name, setup.ServerName)); err != nil {
-		return false, "", fmt.Errorf("add proxy route %s: %w", setup.Prefix, err)
+	if err := m.opts.Hooks.AddRoute(ctx, setup.Route, target, routeData(setup.User.Name, setup.ServerName)); err != nil {
+		return false, "", fmt.Errorf("add proxy route %s: %w", setup.Route, err)
 	}
 	m.mu.Lock()
 	s.routed = true

@@ -154,9 +154,12 @@ type ServerSetup struct {
 	SpawnerID int64
 	// Prefix is the server's URL path, /user/alice/[gpu/].
 	Prefix string
+	// Route is the server's proxy route: Prefix, or /{user host}{Prefix} with subdomains.
+	Route string
 	// ClientID is the OAuth client id, jupyterhub-user-alice[-gpu].
 	ClientID string
-	// RedirectURI is the OAuth callback, {prefix}oauth_callback.
+	// RedirectURI is the OAuth callback, {prefix}oauth_callback (absolute, on the user's
+	// host, with subdomains).
 	RedirectURI string
 	// Description is "Server at {prefix}", the token note and client description.
 	Description string

@@ -169,7 +169,7 @@ func (m *Manager) runSpawn(ctx context.Context, s *server, att *attempt, u User,
 	if err != nil {
 		att.events.finish(failedEvent(err, cancelled))
 	} else {
-		att.events.finish(readyEvent(ServerPrefix(m.opts.Env.BaseURL, u.Name, name)))
+		att.events.finish(readyEvent(m.serverURL(u.Name, name)))
 		m.log.Info("server ready", "user", u.Name, "server", name)
 	}
 	close(att.done)
@@ -254,8 +254,8 @@ func (m *Manager) spawn(ctx context.Context, s *server, att *attempt, u User, na
 	if err != nil {
 		return err
 	}
-	if err := m.opts.Hooks.AddRoute(ctx, setup.Prefix, target, routeData(u.Name, name)); err != nil {
-		return fmt.Errorf("add proxy route %s: %w", setup.Prefix, err)
+	if err := m.opts.Hooks.AddRoute(ctx, setup.Route, target, routeData(u.Name, name)); err != nil {
+		return fmt.Errorf("add proxy route %s: %w", setup.Route, err)
 	}
 	m.mu.Lock()
 	s.routed, s.version = true, version

@@ -101,7 +101,7 @@ func (m *Manager) teardown(s *server) error {
 	m.mu.Unlock()
 	var errs []error
 	if routed {
-		if err := m.opts.Hooks.DeleteRoute(ctx, setup.Prefix); err != nil {
+		if err := m.opts.Hooks.DeleteRoute(ctx, setup.Route); err != nil {
 			errs = append(errs, err)
 		}
 	}

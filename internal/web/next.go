@@ -26,7 +26,11 @@ func (p *Pages) validateNext(r *http.Request, next string) string {
 		// Control characters (which browsers strip, joining "/\t/x" into "//x") and bad escapes.
 		return ""
 	}
-	if strings.HasPrefix(next+"/", proto+"://"+host+"/") || strings.HasPrefix(next+"/", "//"+host+"/") {
+	// With subdomains, a server's URL on its user's host is ours too (as upstream, reduced to
+	// its path, which the hub sends back to that host).
+	userHost := p.d.Subdomains != nil && u.Host != "" && (u.Scheme == "" || u.Scheme == proto) &&
+		p.d.Subdomains.IsUserHost(u.Host)
+	if userHost || strings.HasPrefix(next+"/", proto+"://"+host+"/") || strings.HasPrefix(next+"/", "//"+host+"/") {
 		next = "/" + strings.TrimLeft(u.EscapedPath(), "/")
 		if u.RawQuery != "" {
 			next += "?" + u.RawQuery

@@ -72,9 +72,13 @@ func (p *Pages) serverTarget(w http.ResponseWriter, r *http.Request) (*target, b
 	return t, true
 }
 
-// serverURL is the path of a server, /user/alice/[gpu/].
+// serverURL is the path of a server, /user/alice/[gpu/]; with subdomains, the absolute URL on
+// the user's own host.
 func (p *Pages) serverURL(user, server string) string {
 	s := p.d.BaseURL + "user/" + escapeName(user) + "/"
+	if p.d.Subdomains != nil {
+		s = p.d.Subdomains.UserOrigin(user) + s
+	}
 	if server != "" {
 		s += url.PathEscape(server) + "/"
 	}

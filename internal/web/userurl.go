@@ -172,7 +172,11 @@ func (p *Pages) redirectToServer(w http.ResponseWriter, r *http.Request, serverV
 		}
 	}
 	q.Set("redirects", strconv.Itoa(n+1))
-	redirect(w, p.d.BaseURL+strings.TrimPrefix(r.URL.EscapedPath(), p.hubPrefix)+"?"+q.Encode())
+	target := p.d.BaseURL + strings.TrimPrefix(r.URL.EscapedPath(), p.hubPrefix) + "?" + q.Encode()
+	if p.d.Subdomains != nil {
+		target = p.d.Subdomains.UserOrigin(r.PathValue("name")) + target
+	}
+	redirect(w, target)
 }
 
 // sleepCtx waits d or until ctx ends.

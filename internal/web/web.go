@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"gohub/internal/naming"
 	"gohub/internal/recovery"
 	"gohub/internal/session"
 	"gohub/internal/spawner"
@@ -131,6 +132,9 @@ type Deps struct {
 	// PublicURL is JupyterHub.public_url, if set: it decides which absolute next URLs are this
 	// hub's, and makes redirects out of non-hub paths absolute.
 	PublicURL *url.URL
+	// Subdomains is JupyterHub.subdomain_host (nil: unset): server URLs are then absolute, on
+	// each user's own host, and /user/{name}/... on another host is sent there.
+	Subdomains *naming.Subdomains
 	// TemplateDir, if set, holds templates that replace the embedded ones of the same name.
 	TemplateDir string
 	// MaxFormBytes limits a posted form; 1 MiB when zero.
@@ -249,9 +253,17 @@ func (p *Pages) headers(next http.Handler) http.Handler {
 
 // CurrentUser returns the user of the request's login cookie; (nil, nil) when there is none,
 // it does not verify, or its cookie_id belongs to nobody (rotated).
+//
+// A GET or HEAD that a script could read (a fetch() from a user's server on the hub's origin,
+// session.CookieUsable) without the session's _xsrf token is anonymous too: the page then
+// shows what a logged-out browser sees. Other methods are the handlers' to check (they read
+// the form's token after limiting the body, and refuse with 403).
 func (p *Pages) CurrentUser(r *http.Request) (*store.User, error) {
 	id, ok := p.d.Sessions.LoginCookieID(r)
 	if !ok {
+		return nil, nil
+	}
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !p.d.Sessions.CookieUsable(r, id) {
 		return nil, nil
 	}
 	u, err := p.d.Store.GetUserByCookieID(r.Context(), id)
@@ -277,7 +289,8 @@ func (p *Pages) user(w http.ResponseWriter, r *http.Request) (u *store.User, ok 
 		p.Error(w, r, http.StatusInternalServerError, "")
 		return nil, false
 	}
-	if u == nil && p.d.Sessions.HasLoginCookie(r) {
+	if u == nil && p.d.Sessions.HasLoginCookie(r) && session.IsNavigation(r) {
+		// Not on a script's request: a fetch() must not log the browser out.
 		p.d.Sessions.ClearLogin(w)
 	}
 	return u, true
@@ -330,6 +343,14 @@ func (p *Pages) notHub(w http.ResponseWriter, r *http.Request) {
 		name != "" && !strings.Contains(name, "/") {
 		redirect(w, path+"/"+query)
 		return
+	}
+	if sd := p.d.Subdomains; sd != nil && strings.HasPrefix(rest, "user/") && !sd.IsUserHost(r.Host) {
+		// A user's server lives on the user's own host, never on the hub's.
+		escName, _, _ := strings.Cut(strings.TrimPrefix(rest, "user/"), "/")
+		if name, err := url.PathUnescape(escName); err == nil && name != "" {
+			redirect(w, sd.UserOrigin(name)+path+query)
+			return
+		}
 	}
 	target := p.hubPrefix + rest + query
 	if p.d.PublicURL != nil && p.d.PublicURL.Host != "" {

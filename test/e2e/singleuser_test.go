@@ -313,7 +313,7 @@ func runOnKernel(t *testing.T, b *browser, kernelID, code string) string {
 		cookies = append(cookies, c.Name+"="+c.Value)
 	}
 	hdr.Set("Cookie", strings.Join(cookies, "; "))
-	conn, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr})
+	conn, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: hdr, HTTPClient: &http.Client{Transport: b.c.Transport}})
 	if err != nil {
 		status := 0
 		if resp != nil {
