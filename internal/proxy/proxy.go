@@ -44,7 +44,24 @@ type Options struct {
 	StdlibForwarding bool
 	// Logger receives error logs; nil means slog.Default().
 	Logger *slog.Logger
+	// MaxResponseHeaderBytes bounds a target's response head: status line and headers, the
+	// heads of 1xx answers before it included (default 1 MiB; a larger head is a 502).
+	MaxResponseHeaderBytes int64
+	// UpgradeTimeout bounds the wait for a target's answer to a websocket upgrade
+	// (default 30 s; then 503).
+	UpgradeTimeout time.Duration
+	// WebsocketIdleTimeout closes a websocket after this long without a byte in either
+	// direction (default 1 h; negative: never). Any frame counts, pings included, so a
+	// kernel connection that a Jupyter server pings stays open however long it is idle.
+	WebsocketIdleTimeout time.Duration
 }
+
+// Defaults of the Options limits.
+const (
+	DefaultMaxResponseHeaderBytes = 1 << 20
+	DefaultUpgradeTimeout         = 30 * time.Second
+	DefaultWebsocketIdleTimeout   = time.Hour
+)
 
 // Proxy is the reverse proxy: an http.Handler that forwards each request, websockets
 // included, to the target of the longest matching route in its RouteTable.
@@ -97,6 +114,15 @@ func New(table *RouteTable, opts Options) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	if p.opts.MaxResponseHeaderBytes <= 0 {
+		p.opts.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
+	}
+	if p.opts.UpgradeTimeout <= 0 {
+		p.opts.UpgradeTimeout = DefaultUpgradeTimeout
+	}
+	if p.opts.WebsocketIdleTimeout == 0 {
+		p.opts.WebsocketIdleTimeout = DefaultWebsocketIdleTimeout
+	}
 	p.pool = &upstreamPool{idle: map[string][]*upConn{}, maxIdle: 1024, idleFor: 90 * time.Second, dialer: p.dialer}
 	p.transport = opts.Transport
 	if p.transport == nil {
@@ -105,6 +131,7 @@ func New(table *RouteTable, opts Options) *Proxy {
 	if opts.ProxyTimeout > 0 {
 		p.transport.ResponseHeaderTimeout = opts.ProxyTimeout
 	}
+	p.transport.MaxResponseHeaderBytes = p.opts.MaxResponseHeaderBytes
 	if opts.ErrorTarget != "" {
 		p.errorBase = strings.TrimSuffix(opts.ErrorTarget, "/") + "/"
 		p.errClient = &http.Client{Transport: p.transport, Timeout: 10 * time.Second,
@@ -179,6 +206,12 @@ func (p *Proxy) routingPath(r *http.Request) string {
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	st := pr.In.Context().Value(stateKey{}).(*reqState)
 	p.setOutURL(pr.Out, pr.In, st.route)
+	if _, ok := pr.Out.Header["Upgrade"]; ok {
+		// Websockets never get here (serveUpgrade); any other upgrade (h2c...) is sent as a
+		// plain request, and ReverseProxy then refuses a 101 nobody asked for.
+		delete(pr.Out.Header, "Upgrade")
+		delete(pr.Out.Header, "Connection")
+	}
 	if !p.opts.NoXForward {
 		p.setXForwarded(pr.Out.Header, pr.In, false)
 	}
