@@ -123,12 +123,18 @@ var (
 )
 
 // readFinal reads the target's final answer to req from br, skipping up to max1xx
-// informational ones. Any error is a bad response.
+// informational ones. Any error is a bad response. It is stricter than http.ReadResponse
+// in one way: every field name must be a token and no value may hold control bytes, since
+// ReadResponse takes "Content-Length : 5" as a field named "Content-Length " that other
+// parsers downstream may read as the length (RFC 9112 §5.1).
 func readFinal(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	for n := 0; ; n++ {
 		resp, err := http.ReadResponse(br, req)
 		if err != nil {
 			return nil, fmt.Errorf("read response: %w", err)
+		}
+		if err := checkFields(resp.Header); err != nil {
+			return nil, err
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			return resp, nil
@@ -137,6 +143,21 @@ func readFinal(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 			return nil, errTooMany1xx
 		}
 	}
+}
+
+// checkFields refuses field names that are not tokens and values with control bytes.
+func checkFields(h http.Header) error {
+	for k, vs := range h {
+		if !validFieldName([]byte(k)) {
+			return fmt.Errorf("invalid response field name %q", k)
+		}
+		for _, v := range vs {
+			if !validFieldValue([]byte(v)) {
+				return fmt.Errorf("invalid value of response field %s", k)
+			}
+		}
+	}
+	return nil
 }
 
 // roundTrip writes r to uc, relays the response to w, and returns uc to the pool when the
@@ -590,7 +611,9 @@ func (p *Proxy) relayFast(cw *connWriter, r *http.Request, uc *upConn) (status i
 	nl := bytes.Index(head, []byte("\r\n"))
 	line := head[:nl]
 	// "HTTP/1.1 200 OK": HTTP/1.0 targets have other keep-alive rules, left to ReadResponse.
-	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') {
+	// A bare LF in the reason phrase ends the line for ReadResponse (and for clients).
+	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') ||
+		!validFieldValue(line[12:]) {
 		return 0, false, false, nil
 	}
 	for _, c := range line[9:12] {
