@@ -159,10 +159,8 @@ func TestExtraTargetResponseNeverReachesAnotherClient(t *testing.T) {
 // read on (the target's write fails early instead of filling the proxy's memory).
 func TestResponseHeadLimit(t *testing.T) {
 	const limit = 4096
-	head := func(size int) string { // a head of exactly size bytes
-		base := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: \r\n\r\n"
-		return strings.Replace(base, "X-Pad: ", "X-Pad: "+strings.Repeat("p", size-len(base)), 1)
-	}
+	head := func(size int) string { return sized("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", size) }
+	const switched = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 	early := "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
 	be, _ := startScriptedBackend(t, func(c net.Conn, req *http.Request) bool {
 		var resp string
@@ -179,6 +177,10 @@ func TestResponseHeadLimit(t *testing.T) {
 			resp = strings.Repeat(early, 5) + head(100) + "ok"
 		case "/six-1xx":
 			resp = strings.Repeat(early, 6) + head(100) + "ok"
+		case "/ws-at": // the answer to a websocket upgrade has the same limit
+			resp = sized(switched, limit)
+		case "/ws-over":
+			resp = sized(switched, limit+1)
 		}
 		_, err := io.WriteString(c, resp)
 		return err == nil
@@ -199,7 +201,26 @@ func TestResponseHeadLimit(t *testing.T) {
 				t.Errorf("%s: %d %q, want %d", path, code, body, want)
 			}
 		}
+		for path, want := range map[string]string{"/ws-at": "HTTP/1.1 101 ", "/ws-over": "HTTP/1.1 502 "} {
+			c, err := net.Dial("tcp", strings.TrimPrefix(tp.srv.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = io.WriteString(c, strings.Replace(wsUpgradeHead, "/ws", path, 1))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if !strings.HasPrefix(line, want) {
+				t.Errorf("%s: %q (%v), want %q", path, line, err, want)
+			}
+		}
 	})
+}
+
+// sized returns the response head start + an X-Pad field + CRLF, exactly size bytes long.
+func sized(start string, size int) string {
+	pad := size - len(start) - len("X-Pad: \r\n\r\n")
+	return start + "X-Pad: " + strings.Repeat("p", pad) + "\r\n\r\n"
 }
 
 // TestEndlessResponseHeadIsCut: with the default limit (1 MiB) a target streaming an endless
