@@ -220,8 +220,11 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, route *Route, 
 	if err := p.copyBody(w, resp, route); err != nil {
 		return resp.StatusCode, stageError{err: err}
 	}
-	for k, v := range resp.Trailer {
-		w.Header()[http.TrailerPrefix+k] = v
+	// Trailers: only those declared in the head (writeHead), and only valid ones.
+	for _, k := range w.Header()["Trailer"] {
+		if vs, ok := resp.Trailer[k]; ok && checkFields(http.Header{k: vs}) == nil {
+			w.Header()[http.TrailerPrefix+k] = vs
+		}
 	}
 	if stop() && !resp.Close {
 		p.pool.put(uc)
@@ -244,8 +247,8 @@ func writeHead(w http.ResponseWriter, resp *http.Response) {
 	if resp.StatusCode == http.StatusNoContent {
 		delete(h, "Content-Length")
 	}
-	if len(resp.Trailer) > 0 {
-		for k := range resp.Trailer {
+	for k := range resp.Trailer {
+		if validFieldName([]byte(k)) {
 			h.Add("Trailer", k)
 		}
 	}

@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -306,6 +308,13 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	st.status = resp.StatusCode
+	if err := checkFields(resp.Header); err != nil {
+		return err // as the own forwarder: no field ReadResponse lets through but others misread
+	}
+	if resp.ContentLength < 0 && resp.Body != nil && resp.Body != http.NoBody {
+		// Chunked bodies may end in trailers: only those the head declared pass.
+		resp.Body = &declaredTrailers{ReadCloser: resp.Body, resp: resp, declared: slices.Collect(maps.Keys(resp.Trailer))}
+	}
 	if resp.StatusCode < 300 {
 		st.route.Touch()
 		if resp.ContentLength < 0 && resp.Body != nil {
@@ -322,6 +331,26 @@ func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client hung up; nobody reads the answer
 	}
 	p.fail(w, r, http.StatusServiceUnavailable, err)
+}
+
+// declaredTrailers drops, once the body is read, the trailers the head did not declare or
+// that are invalid, before ReverseProxy relays them.
+type declaredTrailers struct {
+	io.ReadCloser
+	resp     *http.Response
+	declared []string
+}
+
+func (d *declaredTrailers) Read(b []byte) (int, error) {
+	n, err := d.ReadCloser.Read(b)
+	if err == io.EOF {
+		for k, vs := range d.resp.Trailer {
+			if !slices.Contains(d.declared, k) || checkFields(http.Header{k: vs}) != nil {
+				delete(d.resp.Trailer, k)
+			}
+		}
+	}
+	return n, err
 }
 
 // touchReader records route activity whenever response data flows.

@@ -471,3 +471,24 @@ func startWSPusher(t *testing.T, n int, every time.Duration) string {
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
 }
+
+// TestOnlyDeclaredTrailersRelayed: a target's trailer section may only fill the trailers
+// its head declared; others (framing fields above all) are dropped.
+func TestOnlyDeclaredTrailersRelayed(t *testing.T) {
+	be, _ := startScriptedBackend(t, func(c net.Conn, req *http.Request) bool {
+		_, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n"+
+			"2\r\nok\r\n0\r\nX-Sum: 1\r\nX-Evil: 2\r\nContent-Length: 99\r\n\r\n")
+		return err == nil
+	})
+	forEachForwarder(t, func(t *testing.T, stdlib bool) {
+		tp := startProxy(t, Options{StdlibForwarding: stdlib})
+		tp.add(t, "/", be)
+		resp, body := get(t, tp.srv.URL+"/x", nil)
+		if body != "ok" || resp.Trailer.Get("X-Evil") != "" || resp.Trailer.Get("Content-Length") != "" {
+			t.Errorf("%q trailers %v", body, resp.Trailer)
+		}
+		if strings.Contains(t.Name(), "own-forwarder") && resp.Trailer.Get("X-Sum") != "1" {
+			t.Errorf("declared trailer lost: %v", resp.Trailer)
+		}
+	})
+}
