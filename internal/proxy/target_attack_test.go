@@ -124,11 +124,13 @@ func TestExtraTargetResponseNeverReachesAnotherClient(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachForwarder(t, func(t *testing.T, stdlib bool) {
+				wrote := make(chan struct{}, 16) // an extra answer is on the wire
 				be, _ := startScriptedBackend(t, func(c net.Conn, req *http.Request) bool {
 					mine := "for " + req.URL.Path
 					first := strings.Replace(strings.Replace(tc.first, "%d", itoa(len(mine)), 1), "%s", mine, 1)
 					evil := "smuggled answer to " + req.URL.Path
 					extra := "HTTP/1.1 200 OK\r\nContent-Length: " + itoa(len(evil)) + "\r\n\r\n" + evil
+					defer func() { wrote <- struct{}{} }()
 					if tc.delay == 0 {
 						_, err := io.WriteString(c, first+extra)
 						return err == nil
@@ -147,7 +149,14 @@ func TestExtraTargetResponseNeverReachesAnotherClient(t *testing.T) {
 					if strings.Contains(body, "smuggled") || (code == 200 && body != "for "+path) {
 						t.Fatalf("client %d (%s) got %d %q", i, path, code, body)
 					}
-					time.Sleep(2 * tc.delay)
+					// The next client comes once the extra answer was sent (an answer that
+					// arrives after the next request cannot be told from a real one).
+					select {
+					case <-wrote:
+					case <-time.After(5 * time.Second):
+						t.Fatal("the target did not answer")
+					}
+					time.Sleep(5 * time.Millisecond) // loopback delivery
 				}
 			})
 		})
