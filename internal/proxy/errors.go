@@ -58,6 +58,7 @@ func writeDefaultError(w http.ResponseWriter, code int) {
 	msg := map[int]string{
 		http.StatusNotFound:           "No route matches this URL.",
 		http.StatusServiceUnavailable: "The server behind this URL is not responding.",
+		http.StatusBadGateway:         "The server behind this URL sent an invalid response.",
 	}[code]
 	title := fmt.Sprintf("%d: %s", code, http.StatusText(code))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -26,24 +27,26 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, route *Route) {
 	if route.Target.Port() == "" {
 		host = net.JoinHostPort(route.Target.Hostname(), "80")
 	}
-	replayable := r.Body == nil || r.Body == http.NoBody
+	// Only an idempotent request may be sent a second time (RFC 9110 §9.2.2), and only one
+	// whose body is at hand again.
+	replayable := idempotent(r)
 	var body []byte
-	if !replayable && r.ContentLength > 0 && r.ContentLength <= maxReplayBody {
-		// Small bodies are read first, so that a request that met a keep-alive connection
-		// the target had just closed can be sent again on a fresh one.
-		body = make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			p.log.Debug("read request body", "route", route.Prefix, "err", err)
-			w.WriteHeader(http.StatusBadRequest)
-			return
+	if replayable && r.Body != nil && r.Body != http.NoBody {
+		replayable = r.ContentLength > 0 && r.ContentLength <= maxReplayBody
+		if replayable {
+			body = make([]byte, r.ContentLength)
+			if _, err := io.ReadFull(r.Body, body); err != nil {
+				p.log.Debug("read request body", "route", route.Prefix, "err", err)
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
 		}
-		replayable = true
 	}
 	for attempt := 0; ; attempt++ {
 		if body != nil {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		uc, reused, err := p.pool.get(r.Context(), host, !replayable)
+		uc, reused, err := p.pool.get(r.Context(), host)
 		if err != nil {
 			p.fail(w, r, http.StatusServiceUnavailable, err)
 			return
@@ -59,16 +62,19 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, route *Route) {
 		var se stageError
 		if errors.As(err, &se) && se.beforeResponse {
 			// A reused connection that fails before any response byte was, in practice,
-			// closed by the target while idle (keep-alive timers): send again on a fresh one.
-			// A target that took the request and then died is not listening any more, so
-			// the retry fails to connect rather than repeat the request. Timeouts are final.
+			// closed by the target while idle (keep-alive timers) just as it was taken:
+			// an idempotent request is sent again on a fresh one. Timeouts are final.
 			var ne net.Error
 			timeout := errors.As(err, &ne) && ne.Timeout()
-			if reused && replayable && attempt == 0 && !timeout && r.Context().Err() == nil {
+			if reused && replayable && !se.bad && attempt == 0 && !timeout && r.Context().Err() == nil {
 				continue
 			}
 			if r.Context().Err() == nil {
-				p.fail(w, r, http.StatusServiceUnavailable, err)
+				code := http.StatusServiceUnavailable
+				if se.bad {
+					code = http.StatusBadGateway
+				}
+				p.fail(w, r, code, err)
 			}
 			return
 		}
@@ -78,17 +84,81 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, route *Route) {
 	}
 }
 
+// idempotent reports whether r may be sent twice: an idempotent method (RFC 9110 §9.2.2),
+// or an Idempotency-Key / X-Idempotency-Key header, as net/http's Transport has it.
+func idempotent(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	_, key := r.Header["Idempotency-Key"]
+	_, xkey := r.Header["X-Idempotency-Key"]
+	return key || xkey
+}
+
 // maxReplayBody is the largest request body kept in memory for a retry.
 const maxReplayBody = 64 << 10
 
-// stageError tells whether a failure happened before any response byte was relayed.
+// max1xx bounds the informational (1xx) answers skipped before a final one.
+const max1xx = 5
+
+// stageError tells whether a failure happened before any response byte was relayed, and
+// whether the target answered something invalid (502) rather than nothing (503).
 type stageError struct {
 	beforeResponse bool
 	err            error
+	bad            bool
 }
 
 func (e stageError) Error() string { return e.err.Error() }
 func (e stageError) Unwrap() error { return e.err }
+
+// badResponse is a target answer that is not relayed: 502.
+func badResponse(err error) error { return stageError{beforeResponse: true, err: err, bad: true} }
+
+var (
+	errHeadTooLarge = errors.New("response head larger than the limit")
+	errUnasked101   = errors.New("101 Switching Protocols to a request that asked for no upgrade")
+	errTooMany1xx   = errors.New("too many 1xx informational responses")
+)
+
+// readFinal reads the target's final answer to req from br, skipping up to max1xx
+// informational ones. Any error is a bad response. It is stricter than http.ReadResponse
+// in one way: every field name must be a token and no value may hold control bytes, since
+// ReadResponse takes "Content-Length : 5" as a field named "Content-Length " that other
+// parsers downstream may read as the length (RFC 9112 §5.1).
+func readFinal(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for n := 0; ; n++ {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, fmt.Errorf("read response: %w", err)
+		}
+		if err := checkFields(resp.Header); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+		if n == max1xx {
+			return nil, errTooMany1xx
+		}
+	}
+}
+
+// checkFields refuses field names that are not tokens and values with control bytes.
+func checkFields(h http.Header) error {
+	for k, vs := range h {
+		if !validFieldName([]byte(k)) {
+			return fmt.Errorf("invalid response field name %q", k)
+		}
+		for _, v := range vs {
+			if !validFieldValue([]byte(v)) {
+				return fmt.Errorf("invalid value of response field %s", k)
+			}
+		}
+	}
+	return nil
+}
 
 // roundTrip writes r to uc, relays the response to w, and returns uc to the pool when the
 // exchange left it reusable. It returns the response status.
@@ -101,11 +171,20 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, route *Route, 
 		defer stop()
 	}
 	if err := p.writeRequest(uc.bw, r, route); err != nil {
-		return 0, stageError{true, fmt.Errorf("write request: %w", err)}
+		return 0, stageError{beforeResponse: true, err: fmt.Errorf("write request: %w", err)}
 	}
 	if p.opts.ProxyTimeout > 0 {
 		_ = uc.c.SetReadDeadline(time.Now().Add(p.opts.ProxyTimeout))
 	}
+	uc.limit = p.opts.MaxResponseHeaderBytes
+	if _, err := uc.br.Peek(1); err != nil {
+		if errors.Is(err, errHeadTooLarge) {
+			return 0, badResponse(err)
+		}
+		return 0, stageError{beforeResponse: true, err: fmt.Errorf("read response: %w", err)}
+	}
+	// From the first byte on, a failure to read a valid head is the target's fault (502),
+	// and the request is never sent again.
 	if cw, ok := w.(*connWriter); ok {
 		status, upClose, handled, err := p.relayFast(cw, r, uc)
 		if handled {
@@ -120,40 +199,32 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, route *Route, 
 			return status, nil
 		}
 	}
-	var resp *http.Response
-	var err error
-	for {
-		resp, err = http.ReadResponse(uc.br, r)
-		if err != nil {
-			return 0, stageError{true, fmt.Errorf("read response: %w", err)}
-		}
-		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			break
-		}
-		resp.Body.Close() // 1xx (103 Early Hints...): skip to the final answer
+	resp, err := readFinal(uc.br, r)
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+		err = errUnasked101 // upgrades are serveUpgrade's; this request asked for none
 	}
+	if err != nil {
+		if uc.limit <= 0 {
+			err = errHeadTooLarge
+		}
+		return 0, badResponse(err)
+	}
+	uc.limit = math.MaxInt64
 	if p.opts.ProxyTimeout > 0 {
 		_ = uc.c.SetReadDeadline(time.Time{})
 	}
-	h := w.Header()
-	removeHopHeaders(resp.Header)
-	for k, v := range resp.Header {
-		h[k] = v
-	}
-	if len(resp.Trailer) > 0 {
-		for k := range resp.Trailer {
-			h.Add("Trailer", k)
-		}
-	}
-	w.WriteHeader(resp.StatusCode)
+	writeHead(w, resp)
 	if resp.StatusCode < 300 && resp.ContentLength < 0 {
 		route.Touch() // a stream starts: activity now, and on every chunk below
 	}
 	if err := p.copyBody(w, resp, route); err != nil {
-		return resp.StatusCode, stageError{false, err}
+		return resp.StatusCode, stageError{err: err}
 	}
-	for k, v := range resp.Trailer {
-		h[http.TrailerPrefix+k] = v
+	// Trailers: only those declared in the head (writeHead), and only valid ones.
+	for _, k := range w.Header()["Trailer"] {
+		if vs, ok := resp.Trailer[k]; ok && checkFields(http.Header{k: vs}) == nil {
+			w.Header()[http.TrailerPrefix+k] = vs
+		}
 	}
 	if stop() && !resp.Close {
 		p.pool.put(uc)
@@ -161,6 +232,27 @@ func (p *Proxy) roundTrip(w http.ResponseWriter, r *http.Request, route *Route, 
 		uc.close()
 	}
 	return resp.StatusCode, nil
+}
+
+// writeHead sends the status and headers of a target's response to w, without its
+// hop-by-hop headers (RFC 9110 §7.6.1), trailers declared. The framing is w's: the body
+// length ReadResponse settled on is the only Content-Length left (none on a 204, RFC
+// 9110 §8.6), and Transfer-Encoding never passes.
+func writeHead(w http.ResponseWriter, resp *http.Response) {
+	h := w.Header()
+	removeHopHeaders(resp.Header)
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	if resp.StatusCode == http.StatusNoContent {
+		delete(h, "Content-Length")
+	}
+	for k := range resp.Trailer {
+		if validFieldName([]byte(k)) {
+			h.Add("Trailer", k)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
@@ -312,10 +404,32 @@ func writeHeader(bw *bufio.Writer, k string, vs []string) {
 // upConn is one keep-alive connection to a target.
 type upConn struct {
 	c      net.Conn
-	br     *bufio.Reader
+	br     *bufio.Reader // reads through uc (Read), which enforces limit
 	bw     *bufio.Writer
 	key    string
 	idleAt time.Time
+	limit  int64      // bytes Read may still take from c: the head limit while a head is read
+	probe  *idleProbe // finds bytes or a close on the idle connection
+}
+
+func newUpConn(c net.Conn, key string) *upConn {
+	uc := &upConn{c: c, bw: bufio.NewWriterSize(c, 8<<10), key: key, limit: math.MaxInt64, probe: newIdleProbe(c)}
+	uc.br = bufio.NewReaderSize(uc, 16<<10)
+	return uc
+}
+
+// Read reads from the target connection, at most limit bytes in all (as net/http's
+// persistConn bounds response heads).
+func (uc *upConn) Read(b []byte) (int, error) {
+	if uc.limit <= 0 {
+		return 0, errHeadTooLarge
+	}
+	if int64(len(b)) > uc.limit {
+		b = b[:uc.limit]
+	}
+	n, err := uc.c.Read(b)
+	uc.limit -= int64(n)
+	return n, err
 }
 
 func (uc *upConn) close() { _ = uc.c.Close() }
@@ -341,7 +455,7 @@ func (up *upstreamPool) sweep() {
 	for host, list := range up.idle {
 		keep := list[:0]
 		for _, uc := range list {
-			if now.Sub(uc.idleAt) > up.idleFor || !idleConnAlive(uc.c) {
+			if now.Sub(uc.idleAt) > up.idleFor || !uc.probe.quiet() {
 				drop = append(drop, uc)
 			} else {
 				keep = append(keep, uc)
@@ -364,9 +478,11 @@ func (up *upstreamPool) sweep() {
 	}
 }
 
-// get returns an idle connection to host or dials one. With checkAlive (a request whose
-// body cannot be replayed) an idle connection is first checked for a close by the target.
-func (up *upstreamPool) get(ctx context.Context, host string, checkAlive bool) (*upConn, bool, error) {
+// get returns an idle connection to host or dials one. An idle connection is used only if
+// it is still open with nothing to read: bytes there are an answer nobody asked for
+// (net/http's Transport watches idle connections with a goroutine each for the same
+// reason; here one non-blocking peek per request does).
+func (up *upstreamPool) get(ctx context.Context, host string) (*upConn, bool, error) {
 	now := time.Now()
 	for {
 		up.mu.Lock()
@@ -381,7 +497,7 @@ func (up *upstreamPool) get(ctx context.Context, host string, checkAlive bool) (
 		if uc == nil {
 			break
 		}
-		if now.Sub(uc.idleAt) > up.idleFor || (checkAlive && !idleConnAlive(uc.c)) {
+		if now.Sub(uc.idleAt) > up.idleFor || !uc.probe.quiet() {
 			uc.close()
 			continue
 		}
@@ -391,10 +507,16 @@ func (up *upstreamPool) get(ctx context.Context, host string, checkAlive bool) (
 	if err != nil {
 		return nil, false, fmt.Errorf("dial %s: %w", host, err)
 	}
-	return &upConn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 8<<10), key: host}, false, nil
+	return newUpConn(c, host), false, nil
 }
 
+// put keeps uc for the next request, unless the target sent more than the answer: those
+// bytes would be taken as the answer to someone else's request.
 func (up *upstreamPool) put(uc *upConn) {
+	if uc.br.Buffered() > 0 {
+		uc.close()
+		return
+	}
 	uc.idleAt = time.Now()
 	up.mu.Lock()
 	defer up.mu.Unlock()
@@ -483,9 +605,6 @@ func (p *Proxy) relayFast(cw *connWriter, r *http.Request, uc *upConn) (status i
 	if r.Method == http.MethodHead || len(cw.header) != 0 || cw.status != 0 {
 		return 0, false, false, nil
 	}
-	if _, err := uc.br.Peek(1); err != nil {
-		return 0, false, true, stageError{true, fmt.Errorf("read response: %w", err)}
-	}
 	buf, _ := uc.br.Peek(uc.br.Buffered())
 	end := bytes.Index(buf, []byte("\r\n\r\n"))
 	if end < 0 {
@@ -495,7 +614,9 @@ func (p *Proxy) relayFast(cw *connWriter, r *http.Request, uc *upConn) (status i
 	nl := bytes.Index(head, []byte("\r\n"))
 	line := head[:nl]
 	// "HTTP/1.1 200 OK": HTTP/1.0 targets have other keep-alive rules, left to ReadResponse.
-	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') {
+	// A bare LF in the reason phrase ends the line for ReadResponse (and for clients).
+	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') ||
+		!validFieldValue(line[12:]) {
 		return 0, false, false, nil
 	}
 	for _, c := range line[9:12] {
@@ -547,6 +668,7 @@ func (p *Proxy) relayFast(cw *connWriter, r *http.Request, uc *upConn) (status i
 	if length < 0 {
 		return 0, false, false, nil
 	}
+	uc.limit = math.MaxInt64
 	if p.opts.ProxyTimeout > 0 {
 		_ = uc.c.SetReadDeadline(time.Time{})
 	}
@@ -583,13 +705,13 @@ func (p *Proxy) relayFast(cw *connWriter, r *http.Request, uc *upConn) (status i
 	for rem := length; rem > 0; {
 		if uc.br.Buffered() == 0 {
 			if _, err := uc.br.Peek(1); err != nil {
-				return status, upClose, true, stageError{false, fmt.Errorf("read response body: %w", err)}
+				return status, upClose, true, stageError{err: fmt.Errorf("read response body: %w", err)}
 			}
 		}
 		chunk, _ := uc.br.Peek(int(min(int64(uc.br.Buffered()), rem)))
 		if _, err := bw.Write(chunk); err != nil {
 			cw.err = err
-			return status, upClose, true, stageError{false, fmt.Errorf("write response: %w", err)}
+			return status, upClose, true, stageError{err: fmt.Errorf("write response: %w", err)}
 		}
 		_, _ = uc.br.Discard(len(chunk))
 		rem -= int64(len(chunk))

@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,7 +46,24 @@ type Options struct {
 	StdlibForwarding bool
 	// Logger receives error logs; nil means slog.Default().
 	Logger *slog.Logger
+	// MaxResponseHeaderBytes bounds a target's response head: status line and headers, the
+	// heads of 1xx answers before it included (default 1 MiB; a larger head is a 502).
+	MaxResponseHeaderBytes int64
+	// UpgradeTimeout bounds the wait for a target's answer to a websocket upgrade
+	// (default 30 s; then 503).
+	UpgradeTimeout time.Duration
+	// WebsocketIdleTimeout closes a websocket after this long without a byte in either
+	// direction (default 1 h; negative: never). Any frame counts, pings included, so a
+	// kernel connection that a Jupyter server pings stays open however long it is idle.
+	WebsocketIdleTimeout time.Duration
 }
+
+// Defaults of the Options limits.
+const (
+	DefaultMaxResponseHeaderBytes = 1 << 20
+	DefaultUpgradeTimeout         = 30 * time.Second
+	DefaultWebsocketIdleTimeout   = time.Hour
+)
 
 // Proxy is the reverse proxy: an http.Handler that forwards each request, websockets
 // included, to the target of the longest matching route in its RouteTable.
@@ -97,6 +116,15 @@ func New(table *RouteTable, opts Options) *Proxy {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	if p.opts.MaxResponseHeaderBytes <= 0 {
+		p.opts.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
+	}
+	if p.opts.UpgradeTimeout <= 0 {
+		p.opts.UpgradeTimeout = DefaultUpgradeTimeout
+	}
+	if p.opts.WebsocketIdleTimeout == 0 {
+		p.opts.WebsocketIdleTimeout = DefaultWebsocketIdleTimeout
+	}
 	p.pool = &upstreamPool{idle: map[string][]*upConn{}, maxIdle: 1024, idleFor: 90 * time.Second, dialer: p.dialer}
 	p.transport = opts.Transport
 	if p.transport == nil {
@@ -105,6 +133,7 @@ func New(table *RouteTable, opts Options) *Proxy {
 	if opts.ProxyTimeout > 0 {
 		p.transport.ResponseHeaderTimeout = opts.ProxyTimeout
 	}
+	p.transport.MaxResponseHeaderBytes = p.opts.MaxResponseHeaderBytes
 	if opts.ErrorTarget != "" {
 		p.errorBase = strings.TrimSuffix(opts.ErrorTarget, "/") + "/"
 		p.errClient = &http.Client{Transport: p.transport, Timeout: 10 * time.Second,
@@ -179,6 +208,12 @@ func (p *Proxy) routingPath(r *http.Request) string {
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	st := pr.In.Context().Value(stateKey{}).(*reqState)
 	p.setOutURL(pr.Out, pr.In, st.route)
+	if _, ok := pr.Out.Header["Upgrade"]; ok {
+		// Websockets never get here (serveUpgrade); any other upgrade (h2c...) is sent as a
+		// plain request, and ReverseProxy then refuses a 101 nobody asked for.
+		delete(pr.Out.Header, "Upgrade")
+		delete(pr.Out.Header, "Connection")
+	}
 	if !p.opts.NoXForward {
 		p.setXForwarded(pr.Out.Header, pr.In, false)
 	}
@@ -273,6 +308,13 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	st.status = resp.StatusCode
+	if err := checkFields(resp.Header); err != nil {
+		return err // as the own forwarder: no field ReadResponse lets through but others misread
+	}
+	if resp.ContentLength < 0 && resp.Body != nil && resp.Body != http.NoBody {
+		// Chunked bodies may end in trailers: only those the head declared pass.
+		resp.Body = &declaredTrailers{ReadCloser: resp.Body, resp: resp, declared: slices.Collect(maps.Keys(resp.Trailer))}
+	}
 	if resp.StatusCode < 300 {
 		st.route.Touch()
 		if resp.ContentLength < 0 && resp.Body != nil {
@@ -289,6 +331,26 @@ func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		return // the client hung up; nobody reads the answer
 	}
 	p.fail(w, r, http.StatusServiceUnavailable, err)
+}
+
+// declaredTrailers drops, once the body is read, the trailers the head did not declare or
+// that are invalid, before ReverseProxy relays them.
+type declaredTrailers struct {
+	io.ReadCloser
+	resp     *http.Response
+	declared []string
+}
+
+func (d *declaredTrailers) Read(b []byte) (int, error) {
+	n, err := d.ReadCloser.Read(b)
+	if err == io.EOF {
+		for k, vs := range d.resp.Trailer {
+			if !slices.Contains(d.declared, k) || checkFields(http.Header{k: vs}) != nil {
+				delete(d.resp.Trailer, k)
+			}
+		}
+	}
+	return n, err
 }
 
 // touchReader records route activity whenever response data flows.

@@ -11,5 +11,10 @@ import (
 // buffer is held while the connection is idle.
 func readPooled(c net.Conn, pool *sync.Pool) (*[]byte, int, error) { return readPlain(c, pool) }
 
-// idleConnAlive cannot peek here; a dead connection is found on use instead.
-func idleConnAlive(any) bool { return true }
+// idleProbe cannot peek here: bytes a target sent on an idle connection are found by the
+// pool only when already buffered.
+type idleProbe struct{}
+
+func newIdleProbe(net.Conn) *idleProbe { return nil }
+
+func (*idleProbe) quiet() bool { return true }

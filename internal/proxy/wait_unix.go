@@ -55,22 +55,44 @@ func readPooled(c net.Conn, pool *sync.Pool) (*[]byte, int, error) {
 	return bp, n, rerr
 }
 
-// idleConnAlive reports whether an idle keep-alive connection is still open: nothing to
-// read yet (EAGAIN). EOF, stray bytes or an error mean the target is done with it.
-func idleConnAlive(c any) bool {
+// idleProbe checks an idle keep-alive connection for a close or bytes sent by the target.
+// The raw connection and the callback are made once per connection, so a check costs one
+// non-blocking recv(MSG_PEEK) and no allocation.
+type idleProbe struct {
+	rc   syscall.RawConn
+	peek func(fd uintptr)
+	ok   bool
+	one  [1]byte
+}
+
+func newIdleProbe(c net.Conn) *idleProbe {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return true
+		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
+		return nil
+	}
+	p := &idleProbe{rc: rc}
+	p.peek = p.recvPeek
+	return p
+}
+
+func (p *idleProbe) recvPeek(fd uintptr) {
+	_, _, e := syscall.Recvfrom(int(fd), p.one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	p.ok = e == syscall.EAGAIN || e == syscall.EWOULDBLOCK
+}
+
+// quiet reports whether the connection is open with nothing to read (EAGAIN). EOF, bytes
+// or an error mean it must not carry another request. Without a probe it reports true.
+func (p *idleProbe) quiet() bool {
+	if p == nil {
+		return true
+	}
+	p.ok = false
+	if err := p.rc.Control(p.peek); err != nil {
 		return false
 	}
-	alive := false
-	var one [1]byte
-	_ = rc.Control(func(fd uintptr) {
-		_, _, e := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		alive = errors.Is(e, syscall.EAGAIN) || errors.Is(e, syscall.EWOULDBLOCK)
-	})
-	return alive
+	return p.ok
 }

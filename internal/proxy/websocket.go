@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,9 +23,10 @@ import (
 // websocket against CHP's ≈ 20 KB). Here an idle direction waits for readability holding
 // no buffer; a pooled buffer is taken only while bytes move.
 
-// isUpgrade reports whether r asks for a protocol upgrade (websocket).
+// isUpgrade reports whether r asks for a websocket upgrade. Other upgrades (h2c...) are
+// forwarded as plain requests, their Upgrade header dropped as hop-by-hop.
 func isUpgrade(r *http.Request) bool {
-	return r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade")
+	return headerHasToken(r.Header, "Upgrade", "websocket") && headerHasToken(r.Header, "Connection", "upgrade")
 }
 
 func headerHasToken(h http.Header, key, token string) bool {
@@ -36,20 +40,16 @@ func headerHasToken(h http.Header, key, token string) bool {
 	return false
 }
 
-// hopHeaders are removed from the forwarded upgrade request (Connection/Upgrade are re-set).
-var hopHeaders = []string{"Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Te", "Trailer",
-	"Transfer-Encoding"}
-
-// serveUpgrade forwards an upgrade request, and after a 101 relays bytes both ways.
+// serveUpgrade forwards a websocket upgrade request, and after the target agreed (101 with
+// Upgrade: websocket) relays bytes both ways.
 func (p *Proxy) serveUpgrade(w http.ResponseWriter, r *http.Request, route *Route) {
 	out := r.Clone(r.Context())
 	out.RequestURI = ""
 	out.URL = &url.URL{}
 	p.setOutURL(out, r, route)
-	for _, h := range hopHeaders {
-		out.Header.Del(h)
-	}
+	removeHopHeaders(out.Header)
 	out.Header.Set("Connection", "Upgrade")
+	out.Header.Set("Upgrade", "websocket")
 	if !p.opts.NoXForward {
 		for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Forwarded-Host"} {
 			out.Header.Del(k)
@@ -64,18 +64,34 @@ func (p *Proxy) serveUpgrade(w http.ResponseWriter, r *http.Request, route *Rout
 		p.fail(w, r, http.StatusServiceUnavailable, err)
 		return
 	}
+	// The target's answer is bounded in time and size, as any response head.
+	_ = back.SetDeadline(time.Now().Add(p.opts.UpgradeTimeout))
 	if err := out.Write(back); err != nil {
 		back.Close()
 		p.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("write upgrade request: %w", err))
 		return
 	}
-	br := bufio.NewReaderSize(back, 4096)
-	resp, err := http.ReadResponse(br, out)
+	lr := &io.LimitedReader{R: back, N: p.opts.MaxResponseHeaderBytes}
+	br := bufio.NewReaderSize(lr, 4096)
+	resp, err := readFinal(br, out)
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols &&
+		!(headerHasToken(resp.Header, "Upgrade", "websocket") && headerHasToken(resp.Header, "Connection", "upgrade")) {
+		err = fmt.Errorf("101 to %q instead of websocket", resp.Header.Get("Upgrade"))
+	}
 	if err != nil {
 		back.Close()
-		p.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("read upgrade response: %w", err))
+		code := http.StatusBadGateway
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			code = http.StatusServiceUnavailable
+		} else if lr.N <= 0 {
+			err = fmt.Errorf("upgrade answer: %w", errHeadTooLarge)
+		}
+		p.fail(w, r, code, fmt.Errorf("read upgrade response: %w", err))
 		return
 	}
+	lr.N = math.MaxInt64
+	_ = back.SetDeadline(time.Time{})
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		p.relayPlain(w, resp, route)
 		back.Close()
@@ -102,27 +118,28 @@ func (p *Proxy) serveUpgrade(w http.ResponseWriter, r *http.Request, route *Rout
 	route.Touch()
 	p.wsUpgrade.Add(1)
 	p.wsOpen.Add(1)
+	ws := &wsRelay{p: p, client: client, back: back, route: route, idle: p.opts.WebsocketIdleTimeout}
+	ws.active.Store(time.Now().UnixNano())
+	if ws.idle > 0 {
+		deadline := time.Now().Add(ws.idle)
+		_ = client.SetReadDeadline(deadline)
+		_ = back.SetReadDeadline(deadline)
+	}
 	// Two fresh goroutines own the relay, so the server's goroutine (and its larger
 	// stack) ends now.
-	var once sync.Once
-	done := func() {
-		once.Do(func() {
-			client.Close()
-			back.Close()
-			p.untrack(client, back)
-			p.wsOpen.Add(-1)
-		})
-	}
-	go p.pipe(back, client, route, done)
-	go p.pipe(client, back, route, done)
+	go ws.pipe(back, client)
+	go ws.pipe(client, back)
 }
 
 // finishHandshake writes the 101 response to the client and forwards any bytes either side
-// had already buffered past the handshake.
+// had already buffered past the handshake. Of the target's hop-by-hop headers only the
+// agreed upgrade passes.
 func (p *Proxy) finishHandshake(client net.Conn, brw *bufio.ReadWriter, back net.Conn, br *bufio.Reader,
 	resp *http.Response) error {
+	removeHopHeaders(resp.Header)
 	var hdr strings.Builder
-	fmt.Fprintf(&hdr, "HTTP/1.1 101 %s\r\n", http.StatusText(http.StatusSwitchingProtocols))
+	fmt.Fprintf(&hdr, "HTTP/1.1 101 %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+		http.StatusText(http.StatusSwitchingProtocols))
 	if err := resp.Header.Write(&hdr); err != nil {
 		return err
 	}
@@ -148,10 +165,7 @@ func (p *Proxy) finishHandshake(client net.Conn, brw *bufio.ReadWriter, back net
 // relayPlain answers an upgrade the target refused with the target's ordinary response.
 func (p *Proxy) relayPlain(w http.ResponseWriter, resp *http.Response, route *Route) {
 	defer resp.Body.Close()
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
+	writeHead(w, resp)
 	_, _ = io.Copy(w, resp.Body)
 	if resp.StatusCode < 300 {
 		route.Touch()
@@ -189,24 +203,57 @@ func (p *Proxy) dialTarget(ctx context.Context, u *url.URL) (net.Conn, error) {
 	return tc, nil
 }
 
-// pipe copies src to dst until either side fails, then calls done (which closes both).
-// While src is idle it holds no buffer.
-func (p *Proxy) pipe(dst, src net.Conn, route *Route, done func()) {
-	defer done()
+// wsRelay is one relayed websocket: the two connections and the time of the last byte
+// moved either way, which keeps both directions open (WebsocketIdleTimeout).
+type wsRelay struct {
+	p            *Proxy
+	client, back net.Conn
+	route        *Route
+	idle         time.Duration
+	active       atomic.Int64 // unix nanoseconds of the last transfer
+	once         sync.Once
+}
+
+// done closes both connections once.
+func (ws *wsRelay) done() {
+	ws.once.Do(func() {
+		ws.client.Close()
+		ws.back.Close()
+		ws.p.untrack(ws.client, ws.back)
+		ws.p.wsOpen.Add(-1)
+	})
+}
+
+// pipe copies src to dst until either side fails or the websocket was idle for ws.idle,
+// then closes both. While src is idle it holds no buffer. The read deadline is not moved
+// per message: when it fires, the deadline is set again from the last transfer in either
+// direction, and only a websocket idle both ways is closed.
+func (ws *wsRelay) pipe(dst, src net.Conn) {
+	defer ws.done()
 	for {
 		bp, n, err := readPooled(src, &wsBufs)
 		if n > 0 {
 			_, werr := dst.Write((*bp)[:n])
 			wsBufs.Put(bp)
-			p.wsBytes.Add(int64(n))
-			route.Touch()
+			ws.p.wsBytes.Add(int64(n))
+			now := time.Now()
+			ws.active.Store(now.UnixNano())
+			ws.route.touchAt(now)
 			if werr != nil {
 				return
 			}
 		}
 		if err != nil {
+			if ws.idle > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				if next := time.Unix(0, ws.active.Load()).Add(ws.idle); time.Until(next) > 0 {
+					_ = src.SetReadDeadline(next)
+					continue
+				}
+				ws.p.log.Debug("websocket idle: closed", "route", ws.route.Prefix, "idle", ws.idle)
+				return
+			}
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				p.log.Debug("websocket relay", "route", route.Prefix, "err", err)
+				ws.p.log.Debug("websocket relay", "route", ws.route.Prefix, "err", err)
 			}
 			return
 		}
