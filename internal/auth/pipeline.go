@@ -143,7 +143,10 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 				"peer", c.Request.RemoteAddr)
 		}
 	}
-	if wait := thr.wait(key, addr, time.Now()); wait > 0 {
+	// The attempt counts as a failure from here on, so parallel guesses cannot all pass the
+	// check before the first of them fails.
+	try, wait := thr.reserve(key, addr, time.Now())
+	if wait > 0 {
 		p.log.Info("login refused", "user", logName(key), "address", addr, "reason", "too many failed logins", "retry_in", wait.Round(time.Second).String())
 		if thr.show {
 			return nil, &LockedOut{Wait: wait}
@@ -154,18 +157,20 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 	var shown *Rejection
 	switch {
 	case err == nil:
-		thr.succeed(ctx, key, addr)
+		thr.succeed(ctx, try)
 		if id.Name != key {
-			thr.succeed(ctx, id.Name, addr)
+			thr.clearPair(ctx, id.Name, addr)
 		}
 	// A refusal with its own message (a too-short first password, a busy hub) is not a guess.
 	case errors.Is(err, ErrRejected) && !errors.As(err, &shown):
-		switch wait, locked := thr.fail(ctx, key, addr, time.Now()); {
+		switch wait, locked := thr.fail(ctx, try); {
 		case wait < 0:
 			p.log.Warn("too many failed-login counters are tracked; this attempt is not throttled", "user", logName(key), "address", addr)
 		case locked:
 			p.log.Warn("login locked after repeated failed logins", "user", logName(key), "address", addr, "retry_in", wait.String())
 		}
+	default:
+		thr.release(try)
 	}
 	return id, err
 }
