@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"gohub/internal/forwarded"
 )
 
 // Pipeline is the login pipeline shared by all authenticators (upstream's
@@ -115,6 +117,10 @@ func (p *Pipeline) LoginForm() bool { return !p.formless }
 // authenticators without a login form, as upstream forces it for null).
 func (p *Pipeline) AutoLogin() bool { return p.cfg.AutoLogin || p.formless }
 
+// ClientTrust is trusted_proxies: who the client of a request is, for the throttle and for the
+// hub's cookies.
+func (p *Pipeline) ClientTrust() *forwarded.Trust { return p.throttle.proxies.trust }
+
 // LoginService is the name on the "Sign in with …" button; empty means show the form.
 func (p *Pipeline) LoginService() string { return p.cfg.LoginService }
 
@@ -139,7 +145,7 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 		var untrusted bool
 		addr, untrusted = thr.proxies.clientAddress(c.Request)
 		if untrusted && thr.proxies.warned.CompareAndSwap(false, true) {
-			p.log.Warn("X-Forwarded-For from a peer not in trusted_proxies is ignored: the login throttle sees the proxy's address for every client; list the proxy in Authenticator.trusted_proxies",
+			p.log.Warn("X-Forwarded-For from a peer that is not the hub's own proxy nor in trusted_proxies is ignored: a proxy in front of the hub that is not listed in Authenticator.trusted_proxies makes every client look like the proxy (or a local process sent a forged header)",
 				"peer", c.Request.RemoteAddr)
 		}
 	}

@@ -195,25 +195,28 @@ func TestThrottleDelays(t *testing.T) {
 }
 
 func TestClientAddress(t *testing.T) {
+	lo := []string{"127.0.0.0/8", "::1"}
 	tests := []struct {
 		name    string
-		trusted []string // nil: the default (loopback)
+		trusted []string // nil: the default (nothing)
 		remote  string
 		xff     []string
 		want    string
 		warn    bool
 	}{
 		{"peer", nil, "192.0.2.7:5555", nil, "192.0.2.7", false},
-		{"built-in proxy or CHP on this host", nil, "127.0.0.1:40000", []string{"203.0.113.9"}, "203.0.113.9", false},
-		{"client's own entries further left prove nothing", nil, "127.0.0.1:40000", []string{"6.6.6.6, 203.0.113.9"}, "203.0.113.9", false},
+		// Every user's server connects from loopback: by default its header is not believed.
+		{"default: loopback peer's header ignored", nil, "127.0.0.1:40000", []string{"203.0.113.9"}, "127.0.0.1", true},
+		{"proxy on this host, listed", lo, "127.0.0.1:40000", []string{"203.0.113.9"}, "203.0.113.9", false},
+		{"client's own entries further left prove nothing", lo, "127.0.0.1:40000", []string{"6.6.6.6, 203.0.113.9"}, "203.0.113.9", false},
 		{"several headers and trusted hops", []string{"127.0.0.1", "10.0.0.0/8"}, "127.0.0.1:1", []string{"1.1.1.1", "203.0.113.9, 10.1.2.3"}, "203.0.113.9", false},
-		{"untrusted peer: header ignored", nil, "192.0.2.7:5555", []string{"203.0.113.9"}, "192.0.2.7", true},
+		{"untrusted peer: header ignored", lo, "192.0.2.7:5555", []string{"203.0.113.9"}, "192.0.2.7", true},
 		{"trust nobody", []string{}, "127.0.0.1:40000", []string{"203.0.113.9"}, "127.0.0.1", true},
-		{"garbage stops the walk", nil, "127.0.0.1:40000", []string{"203.0.113.9, nonsense"}, "127.0.0.1", false},
-		{"entries with a port", nil, "127.0.0.1:40000", []string{"[2001:db8::1]:443, 203.0.113.9:1234"}, "203.0.113.9", false},
-		{"only trusted hops", nil, "127.0.0.1:40000", []string{"127.0.0.2"}, "127.0.0.2", false},
+		{"garbage stops the walk", lo, "127.0.0.1:40000", []string{"203.0.113.9, nonsense"}, "127.0.0.1", false},
+		{"entries with a port", lo, "127.0.0.1:40000", []string{"[2001:db8::1]:443, 203.0.113.9:1234"}, "203.0.113.9", false},
+		{"only trusted hops", lo, "127.0.0.1:40000", []string{"127.0.0.2"}, "127.0.0.2", false},
 		{"IPv6 counts by /64", nil, "[2001:db8:1:2:3:4:5:6]:443", nil, "2001:db8:1:2::/64", false},
-		{"IPv6 behind the proxy", nil, "[::1]:40000", []string{"2001:db8::1"}, "2001:db8::/64", false},
+		{"IPv6 behind the proxy", lo, "[::1]:40000", []string{"2001:db8::1"}, "2001:db8::/64", false},
 		{"IPv4-mapped", nil, "[::ffff:192.0.2.7]:1", nil, "192.0.2.7", false},
 		{"not an address", nil, "@", nil, unknownAddr, false},
 	}

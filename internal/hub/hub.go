@@ -65,6 +65,9 @@ type Hub struct {
 	router    Router
 	chp       *chpProcess
 	hubTarget string // where the proxy sends hub traffic: http://<hub listener>
+	// proxySecret proves a request on the hub listener came through configurable-http-proxy
+	// (hubRouteTarget); "" with the built-in proxy.
+	proxySecret string
 
 	shutdown chan shutdownRequest // POST /hub/api/shutdown and the spawn failure limit
 
@@ -227,6 +230,13 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		BaseURL: cfg.BaseURL,
 		MaxAge:  time.Duration(cfg.CookieMaxAgeDays * float64(24*time.Hour)),
 		Secure:  strings.HasPrefix(cfg.PublicURL, "https:"),
+		// The anonymous _xsrf id hashes the client's address: never one the client can name.
+		ClientIP: func(r *http.Request) string {
+			if a := pipeline.ClientTrust().Client(r).Addr; a.IsValid() {
+				return a.String()
+			}
+			return ""
+		},
 	})
 	if err != nil {
 		return err
@@ -376,6 +386,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		}
 		h.handler = refresh.middleware(mux)
 	}
+	h.handler = secureCookies(pipeline.ClientTrust(), h.handler)
 	return nil
 }
 
@@ -411,6 +422,7 @@ func (h *Hub) initProxy() error {
 			token = hex.EncodeToString(b)
 		}
 		c.AuthToken = token
+		h.proxySecret = newProxySecret()
 		h.router = chpRouter{proxy.NewCHPClient(c.APIURL, token, proxy.CHPClientOptions{Logger: h.log})}
 	default:
 		return fmt.Errorf("JupyterHub.proxy_class: unknown proxy %q (builtin or configurable-http-proxy)", h.cfg.ProxyClass)
@@ -511,7 +523,7 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 		}
 		h.startProxy = func(ctx context.Context) (*chpProcess, error) {
 			return startCHP(ctx, h.loaded.chp, h.loaded.chp.AuthToken, pubHost, pubPort,
-				h.hubTarget+h.cfg.BaseURL+"hub/error", h.hubTarget, h.log)
+				h.hubTarget+h.cfg.BaseURL+"hub/error", h.hubRouteTarget(), h.log)
 		}
 		if h.chp, err = h.startProxy(ctx); err != nil {
 			return err
@@ -526,7 +538,11 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	}
 
 	logger := slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)
-	hubSrv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: logger}
+	hubHandler := h.handler
+	if h.proxySecret != "" {
+		hubHandler = h.fromProxy(hubHandler)
+	}
+	hubSrv := &http.Server{Handler: hubHandler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: logger}
 	var pubSrv *proxy.Server
 	if ls.Public != nil {
 		pubSrv = &proxy.Server{Handler: h.publicHandler()}

@@ -71,7 +71,7 @@ func (h *Hub) checkRoutes(ctx context.Context) error {
 		return fmt.Errorf("read proxy routes: %w", err)
 	}
 	want := map[string]RouteInfo{
-		h.cfg.BaseURL: {Target: h.hubTarget, Data: map[string]any{"hub": true}},
+		h.cfg.BaseURL: {Target: h.hubRouteTarget(), Data: map[string]any{"hub": true}},
 	}
 	active, err := h.db.ActiveSpawners(ctx)
 	if err != nil {
