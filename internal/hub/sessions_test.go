@@ -45,6 +45,76 @@ func (b *browser) send(method, path string, form url.Values, headers ...string) 
 	return resp, string(data)
 }
 
+// loginToken gets the login page with headers and returns its _xsrf value.
+func (b *browser) loginToken(headers ...string) string {
+	b.t.Helper()
+	_, page := b.send("GET", "/hub/login", nil, headers...)
+	m := xsrfRE.FindStringSubmatch(page)
+	if m == nil {
+		b.t.Fatalf("no _xsrf on the login page:\n%s", page)
+	}
+	return m[1]
+}
+
+// TestLoginCSRF: a page of another site cannot log a browser into the attacker's account. The
+// attacker mints a login _xsrf token for the victim's address by naming it in X-Real-Ip (or
+// X-Forwarded-For), and has the victim's browser post it with the attacker's credentials; the
+// token no longer matches (it is keyed on the connection's address), and a browser's
+// cross-site Origin or Sec-Fetch-Site is refused even with a valid token.
+func TestLoginCSRF(t *testing.T) {
+	t.Parallel()
+	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
+		return recoveryConfig(t, dir, pub, hubPort, "")
+	})
+	const victimIP, agent = "127.0.0.8", "VictimBrowser/1.0"
+	creds := url.Values{"username": {"jack"}, "password": {"jack-first-pw"}}
+	post := func(b *browser, token string, headers ...string) int {
+		form := url.Values{"_xsrf": {token}}
+		for k, v := range creds {
+			form[k] = v
+		}
+		resp, _ := b.send("POST", "/hub/login", form, append([]string{"User-Agent", agent}, headers...)...)
+		return resp.StatusCode
+	}
+
+	// The token of the attacker's own connection, claiming the victim's address.
+	minted := lh.from("127.0.0.1").loginToken("User-Agent", agent, "X-Real-Ip", victimIP, "X-Forwarded-For", victimIP)
+	if code := post(lh.from(victimIP), minted); code != http.StatusForbidden {
+		t.Errorf("a token minted for the victim's address by someone else: %d, want 403", code)
+	}
+
+	// The victim's own valid token, posted by another site's page.
+	for _, h := range [][]string{
+		{"Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate"},
+		{"Origin", "http://evil.example"},
+		{"Origin", "null"},
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site"}, // a sibling host, such as a user's server under subdomain_host
+	} {
+		victim := lh.from(victimIP)
+		token := victim.loginToken("User-Agent", agent)
+		if code := post(victim, token, h...); code != http.StatusForbidden {
+			t.Errorf("login post with %v: %d, want 403", h, code)
+		}
+		if victim.loggedIn() {
+			t.Errorf("login post with %v logged the browser in", h)
+		}
+	}
+
+	// The hub's own page, and clients that send neither header, still log in.
+	for _, h := range [][]string{
+		{"Origin", lh.public, "Sec-Fetch-Site", "same-origin", "Sec-Fetch-Mode", "navigate"},
+		{"Origin", strings.ToUpper(lh.public)},
+		{},
+	} {
+		victim := lh.from(victimIP)
+		token := victim.loginToken("User-Agent", agent)
+		if code := post(victim, token, h...); code != http.StatusFound {
+			t.Errorf("same-origin login post with %v: %d, want 302", h, code)
+		}
+	}
+}
+
 // TestSecureCookiesBehindTrustedProxy: behind a TLS-terminating proxy listed in
 // trusted_proxies, the hub's cookies are Secure although public_url is http; the same
 // X-Forwarded-Proto from any other client (a user's server on loopback) changes nothing.
