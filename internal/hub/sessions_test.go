@@ -21,6 +21,14 @@ func (lh *liveHub) from(ip string) *browser {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
+// copyCookies returns a new browser holding b's cookies, as someone who copied them would.
+func (b *browser) copyCookies() *browser {
+	c := b.lh.browser()
+	u, _ := url.Parse(b.lh.public + "/hub/")
+	c.c.Jar.SetCookies(u, b.c.Jar.Cookies(u))
+	return c
+}
+
 // send sends a request to a public path with headers (name, value pairs) and returns the
 // response with its body read.
 func (b *browser) send(method, path string, form url.Values, headers ...string) (*http.Response, string) {
@@ -54,6 +62,59 @@ func (b *browser) loginToken(headers ...string) string {
 		b.t.Fatalf("no _xsrf on the login page:\n%s", page)
 	}
 	return m[1]
+}
+
+// TestLogoutEndsCopiedSessions: a login cookie copied from ivy's browser stops working when ivy
+// logs out (the hub gives her a new cookie_id), and so does her session on another device.
+func TestLogoutEndsCopiedSessions(t *testing.T) {
+	t.Parallel()
+	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
+		return recoveryConfig(t, dir, pub, hubPort, "")
+	})
+	ivy, laptop := lh.browser(), lh.browser()
+	if !ivy.login("ivy", "ivy-first-pw") || !laptop.login("ivy", "ivy-first-pw") {
+		t.Fatal("ivy's logins")
+	}
+	thief := ivy.copyCookies()
+	if !thief.loggedIn() {
+		t.Fatal("the copied cookie does not log in to begin with")
+	}
+	if code, _, _ := ivy.get("/hub/logout"); code != http.StatusFound {
+		t.Fatalf("logout: %d", code)
+	}
+	if ivy.loggedIn() || thief.loggedIn() || laptop.loggedIn() {
+		t.Errorf("after the logout: browser %v, copied cookie %v, other device %v; want all logged out",
+			ivy.loggedIn(), thief.loggedIn(), laptop.loggedIn())
+	}
+	if !ivy.login("ivy", "ivy-first-pw") {
+		t.Error("ivy cannot log in again")
+	}
+}
+
+// TestFirstUsePasswordChangeEndsOtherSessions: changing one's password on FirstUse's page ends
+// the sessions of a copied cookie and keeps the browser that changed it logged in.
+func TestFirstUsePasswordChangeEndsOtherSessions(t *testing.T) {
+	t.Parallel()
+	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
+		return recoveryConfig(t, dir, pub, hubPort, "")
+	})
+	ivy := lh.browser()
+	if !ivy.login("ivy", "ivy-first-pw") {
+		t.Fatal("ivy's login")
+	}
+	thief := ivy.copyCookies()
+	for _, pw := range []string{"ivy-second-pw", "ivy-third-pw"} { // the second uses the page's fresh _xsrf
+		code, _, body := ivy.post("/hub/auth/change-password", "/hub/auth/change-password", url.Values{"password": {pw}})
+		if code != http.StatusOK || !strings.Contains(body, `id="change-password-done"`) {
+			t.Fatalf("change to %s: %d\n%s", pw, code, body)
+		}
+	}
+	if thief.loggedIn() {
+		t.Error("a copied login cookie still works after the password change")
+	}
+	if !ivy.loggedIn() {
+		t.Error("ivy was logged out by changing her own password")
+	}
 }
 
 // TestLoginCSRF: a page of another site cannot log a browser into the attacker's account. The

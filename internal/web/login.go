@@ -319,6 +319,11 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// The login cookie may have been copied: end every session of the user server-side (a
+	// new cookie_id), not only this browser's cookie (upstream keeps the cookie_id).
+	if u != nil {
+		p.endSessions(r.Context(), u, "logout")
+	}
 	s.ClearLogin(w)
 	// JupyterHub before 3.2 set this one; clear it as JupyterHub still does.
 	http.SetCookie(w, &http.Cookie{Name: "jupyterhub-services", Path: p.d.BaseURL + "services", MaxAge: -1,
