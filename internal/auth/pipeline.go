@@ -140,6 +140,12 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 		key = p.names.normalize(p.loginName(c, typed))
 	}
 	thr := p.throttle
+	c.ClientAddr = ""
+	if c.Request != nil {
+		if a := thr.proxies.trust.Client(c.Request).Addr; a.IsValid() {
+			c.ClientAddr = a.String()
+		}
+	}
 	addr := unknownAddr
 	if thr.on() {
 		var untrusted bool
