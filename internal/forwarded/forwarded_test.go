@@ -2,7 +2,11 @@ package forwarded
 
 import (
 	"crypto/tls"
+	"net"
 	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -78,4 +82,63 @@ func TestClient(t *testing.T) {
 	if c := none.Client(r); c.Addr.String() != "127.0.0.1" {
 		t.Errorf("nil Trust believed X-Forwarded-For: %v", c.Addr)
 	}
+}
+
+// FuzzClient: whatever the headers, the client is the peer or an address written in
+// X-Forwarded-For (parsed by net/netip as written), the peer whenever it is not trusted, and
+// https only when some X-Forwarded-Proto entry says so.
+func FuzzClient(f *testing.F) {
+	f.Add("127.0.0.1:1", "6.6.6.6, 203.0.113.9", "https, http", true, "127.0.0.0/8")
+	f.Add("[::1]:1", "[2001:db8::1]:443,nonsense", "HTTPS", false, "::1")
+	f.Add("10.0.0.5:1", ",,, ,", "", false, "10.0.0.0/8")
+	f.Add("192.0.2.7:5555", "203.0.113.9", "https", false, "")
+	f.Fuzz(func(t *testing.T, peer, xff, xfp string, proxy bool, trusted string) {
+		var list []string
+		if trusted != "" {
+			list = []string{trusted}
+		}
+		tr, err := New(list)
+		if err != nil {
+			return
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.TLS = nil
+		r.RemoteAddr = peer
+		r.Header["X-Forwarded-For"] = []string{xff}
+		r.Header["X-Forwarded-Proto"] = []string{xfp}
+		if proxy {
+			r = r.WithContext(WithProxy(r.Context()))
+		}
+		c := tr.Client(r)
+		if !c.Addr.IsValid() {
+			return
+		}
+		host, _, err := net.SplitHostPort(peer)
+		if err != nil {
+			host = peer
+		}
+		p, err := netip.ParseAddr(host)
+		if err != nil {
+			t.Fatalf("client %v from an unparsable peer %q", c.Addr, peer)
+		}
+		p = p.Unmap().WithZone("")
+		candidates := []netip.Addr{p}
+		for _, h := range strings.Split(xff, ",") {
+			h = strings.TrimSpace(h)
+			if a, err := netip.ParseAddr(h); err == nil {
+				candidates = append(candidates, a.Unmap().WithZone(""))
+			} else if ap, err := netip.ParseAddrPort(h); err == nil {
+				candidates = append(candidates, ap.Addr().Unmap().WithZone(""))
+			}
+		}
+		if !slices.Contains(candidates, c.Addr) {
+			t.Fatalf("client %v is neither the peer nor in X-Forwarded-For %q", c.Addr, xff)
+		}
+		if !proxy && !tr.trusted(p) && (c.Addr != p || c.HTTPS) {
+			t.Fatalf("untrusted peer %v: client %v https %v", p, c.Addr, c.HTTPS)
+		}
+		if c.HTTPS && !strings.Contains(strings.ToLower(xfp), "https") {
+			t.Fatalf("https without TLS or an https X-Forwarded-Proto %q", xfp)
+		}
+	})
 }
