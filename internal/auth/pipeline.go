@@ -87,6 +87,9 @@ func (p *Pipeline) warnings() {
 			p.log.Warn("no allow rule is configured: nobody can log in; set Authenticator.allow_all, allowed_users, admin_users or allow_existing_users")
 		}
 	}
+	if p.ClientTrust().TrustsLoopback() {
+		p.log.Warn("Authenticator.trusted_proxies includes loopback: every local process, users' servers included, can name any client address to the login throttle and the _xsrf token; the hub's own proxy needs no entry")
+	}
 	if w, ok := p.auth.(ConfigWarner); ok {
 		for _, msg := range w.ConfigWarnings(p.Config()) {
 			p.log.Warn(msg)

@@ -1,8 +1,10 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -252,5 +254,21 @@ func TestParallelGuessesReserve(t *testing.T) {
 	}
 	if err := login("alice", "alice-pw", "198.51.100.4"); err != nil {
 		t.Errorf("alice from another address: %v", err)
+	}
+}
+
+// TestLoopbackProxyWarning: listing loopback in trusted_proxies is warned about at startup.
+func TestLoopbackProxyWarning(t *testing.T) {
+	for list, warn := range map[string]bool{"127.0.0.1": true, "10.0.0.5": false} {
+		var buf bytes.Buffer
+		cfg := auth.DefaultConfig()
+		cfg.AllowAll = auth.Bool(true)
+		cfg.TrustedProxies = []string{list}
+		if _, err := auth.NewPipeline(cfg, &passwords{}, nil, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "trusted_proxies includes loopback"); got != warn {
+			t.Errorf("trusted_proxies [%s]: warned %v\n%s", list, got, buf.String())
+		}
 	}
 }

@@ -65,6 +65,12 @@ func (t *Trust) trusted(a netip.Addr) bool {
 	return false
 }
 
+// TrustsLoopback reports whether a loopback address is trusted: then every local process,
+// users' servers included, can name any client address (worth a warning at startup).
+func (t *Trust) TrustsLoopback() bool {
+	return t.trusted(netip.MustParseAddr("127.0.0.1")) || t.trusted(netip.IPv6Loopback())
+}
+
 // proxyKey marks a request that came from the hub's own proxy.
 type proxyKey struct{}
 

@@ -75,6 +75,12 @@ func TestClient(t *testing.T) {
 	if _, err := New([]string{"10.0.0.0/8", "proxy.example.org"}); err == nil {
 		t.Error("a host name was accepted as a trusted proxy")
 	}
+	for list, want := range map[string]bool{"": false, "10.0.0.0/8": false, "127.0.0.0/8": true, "::1": true, "0.0.0.0/0": true} {
+		tr, _ := New(strings.Fields(list))
+		if tr.TrustsLoopback() != want {
+			t.Errorf("trusted_proxies %q: TrustsLoopback %v", list, !want)
+		}
+	}
 	var none *Trust
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "127.0.0.1:1"
