@@ -63,6 +63,9 @@ type Credentials struct {
 	// Typed is the username as the user typed it, stripped of surrounding blanks; set by
 	// Pipeline.Login for authenticators that must hand the raw name to a back end (PAM, LDAP).
 	Typed string
+	// ClientAddr is the client's IP address (forwarded.Trust: a forwarding header only from a
+	// trusted proxy), set by Pipeline.Login when there is a request; "" otherwise.
+	ClientAddr string
 	// InAdminUsers is set by Pipeline.Login when the normalised Username is in admin_users, so
 	// authenticators that treat admins differently (shared-password) compare normalised names.
 	InAdminUsers bool

@@ -62,6 +62,12 @@ type PageHost interface {
 	// roles of u (its own and its groups') hold scope unfiltered. The same check decides who
 	// opens the hub's admin page (admin-ui) and Native's user pages (admin:users).
 	Grants(ctx context.Context, u *store.User, scope string) (bool, error)
+	// PasswordChanged ends every browser session of the user name (as the page knows it)
+	// after an authenticator's page changed its password: a new cookie_id, so a copied login
+	// cookie stops working. When u, the user of the request, is that user, u.CookieID is
+	// updated and its browser gets a login cookie for it: whoever changed their own password
+	// stays logged in here and nowhere else.
+	PasswordChanged(w http.ResponseWriter, r *http.Request, u *store.User, name string)
 }
 
 // PageDeps are what RegisterPages gets.

@@ -48,7 +48,7 @@ type Config struct {
 	// The name and address caps and the rest of the brute-force protection: see throttle.go.
 	FailedLoginsPerNameBeforeLockout    int      `yaml:"failed_logins_per_name_before_lockout" help:"Failed logins of one username from all addresses (within lockout_seconds) after which the name is locked, except for addresses with no failures of their own, so an attacker cannot lock the real user out (0: no name cap; a value below failed_logins_before_lockout counts as that)."`
 	FailedLoginsPerAddressBeforeLockout int      `yaml:"failed_logins_per_address_before_lockout" help:"Failed logins from one client address (an IPv6 client's /64) for all usernames (within lockout_seconds) after which the address is locked for lockout_seconds (0: no address cap)."`
-	TrustedProxies                      []string `yaml:"trusted_proxies" help:"IP addresses or CIDR networks of the proxies in front of the hub whose X-Forwarded-For gives the client address to the login throttle (default loopback: the built-in proxy or configurable-http-proxy on the same host); list a proxy on another host, or [] to use only the connection's peer."`
+	TrustedProxies                      []string `yaml:"trusted_proxies" help:"IP addresses or CIDR networks of proxies in front of the hub (a load balancer, a TLS terminator) whose X-Forwarded-For and X-Forwarded-Proto are believed: the client address for the login throttle and the anonymous _xsrf token, https for the cookies' Secure flag. The hub's own proxy (built-in, or the configurable-http-proxy it routes) needs no entry. Default none; never list loopback or a network users' servers run in, or they can claim any address."`
 	ShowLockoutReason                   bool     `yaml:"show_lockout_reason" help:"Tell a throttled login 'Too many failed login attempts. Please try again in N seconds.' with status 429 and Retry-After, instead of the usual 'Invalid username or password' (403), which does not reveal which check failed."`
 
 	RequestOTP   bool   `yaml:"request_otp" help:"Add a one-time-password field to the login form."`
@@ -70,7 +70,6 @@ func DefaultConfig() Config {
 		// from one address (all names) close that address.
 		FailedLoginsPerNameBeforeLockout:    20,
 		FailedLoginsPerAddressBeforeLockout: 50,
-		TrustedProxies:                      []string{"127.0.0.0/8", "::1"},
 	}
 }
 

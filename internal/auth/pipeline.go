@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"gohub/internal/forwarded"
 )
 
 // Pipeline is the login pipeline shared by all authenticators (upstream's
@@ -85,6 +87,9 @@ func (p *Pipeline) warnings() {
 			p.log.Warn("no allow rule is configured: nobody can log in; set Authenticator.allow_all, allowed_users, admin_users or allow_existing_users")
 		}
 	}
+	if p.ClientTrust().TrustsLoopback() {
+		p.log.Warn("Authenticator.trusted_proxies includes loopback: every local process, users' servers included, can name any client address to the login throttle and the _xsrf token; the hub's own proxy needs no entry")
+	}
 	if w, ok := p.auth.(ConfigWarner); ok {
 		for _, msg := range w.ConfigWarnings(p.Config()) {
 			p.log.Warn(msg)
@@ -115,6 +120,10 @@ func (p *Pipeline) LoginForm() bool { return !p.formless }
 // authenticators without a login form, as upstream forces it for null).
 func (p *Pipeline) AutoLogin() bool { return p.cfg.AutoLogin || p.formless }
 
+// ClientTrust is trusted_proxies: who the client of a request is, for the throttle and for the
+// hub's cookies.
+func (p *Pipeline) ClientTrust() *forwarded.Trust { return p.throttle.proxies.trust }
+
 // LoginService is the name on the "Sign in with …" button; empty means show the form.
 func (p *Pipeline) LoginService() string { return p.cfg.LoginService }
 
@@ -134,16 +143,25 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 		key = p.names.normalize(p.loginName(c, typed))
 	}
 	thr := p.throttle
+	c.ClientAddr = ""
+	if c.Request != nil {
+		if a := thr.proxies.trust.Client(c.Request).Addr; a.IsValid() {
+			c.ClientAddr = a.String()
+		}
+	}
 	addr := unknownAddr
 	if thr.on() {
 		var untrusted bool
 		addr, untrusted = thr.proxies.clientAddress(c.Request)
 		if untrusted && thr.proxies.warned.CompareAndSwap(false, true) {
-			p.log.Warn("X-Forwarded-For from a peer not in trusted_proxies is ignored: the login throttle sees the proxy's address for every client; list the proxy in Authenticator.trusted_proxies",
+			p.log.Warn("X-Forwarded-For from a peer that is not the hub's own proxy nor in trusted_proxies is ignored: a proxy in front of the hub that is not listed in Authenticator.trusted_proxies makes every client look like the proxy (or a local process sent a forged header)",
 				"peer", c.Request.RemoteAddr)
 		}
 	}
-	if wait := thr.wait(key, addr, time.Now()); wait > 0 {
+	// The attempt counts as a failure from here on, so parallel guesses cannot all pass the
+	// check before the first of them fails.
+	try, wait := thr.reserve(key, addr, time.Now())
+	if wait > 0 {
 		p.log.Info("login refused", "user", logName(key), "address", addr, "reason", "too many failed logins", "retry_in", wait.Round(time.Second).String())
 		if thr.show {
 			return nil, &LockedOut{Wait: wait}
@@ -154,18 +172,20 @@ func (p *Pipeline) Login(ctx context.Context, c Credentials) (*Identity, error) 
 	var shown *Rejection
 	switch {
 	case err == nil:
-		thr.succeed(ctx, key, addr)
+		thr.succeed(ctx, try)
 		if id.Name != key {
-			thr.succeed(ctx, id.Name, addr)
+			thr.clearPair(ctx, id.Name, addr)
 		}
 	// A refusal with its own message (a too-short first password, a busy hub) is not a guess.
 	case errors.Is(err, ErrRejected) && !errors.As(err, &shown):
-		switch wait, locked := thr.fail(ctx, key, addr, time.Now()); {
+		switch wait, locked := thr.fail(ctx, try); {
 		case wait < 0:
 			p.log.Warn("too many failed-login counters are tracked; this attempt is not throttled", "user", logName(key), "address", addr)
 		case locked:
 			p.log.Warn("login locked after repeated failed logins", "user", logName(key), "address", addr, "retry_in", wait.String())
 		}
+	default:
+		thr.release(try)
 	}
 	return id, err
 }

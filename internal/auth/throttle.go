@@ -185,72 +185,171 @@ func (t *throttle) clean(addr string, pair throttleKey, now time.Time) bool {
 	return f == nil || f.count == 0 || now.Sub(f.last) > t.lockout && !now.Before(f.until)
 }
 
-// fail records a failed attempt of name from addr and returns the wait it imposes on the next
-// attempt from addr (-1: a counter could not be created, the caller logs it) and whether it
-// locked something (the pair, the name or the address).
-func (t *throttle) fail(ctx context.Context, name, addr string, now time.Time) (wait time.Duration, locked bool) {
+// attempt is one login attempt the throttle let through (reserve). Its counters count it as a
+// failure from the moment it is let through, so parallel attempts cannot all pass the check
+// before the first failure is recorded; the outcome settles it: fail keeps the count, succeed
+// and release take it back.
+type attempt struct {
+	name, addr string
+	at         time.Time
+	counted    []throttleKey // the counters this attempt incremented
+	hadPair    bool          // the pair counter existed before this attempt
+	full       bool          // a counter could not be created (maxEntries)
+}
+
+// reserve lets an attempt of name from addr through, counting it, or returns how long it must
+// still wait (and no attempt). With throttling off it returns (nil, 0): the nil attempt's
+// methods do nothing.
+func (t *throttle) reserve(name, addr string, now time.Time) (*attempt, time.Duration) {
 	if !t.on() {
-		return 0, false
+		return nil, 0
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d := t.waitLocked(name, addr, now); d > 0 {
+		return nil, d
+	}
+	return t.countLocked(name, addr, now), 0
+}
+
+// countLocked increments the counters of an attempt of name from addr, as a failure at now.
+// Called with mu held.
+func (t *throttle) countLocked(name, addr string, now time.Time) *attempt {
+	a := &attempt{name: name, addr: addr, at: now}
 	pair, byName, byAddr := t.keys(name, addr)
-	var touched []throttleKey
-	full := false
+	if pair != (throttleKey{}) {
+		_, a.hadPair = t.entries[pair]
+	}
 	for _, k := range []throttleKey{pair, byName, byAddr} {
 		if k == (throttleKey{}) {
 			continue
-		}
-		limit := t.limit
-		switch k {
-		case byName:
-			limit = t.nameLimit
-		case byAddr:
-			limit = t.addrLimit
 		}
 		f := t.entries[k]
 		if f == nil {
 			if len(t.entries) >= maxEntries {
 				t.sweep(now)
 				if len(t.entries) >= maxEntries {
-					full = true
+					a.full = true
 					continue
 				}
 			}
 			f = &failures{}
 			t.entries[k] = f
 		}
+		limit := t.limitOf(k, pair, byName, byAddr)
 		// A lock that has run out, or a count idle for the whole window, starts afresh.
 		if f.count >= limit && !now.Before(f.until) || now.Sub(f.last) > t.lockout {
 			f.count = 0
 		}
 		f.count++
 		f.last = now
-		var d time.Duration
-		switch {
-		case f.count >= limit:
-			d = t.lockout
-			locked = true
-		case k == pair && t.delay > 0 && f.count > 1:
-			d = min(time.Duration(float64(t.delay)*math.Pow(2, float64(f.count-2))), t.lockout)
-		}
-		f.until = now.Add(d)
-		touched = append(touched, k)
-	}
-	wait = t.waitLocked(name, addr, now)
-	if full {
-		wait = -1
+		f.until = now.Add(t.penalty(k == pair, f.count, limit))
+		a.counted = append(a.counted, k)
 	}
 	// Sweep now and then so expired counters don't pile up.
 	if t.sweeps++; t.sweeps >= 1024 {
 		t.sweep(now)
 	}
+	return a
+}
+
+// limitOf is the failure limit of counter k among an attempt's three.
+func (t *throttle) limitOf(k, pair, byName, byAddr throttleKey) int {
+	switch k {
+	case pair:
+		return t.limit
+	case byName:
+		return t.nameLimit
+	case byAddr:
+		return t.addrLimit
+	}
+	return t.limit
+}
+
+// penalty is the wait a counter at count failures imposes: the lockout at its limit, the
+// doubling delay for a pair before it.
+func (t *throttle) penalty(pair bool, count, limit int) time.Duration {
+	switch {
+	case count >= limit:
+		return t.lockout
+	case pair && t.delay > 0 && count > 1:
+		return min(time.Duration(float64(t.delay)*math.Pow(2, float64(count-2))), t.lockout)
+	}
+	return 0
+}
+
+// fail settles a as a failed login: its counts stay and are written to the store. It returns
+// the wait imposed on the next attempt from a's address (-1: a counter could not be created,
+// the caller logs it) and whether a counter of a reached its limit (a lock).
+func (t *throttle) fail(ctx context.Context, a *attempt) (wait time.Duration, locked bool) {
+	if a == nil {
+		return 0, false
+	}
+	t.mu.Lock()
+	pair, byName, byAddr := t.keys(a.name, a.addr)
+	for _, k := range a.counted {
+		if f := t.entries[k]; f != nil && f.count >= t.limitOf(k, pair, byName, byAddr) {
+			locked = true
+		}
+	}
+	wait = t.waitLocked(a.name, a.addr, a.at)
+	if a.full {
+		wait = -1
+	}
 	t.mu.Unlock()
-	t.persist(ctx, touched, now)
+	t.persist(ctx, a.counted, a.at)
 	return wait, locked
 }
 
-// succeed clears the pair of name and addr (the name and address counters stay: see throttle).
-func (t *throttle) succeed(ctx context.Context, name, addr string) {
+// succeed settles a as a successful login: the pair of its name and address is cleared, and
+// its count of the name and address counters is taken back (they keep earlier failures: see
+// throttle).
+func (t *throttle) succeed(ctx context.Context, a *attempt) {
+	if a == nil {
+		return
+	}
+	pair, _, _ := t.keys(a.name, a.addr)
+	t.mu.Lock()
+	t.uncountLocked(a, pair)
+	if pair != (throttleKey{}) {
+		delete(t.entries, pair)
+	}
+	t.mu.Unlock()
+	if a.hadPair {
+		t.persist(ctx, []throttleKey{pair}, time.Now())
+	}
+}
+
+// release takes back a's counts: the attempt was not a guess (a refusal with its own message,
+// an authenticator that could not decide).
+func (t *throttle) release(a *attempt) {
+	if a == nil {
+		return
+	}
+	t.mu.Lock()
+	t.uncountLocked(a, throttleKey{})
+	t.mu.Unlock()
+}
+
+// uncountLocked takes back a's count from its counters but skip; a counter back at zero is
+// dropped. Called with mu held.
+func (t *throttle) uncountLocked(a *attempt, skip throttleKey) {
+	pair, byName, byAddr := t.keys(a.name, a.addr)
+	for _, k := range a.counted {
+		f := t.entries[k]
+		if k == skip || f == nil {
+			continue
+		}
+		if f.count--; f.count <= 0 {
+			delete(t.entries, k)
+			continue
+		}
+		f.until = f.last.Add(t.penalty(k == pair, f.count, t.limitOf(k, pair, byName, byAddr)))
+	}
+}
+
+// clearPair clears the pair of name and addr (a login accepted under another name than typed).
+func (t *throttle) clearPair(ctx context.Context, name, addr string) {
 	if !t.on() || name == "" {
 		return
 	}

@@ -1,107 +1,42 @@
 package auth
 
 import (
-	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync/atomic"
+
+	"gohub/internal/forwarded"
 )
 
-// proxies is the trusted_proxies setting: the addresses whose X-Forwarded-For the throttle
-// believes.
-//
-// How the hub sees a client: both the built-in proxy and configurable-http-proxy forward hub
-// traffic over a new TCP connection to the hub's listener (hub_ip, 127.0.0.1 by default), so the
-// request's peer address is the proxy's, and each appends the address of its own peer to
-// X-Forwarded-For. With the default trusted_proxies (loopback) a proxy on the same host is
-// believed; a proxy elsewhere (hub_ip 0.0.0.0 in a container, CHP in another pod, a load
-// balancer in front) must be listed, or every client looks like the proxy and shares one
-// address counter. X-Real-Ip is never read: neither proxy sets it, so it would only be the
-// client's word.
+// proxies is the trusted_proxies setting as the throttle uses it: who the client of a login is
+// comes from forwarded.Trust (the hub's own proxy and the listed networks only; every user's
+// server connects from loopback too, so loopback is not trusted by default).
 type proxies struct {
-	nets   []netip.Prefix
+	trust  *forwarded.Trust
 	warned atomic.Bool // the untrusted X-Forwarded-For warning was logged
 }
 
 func newProxies(list []string) (*proxies, error) {
-	p := &proxies{}
-	for _, s := range list {
-		s = strings.TrimSpace(s)
-		if pfx, err := netip.ParsePrefix(s); err == nil {
-			p.nets = append(p.nets, pfx.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("trusted_proxies: %q is neither an IP address nor a CIDR network", s)
-		}
-		a = a.Unmap()
-		p.nets = append(p.nets, netip.PrefixFrom(a, a.BitLen()))
+	t, err := forwarded.New(list)
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
+	return &proxies{trust: t}, nil
 }
 
-func (p *proxies) trusted(a netip.Addr) bool {
-	for _, n := range p.nets {
-		if n.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// clientAddress returns the throttle's address key for r: the client's IP, as text, or its /64
-// network for IPv6 (one host usually holds a whole /64, so single IPv6 addresses would be free
-// for the taking). The client is the connection's peer, unless the peer is a trusted proxy: then
-// X-Forwarded-For is read from the right, skipping trusted proxies, and the first address not
-// trusted is the client (entries further left were written by the client itself and prove
-// nothing). untrusted reports an X-Forwarded-For from a peer not trusted, which the caller logs
-// once. Without a request the key is unknownAddr.
+// clientAddress returns the throttle's address key for r: the client's IP (forwarded.Trust),
+// as text, or its /64 network for IPv6 (one host usually holds a whole /64, so single IPv6
+// addresses would be free for the taking). untrusted reports an X-Forwarded-For from a peer
+// not trusted, which the caller logs once. Without a request the key is unknownAddr.
 func (p *proxies) clientAddress(r *http.Request) (key string, untrusted bool) {
 	if r == nil {
 		return unknownAddr, false
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
+	c := p.trust.Client(r)
+	if !c.Addr.IsValid() {
 		return unknownAddr, false
 	}
-	a = a.Unmap().WithZone("")
-	xff := r.Header.Values("X-Forwarded-For")
-	if p.trusted(a) {
-		hops := strings.Split(strings.Join(xff, ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			h, err := parseHop(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break // not written by a proxy: the last good hop is the client
-			}
-			a = h.Unmap().WithZone("")
-			if !p.trusted(a) {
-				break
-			}
-		}
-	} else if len(xff) > 0 {
-		untrusted = true
-	}
-	return addrKey(a), untrusted
-}
-
-// parseHop parses one X-Forwarded-For entry: an address, or (as some load balancers write it)
-// an address with a port, "192.0.2.1:443" or "[2001:db8::1]:443".
-func parseHop(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err == nil {
-		return a, nil
-	}
-	if ap, err2 := netip.ParseAddrPort(s); err2 == nil {
-		return ap.Addr(), nil
-	}
-	return a, err
+	return addrKey(c.Addr), c.Ignored
 }
 
 // addrKey is an IPv4 address, or an IPv6 address's /64.

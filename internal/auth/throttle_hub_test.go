@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -40,8 +41,17 @@ DummyAuthenticator:
 // called; it returns the public URL.
 func serveHub(t *testing.T, db string, show bool) (public string, stop func()) {
 	t.Helper()
+	public, _, stop = startHub(t, fmt.Sprintf(throttleHubConfig, db, show))
+	return public, stop
+}
+
+// startHub runs a whole hub with the config file text yaml until stop is called; it returns
+// the built-in proxy's URL ("" with configurable-http-proxy: the caller chose its bind_url) and
+// the hub listener's URL, where users' servers reach the hub.
+func startHub(t *testing.T, yaml string) (public, hubURL string, stop func()) {
+	t.Helper()
 	dir := t.TempDir()
-	file, err := config.Parse(filepath.Join(dir, "gohub_config.yaml"), fmt.Appendf(nil, throttleHubConfig, db, show))
+	file, err := config.Parse(filepath.Join(dir, "gohub_config.yaml"), []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,21 +80,38 @@ func serveHub(t *testing.T, db string, show bool) (public string, stop func()) {
 		h.Close()
 	}
 	t.Cleanup(stop)
-	return "http://" + ls.Public.Addr().String(), stop
+	hubURL = "http://" + ls.Hub.Addr().String()
+	if ls.Public != nil {
+		public = "http://" + ls.Public.Addr().String()
+	}
+	return public, hubURL, stop
 }
 
 var xsrfField = regexp.MustCompile(`name="_xsrf" value="([^"]+)"`)
 
-// formLogin posts the login form through the proxy as a client at address client (the test
-// runs on loopback, a trusted proxy, so its X-Forwarded-For names the client; the built-in
-// proxy appends 127.0.0.1 after it).
-func formLogin(t *testing.T, public, client, user, pw string) (*http.Response, string) {
-	t.Helper()
+// clientFrom is an HTTP client whose connections come from the loopback address client
+// (127.0.0.0/8 is all loopback), so the hub sees a different client per address, as it would
+// see different hosts. It keeps cookies and does not follow redirects.
+func clientFrom(client string) *http.Client {
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(client)}}
+	return &http.Client{
+		Jar:           jar,
+		Transport:     &http.Transport{DialContext: d.DialContext},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// formLogin gets the login page and posts the login form through the proxy as a client at the
+// loopback address client; extra headers go on both requests.
+func formLogin(t *testing.T, public, client, user, pw string, extra ...string) (*http.Response, string) {
+	t.Helper()
+	c := clientFrom(client)
 	do := func(method, body string) (*http.Response, string) {
 		req, _ := http.NewRequest(method, public+"/hub/login", strings.NewReader(body))
-		req.Header.Set("X-Forwarded-For", client)
+		for i := 0; i+1 < len(extra); i += 2 {
+			req.Header.Set(extra[i], extra[i+1])
+		}
 		if body != "" {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
@@ -109,7 +136,7 @@ func formLogin(t *testing.T, public, client, user, pw string) (*http.Response, s
 // logs in before and after; the reason is told (429, Retry-After) only with show_lockout_reason.
 func TestLockSurvivesRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "hub.sqlite")
-	const attacker, other = "203.0.113.9", "198.51.100.4"
+	const attacker, other = "127.0.0.9", "127.0.0.4"
 	public, stop := serveHub(t, db, true)
 	for i := range 3 {
 		if resp, body := formLogin(t, public, attacker, "alice", "guess"); resp.StatusCode != 403 || !strings.Contains(body, "Invalid username or password") {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,7 @@ func TestThrottleEviction(t *testing.T) {
 	ctx := t.Context()
 	now := time.Unix(1_000_000, 0)
 	for i := range 2000 {
-		thr.fail(ctx, fmt.Sprintf("user%d", i), unknownAddr, now)
+		thr.recordFailure(ctx, fmt.Sprintf("user%d", i), unknownAddr, now)
 	}
 	// A pair and a name counter each (no address counter without a request).
 	if n := thr.tracked(); n != 4000 {
@@ -40,7 +41,7 @@ func TestThrottleEviction(t *testing.T) {
 	}
 	// A locked name is kept by the sweep.
 	for range cfg.FailedLoginsBeforeLockout {
-		thr.fail(ctx, "mallory", unknownAddr, later)
+		thr.recordFailure(ctx, "mallory", unknownAddr, later)
 	}
 	thr.mu.Lock()
 	thr.sweep(later.Add(time.Minute))
@@ -162,9 +163,9 @@ func TestThrottlePolicy(t *testing.T) {
 				now := start.Add(time.Duration(s.at) * time.Second)
 				switch s.op {
 				case "fail":
-					thr.fail(t.Context(), s.name, s.addr, now)
+					thr.recordFailure(t.Context(), s.name, s.addr, now)
 				case "ok":
-					thr.succeed(t.Context(), s.name, s.addr)
+					thr.clearPair(t.Context(), s.name, s.addr)
 				default:
 					w := thr.wait(s.name, s.addr, now)
 					if (w > 0) != (s.op == "locked") {
@@ -185,7 +186,7 @@ func TestThrottleDelays(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	want := []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second, 300 * time.Second}
 	for i, w := range want {
-		got, locked := thr.fail(t.Context(), "alice", "192.0.2.1", now)
+		got, locked := thr.recordFailure(t.Context(), "alice", "192.0.2.1", now)
 		if got != w || locked != (i == 4) {
 			t.Errorf("failure %d: wait %v locked %v, want %v", i+1, got, locked, w)
 		}
@@ -194,25 +195,28 @@ func TestThrottleDelays(t *testing.T) {
 }
 
 func TestClientAddress(t *testing.T) {
+	lo := []string{"127.0.0.0/8", "::1"}
 	tests := []struct {
 		name    string
-		trusted []string // nil: the default (loopback)
+		trusted []string // nil: the default (nothing)
 		remote  string
 		xff     []string
 		want    string
 		warn    bool
 	}{
 		{"peer", nil, "192.0.2.7:5555", nil, "192.0.2.7", false},
-		{"built-in proxy or CHP on this host", nil, "127.0.0.1:40000", []string{"203.0.113.9"}, "203.0.113.9", false},
-		{"client's own entries further left prove nothing", nil, "127.0.0.1:40000", []string{"6.6.6.6, 203.0.113.9"}, "203.0.113.9", false},
+		// Every user's server connects from loopback: by default its header is not believed.
+		{"default: loopback peer's header ignored", nil, "127.0.0.1:40000", []string{"203.0.113.9"}, "127.0.0.1", true},
+		{"proxy on this host, listed", lo, "127.0.0.1:40000", []string{"203.0.113.9"}, "203.0.113.9", false},
+		{"client's own entries further left prove nothing", lo, "127.0.0.1:40000", []string{"6.6.6.6, 203.0.113.9"}, "203.0.113.9", false},
 		{"several headers and trusted hops", []string{"127.0.0.1", "10.0.0.0/8"}, "127.0.0.1:1", []string{"1.1.1.1", "203.0.113.9, 10.1.2.3"}, "203.0.113.9", false},
-		{"untrusted peer: header ignored", nil, "192.0.2.7:5555", []string{"203.0.113.9"}, "192.0.2.7", true},
+		{"untrusted peer: header ignored", lo, "192.0.2.7:5555", []string{"203.0.113.9"}, "192.0.2.7", true},
 		{"trust nobody", []string{}, "127.0.0.1:40000", []string{"203.0.113.9"}, "127.0.0.1", true},
-		{"garbage stops the walk", nil, "127.0.0.1:40000", []string{"203.0.113.9, nonsense"}, "127.0.0.1", false},
-		{"entries with a port", nil, "127.0.0.1:40000", []string{"[2001:db8::1]:443, 203.0.113.9:1234"}, "203.0.113.9", false},
-		{"only trusted hops", nil, "127.0.0.1:40000", []string{"127.0.0.2"}, "127.0.0.2", false},
+		{"garbage stops the walk", lo, "127.0.0.1:40000", []string{"203.0.113.9, nonsense"}, "127.0.0.1", false},
+		{"entries with a port", lo, "127.0.0.1:40000", []string{"[2001:db8::1]:443, 203.0.113.9:1234"}, "203.0.113.9", false},
+		{"only trusted hops", lo, "127.0.0.1:40000", []string{"127.0.0.2"}, "127.0.0.2", false},
 		{"IPv6 counts by /64", nil, "[2001:db8:1:2:3:4:5:6]:443", nil, "2001:db8:1:2::/64", false},
-		{"IPv6 behind the proxy", nil, "[::1]:40000", []string{"2001:db8::1"}, "2001:db8::/64", false},
+		{"IPv6 behind the proxy", lo, "[::1]:40000", []string{"2001:db8::1"}, "2001:db8::/64", false},
 		{"IPv4-mapped", nil, "[::ffff:192.0.2.7]:1", nil, "192.0.2.7", false},
 		{"not an address", nil, "@", nil, unknownAddr, false},
 	}
@@ -274,7 +278,7 @@ func TestThrottleStore(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			thr.fail(ctx, "alice", fmt.Sprintf("192.0.2.%d", i%4), time.Now())
+			thr.recordFailure(ctx, "alice", fmt.Sprintf("192.0.2.%d", i%4), time.Now())
 		}()
 	}
 	wg.Wait()
@@ -301,7 +305,7 @@ func TestThrottleStore(t *testing.T) {
 	if again.tracked() != 9 {
 		t.Errorf("reloaded %d counters, want 9", again.tracked())
 	}
-	again.succeed(ctx, "alice", "192.0.2.0")
+	again.clearPair(ctx, "alice", "192.0.2.0")
 	saved, _ = db.LoginFailures(ctx, time.Now(), time.Hour)
 	if len(saved) != 8 {
 		t.Errorf("after a success %d rows, want 8", len(saved))
@@ -311,12 +315,24 @@ func TestThrottleStore(t *testing.T) {
 	var logged bytes.Buffer
 	again.log = slog.New(slog.NewTextHandler(&logged, nil))
 	db.Close()
-	again.succeed(ctx, "bob", "192.0.2.0")
+	again.clearPair(ctx, "bob", "192.0.2.0")
 	if logged.Len() != 0 {
 		t.Errorf("a success with nothing to clear wrote: %s", logged.String())
 	}
-	again.succeed(ctx, "alice", "192.0.2.1")
+	again.clearPair(ctx, "alice", "192.0.2.1")
 	if !strings.Contains(logged.String(), "counter not deleted") {
 		t.Errorf("clearing a pair did not write: %q", logged.String())
 	}
+}
+
+// recordFailure counts a failed attempt of name from addr at now without the check, as reserve
+// then fail would (tests).
+func (t *throttle) recordFailure(ctx context.Context, name, addr string, now time.Time) (wait time.Duration, locked bool) {
+	if !t.on() {
+		return 0, false
+	}
+	t.mu.Lock()
+	a := t.countLocked(name, addr, now)
+	t.mu.Unlock()
+	return t.fail(ctx, a)
 }

@@ -1,11 +1,14 @@
 package auth_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -158,7 +161,7 @@ func TestBruteForceConfig(t *testing.T) {
 
 // TestLockoutReasonHidden: by default a throttled attempt is refused like any wrong password
 // (plain ErrRejected, no wait told), and it is about the client's address: the same name from
-// another address, behind the built-in proxy, still logs in.
+// another address still logs in.
 func TestLockoutReasonHidden(t *testing.T) {
 	a := &passwords{pw: map[string]string{"alice": "alice-pw"}}
 	cfg := auth.DefaultConfig()
@@ -170,8 +173,7 @@ func TestLockoutReasonHidden(t *testing.T) {
 	}
 	from := func(client string) *http.Request {
 		r := httptest.NewRequest("POST", "/hub/login", nil)
-		r.RemoteAddr = "127.0.0.1:43210" // the proxy
-		r.Header.Set("X-Forwarded-For", client)
+		r.RemoteAddr = client + ":43210" // the built-in proxy serves the hub with its client's connection
 		return r
 	}
 	login := func(pw, client string) error {
@@ -192,5 +194,81 @@ func TestLockoutReasonHidden(t *testing.T) {
 	}
 	if err := login("alice-pw", "198.51.100.4"); err != nil {
 		t.Errorf("alice from another address: %v", err)
+	}
+}
+
+// slowPasswords is passwords that take a while to answer, as a real password check does.
+type slowPasswords struct {
+	passwords
+	delay time.Duration
+}
+
+func (a *slowPasswords) Authenticate(ctx context.Context, c auth.Credentials) (*auth.Identity, error) {
+	time.Sleep(a.delay)
+	return a.passwords.Authenticate(ctx, c)
+}
+
+// TestParallelGuessesReserve: 30 wrong guesses sent at once from one address reach the
+// authenticator at most failed_logins_before_lockout times: an attempt counts from the moment
+// it is let through, not from its failure. A success takes its count back, and an answer with
+// a message (not a guess) counts nothing.
+func TestParallelGuessesReserve(t *testing.T) {
+	a := &slowPasswords{passwords: passwords{pw: map[string]string{"alice": "alice-pw"}}, delay: 50 * time.Millisecond}
+	cfg := auth.DefaultConfig()
+	cfg.AllowAll = auth.Bool(true)
+	cfg.FailedLoginDelaySeconds = 0
+	p, err := auth.NewPipeline(cfg, a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := func(client string) *http.Request {
+		r := httptest.NewRequest("POST", "/hub/login", nil)
+		r.RemoteAddr = client + ":1234"
+		return r
+	}
+	login := func(name, pw, client string) error {
+		_, err := p.Login(t.Context(), auth.Credentials{Username: name, Password: pw, Request: from(client)})
+		return err
+	}
+	// Messages and successes first: they must leave nothing counted.
+	for range 2 * cfg.FailedLoginsBeforeLockout {
+		var msg *auth.Rejection
+		if err := login("alice", "short", "203.0.113.9"); !errors.As(err, &msg) {
+			t.Fatalf("short password: %v", err)
+		}
+		if err := login("alice", "alice-pw", "203.0.113.9"); err != nil {
+			t.Fatalf("right password: %v", err)
+		}
+	}
+	before := a.calls.Load()
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() { login("alice", "guess", "203.0.113.9") })
+	}
+	wg.Wait()
+	if n := a.calls.Load() - before; n > int32(cfg.FailedLoginsBeforeLockout) {
+		t.Errorf("%d of 30 parallel guesses reached the authenticator, want at most %d", n, cfg.FailedLoginsBeforeLockout)
+	}
+	if err := login("alice", "alice-pw", "203.0.113.9"); err == nil {
+		t.Error("the guessing address logs in after the lockout")
+	}
+	if err := login("alice", "alice-pw", "198.51.100.4"); err != nil {
+		t.Errorf("alice from another address: %v", err)
+	}
+}
+
+// TestLoopbackProxyWarning: listing loopback in trusted_proxies is warned about at startup.
+func TestLoopbackProxyWarning(t *testing.T) {
+	for list, warn := range map[string]bool{"127.0.0.1": true, "10.0.0.5": false} {
+		var buf bytes.Buffer
+		cfg := auth.DefaultConfig()
+		cfg.AllowAll = auth.Bool(true)
+		cfg.TrustedProxies = []string{list}
+		if _, err := auth.NewPipeline(cfg, &passwords{}, nil, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "trusted_proxies includes loopback"); got != warn {
+			t.Errorf("trusted_proxies [%s]: warned %v\n%s", list, got, buf.String())
+		}
 	}
 }

@@ -69,6 +69,9 @@ type Hub struct {
 	// subdomains is JupyterHub.subdomain_host (nil when unset): servers on their users' hosts,
 	// routes keyed by host.
 	subdomains *naming.Subdomains
+	// proxySecret proves a request on the hub listener came through configurable-http-proxy
+	// (hubRouteTarget); "" with the built-in proxy.
+	proxySecret string
 
 	shutdown chan shutdownRequest // POST /hub/api/shutdown and the spawn failure limit
 
@@ -231,6 +234,13 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		BaseURL: cfg.BaseURL,
 		MaxAge:  time.Duration(cfg.CookieMaxAgeDays * float64(24*time.Hour)),
 		Secure:  strings.HasPrefix(cfg.PublicURL, "https:") || strings.HasPrefix(cfg.SubdomainHost, "https:"),
+		// The anonymous _xsrf id hashes the client's address: never one the client can name.
+		ClientIP: func(r *http.Request) string {
+			if a := pipeline.ClientTrust().Client(r).Addr; a.IsValid() {
+				return a.String()
+			}
+			return ""
+		},
 	})
 	if err != nil {
 		return err
@@ -392,6 +402,7 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	if h.subdomains != nil {
 		h.handler = h.hubHostOnly(h.handler, hubPrefix)
 	}
+	h.handler = secureCookies(pipeline.ClientTrust(), h.handler)
 	return nil
 }
 
@@ -448,6 +459,7 @@ func (h *Hub) initProxy() error {
 		}
 		c.AuthToken = token
 		c.hostRouting = h.subdomains != nil
+		h.proxySecret = newProxySecret()
 		h.router = chpRouter{proxy.NewCHPClient(c.APIURL, token, proxy.CHPClientOptions{Logger: h.log})}
 	default:
 		return fmt.Errorf("JupyterHub.proxy_class: unknown proxy %q (builtin or configurable-http-proxy)", h.cfg.ProxyClass)
@@ -548,7 +560,7 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 		}
 		h.startProxy = func(ctx context.Context) (*chpProcess, error) {
 			return startCHP(ctx, h.loaded.chp, h.loaded.chp.AuthToken, pubHost, pubPort,
-				h.hubTarget+h.cfg.BaseURL+"hub/error", h.hubTarget, h.log)
+				h.hubTarget+h.cfg.BaseURL+"hub/error", h.hubRouteTarget(), h.log)
 		}
 		if h.chp, err = h.startProxy(ctx); err != nil {
 			return err
@@ -563,7 +575,11 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	}
 
 	logger := slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)
-	hubSrv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: logger}
+	hubHandler := h.handler
+	if h.proxySecret != "" {
+		hubHandler = h.fromProxy(hubHandler)
+	}
+	hubSrv := &http.Server{Handler: hubHandler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: logger}
 	var pubSrv *proxy.Server
 	if ls.Public != nil {
 		pubSrv = &proxy.Server{Handler: h.publicHandler()}

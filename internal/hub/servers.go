@@ -71,7 +71,7 @@ func (h *Hub) checkRoutes(ctx context.Context) error {
 		return fmt.Errorf("read proxy routes: %w", err)
 	}
 	want := map[string]RouteInfo{
-		h.hubRoutespec(): {Target: h.hubTarget, Data: map[string]any{"hub": true}},
+		h.hubRoutespec(): {Target: h.hubRouteTarget(), Data: map[string]any{"hub": true}},
 	}
 	active, err := h.db.ActiveSpawners(ctx)
 	if err != nil {

@@ -37,6 +37,10 @@ type Options struct {
 	// AnonymousIDHeaders are the request headers hashed into the anonymous _xsrf id
 	// ($JUPYTERHUB_XSRF_ANONYMOUS_ID_HEADERS); ["User-Agent"] when empty.
 	AnonymousIDHeaders []string
+	// ClientIP is the client's address hashed into the anonymous _xsrf id; the connection's
+	// peer when nil. It must not be one the client can choose (a forwarding header believed
+	// from anyone): the hub passes its forwarded.Trust.
+	ClientIP func(*http.Request) string
 }
 
 // Manager signs and reads the hub's cookies. It is safe for concurrent use.
@@ -49,6 +53,7 @@ type Manager struct {
 	now         func() time.Time
 	anonCIDRs   []netip.Prefix
 	anonHeaders []string
+	clientIP    func(*http.Request) string
 }
 
 // New returns a Manager; it fails on a secret shorter than 32 bytes.
@@ -75,12 +80,16 @@ func New(o Options) (*Manager, error) {
 		now:         o.Now,
 		anonCIDRs:   o.AnonymousIPCIDRs,
 		anonHeaders: o.AnonymousIDHeaders,
+		clientIP:    o.ClientIP,
 	}
 	if m.maxAge <= 0 {
 		m.maxAge = DefaultMaxAge
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	if m.clientIP == nil {
+		m.clientIP = peerIP
 	}
 	if len(m.anonHeaders) == 0 {
 		m.anonHeaders = []string{"User-Agent"}

@@ -33,7 +33,7 @@ func (m *Manager) XSRFID(r *http.Request, cookieID string) string {
 // replaced by its network when it falls in one of the configured CIDRs.
 func (m *Manager) anonymousID(r *http.Request) string {
 	h := sha256.New()
-	ip := remoteIP(r)
+	ip := m.clientIP(r)
 	if addr, err := netip.ParseAddr(ip); err == nil {
 		for _, p := range m.anonCIDRs {
 			if p.Contains(addr.Unmap()) {
@@ -58,28 +58,14 @@ func isAnonymousID(id string) bool {
 	return len(rest) == 44 && strings.HasSuffix(rest, "=")
 }
 
-// remoteIP is the client address as tornado computes it behind a proxy (xheaders): X-Real-Ip,
-// else the last X-Forwarded-For entry, else the connection's peer.
-func remoteIP(r *http.Request) string {
+// peerIP is the connection's peer address. Upstream (tornado's xheaders) takes X-Real-Ip or
+// X-Forwarded-For from anyone here, which lets a login-CSRF attacker mint a victim's token.
+func peerIP(r *http.Request) string {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		parts := strings.Split(xff, ",")
-		if cand := strings.TrimSpace(parts[len(parts)-1]); validIP(cand) {
-			ip = cand
-		}
-	}
-	if real := strings.TrimSpace(r.Header.Get("X-Real-Ip")); validIP(real) {
-		ip = real
-	}
 	return ip
-}
-
-func validIP(s string) bool {
-	_, err := netip.ParseAddr(s)
-	return err == nil
 }
 
 // mintXSRF signs id into a new token: urlsafe base64, unpadded, of the v2 signed value.

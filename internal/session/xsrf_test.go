@@ -43,9 +43,17 @@ func TestXSRFID(t *testing.T) {
 	if m.XSRFID(r3, "") == anon {
 		t.Error("anonymous id ignores the address")
 	}
-	r3.Header.Set("X-Forwarded-For", "10.0.0.1, 203.0.113.7")
-	if m.XSRFID(r3, "") != anon {
-		t.Error("anonymous id ignores X-Forwarded-For")
+	// A client cannot name another address: forwarding headers are not the manager's to
+	// believe (Options.ClientIP is).
+	r4 := r.Clone(r.Context())
+	r4.Header.Set("X-Forwarded-For", "10.0.0.1, 198.51.100.1")
+	r4.Header.Set("X-Real-Ip", "198.51.100.1")
+	if m.XSRFID(r4, "") != anon {
+		t.Error("anonymous id follows a client's X-Forwarded-For or X-Real-Ip")
+	}
+	mt := newManager(t, &now, Options{ClientIP: func(*http.Request) string { return "198.51.100.1" }})
+	if mt.XSRFID(r, "") != m.XSRFID(r3, "") {
+		t.Error("Options.ClientIP not used")
 	}
 
 	// Addresses inside a configured CIDR hash as the network.

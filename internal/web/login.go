@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"gohub/internal/session"
 	"gohub/internal/store"
 )
 
@@ -70,6 +71,12 @@ func (p *Pages) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
+	// Login CSRF: a page of another site must not log the browser into the attacker's account.
+	if proto, host := p.origin(r); session.CrossSite(r, proto+"://"+host) {
+		p.log.Warn("cross-site login form refused", "origin", truncate(r.Header.Get("Origin"), 100), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		p.Error(w, r, http.StatusForbidden, "Sign in from the hub's own login page.")
+		return
+	}
 	if !p.d.Sessions.CheckXSRF(r, p.d.Sessions.XSRFID(r, "")) {
 		p.log.Warn("xsrf check failed on the login form")
 		if mode := r.Header.Get("Sec-Fetch-Mode"); mode == "" || mode == "navigate" {
@@ -311,6 +318,11 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 				p.d.Invalidate()
 			}
 		}
+	}
+	// The login cookie may have been copied: end every session of the user server-side (a
+	// new cookie_id), not only this browser's cookie (upstream keeps the cookie_id).
+	if u != nil {
+		p.endSessions(r.Context(), u, "logout")
 	}
 	s.ClearLogin(w)
 	// JupyterHub before 3.2 set this one; clear it as JupyterHub still does.

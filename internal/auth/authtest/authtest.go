@@ -143,6 +143,15 @@ func (h *Hub) Browser() *Browser {
 	}}
 }
 
+// Copy returns a new browser holding copies of b's cookies for the hub's pages, as someone who
+// stole them would.
+func (b *Browser) Copy() *Browser {
+	c := b.h.Browser()
+	u, _ := url.Parse(b.h.Server.URL + "/hub/")
+	c.c.Jar.SetCookies(u, b.c.Jar.Cookies(u))
+	return c
+}
+
 // Response is a response with its body read.
 type Response struct {
 	Status   int

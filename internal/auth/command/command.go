@@ -173,9 +173,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 			req.Fields[k] = v[0]
 		}
 	}
-	if c.Request != nil {
-		req.RemoteAddr = c.Request.RemoteAddr
-	}
+	req.RemoteAddr = c.ClientAddr
 	input, err := json.Marshal(req)
 	if err != nil {
 		return nil, err

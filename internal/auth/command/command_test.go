@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -296,5 +297,34 @@ func TestNoInheritedEnvironmentWithoutPathOrLang(t *testing.T) {
 	}
 	if id.Name != "clean" {
 		t.Errorf("the command saw the hub's environment: it answered %q", id.Name)
+	}
+}
+
+// TestRemoteAddr: remote_addr is the client's address, from X-Forwarded-For only when the peer
+// is a trusted proxy, without the port.
+func TestRemoteAddr(t *testing.T) {
+	seen := filepath.Join(t.TempDir(), "stdin.json")
+	check := script(t, `cat > "$SEEN"; echo '{"name": "alice"}'`)
+	p, _ := setup(t, func(c *command.Config) {
+		c.Environment = map[string]string{"SEEN": seen}
+		c.TrustedProxies = []string{"10.0.0.5"}
+	}, check)
+	for _, tc := range []struct{ peer, want string }{
+		{"10.0.0.5:443", "203.0.113.9"}, // the load balancer in front
+		{"127.0.0.1:5555", "127.0.0.1"}, // anyone else: the header is theirs
+	} {
+		r := httptest.NewRequest("POST", "/hub/login", nil)
+		r.RemoteAddr = tc.peer
+		r.Header.Set("X-Forwarded-For", "203.0.113.9")
+		if _, err := p.Login(t.Context(), auth.Credentials{Username: "alice", Request: r}); err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			RemoteAddr string `json:"remote_addr"`
+		}
+		data, _ := os.ReadFile(seen)
+		if err := json.Unmarshal(data, &got); err != nil || got.RemoteAddr != tc.want {
+			t.Errorf("peer %s: remote_addr %q (%v), want %q", tc.peer, got.RemoteAddr, err, tc.want)
+		}
 	}
 }

@@ -93,6 +93,7 @@ func (a *Authenticator) RegisterPages(mux *http.ServeMux, d auth.PageDeps) {
 		switch {
 		case err == nil:
 			a.log.Info("firstuse: password changed", "user", u.Name)
+			d.Host.PasswordChanged(w, r, u, u.Name)
 			a.renderChange(w, r, d, u, http.StatusOK, "", msgChanged)
 		case errors.As(err, &shown):
 			a.renderChange(w, r, d, u, http.StatusBadRequest, shown.Message, "")

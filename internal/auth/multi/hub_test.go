@@ -525,6 +525,11 @@ func (th *testHub) nativeSource(t *testing.T) {
 	if m == nil || !strings.Contains(page, "for erin") {
 		t.Fatalf("change-password page for guest-erin:\n%s", page)
 	}
+	// A copy of guest-erin's cookies stops working when she changes her password (the source's
+	// name erin is guest-erin on the hub); her own browser stays logged in.
+	thief := client()
+	hubURL, _ := url.Parse(th.url + "/hub/")
+	thief.Jar.SetCookies(hubURL, c.Jar.Cookies(hubURL))
 	resp, err = c.PostForm(th.url+"/hub/change-password", url.Values{"_xsrf": {m[1]}, "old_password": {"erin-long-password"},
 		"new_password": {"erin-newer-password"}, "new_password_confirmation": {"erin-newer-password"}})
 	if err != nil {
@@ -533,6 +538,12 @@ func (th *testHub) nativeSource(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("change password: %d", resp.StatusCode)
+	}
+	if r, _ := get(t, thief, th.url+"/hub/home"); r.StatusCode != http.StatusFound {
+		t.Errorf("a copy of guest-erin's cookies after her password change: %d, want a redirect to log in", r.StatusCode)
+	}
+	if r, _ := get(t, c, th.url+"/hub/home"); r.StatusCode != http.StatusOK {
+		t.Errorf("guest-erin's own browser after her password change: %d", r.StatusCode)
 	}
 	if st, _, _ := th.formLogin(t, "native", "erin", "erin-newer-password"); st != http.StatusFound {
 		t.Errorf("native erin with the new password: %d", st)

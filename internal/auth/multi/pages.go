@@ -40,6 +40,12 @@ func (h *sourceHost) CompleteLogin(w http.ResponseWriter, r *http.Request, next 
 	return h.PageHost.CompleteLogin(w, r.WithContext(context.WithValue(r.Context(), pageSourceKey{}, h.src)), next)
 }
 
+// PasswordChanged ends the sessions of the source's user name (its hub name has the source's
+// prefix).
+func (h *sourceHost) PasswordChanged(w http.ResponseWriter, r *http.Request, u *store.User, name string) {
+	h.PageHost.PasswordChanged(w, r, u, h.src.prefix+name)
+}
+
 // RequireUser gives the source's pages the logged-in user under the source's name. A user of
 // another source is refused, except one who manages users (an admin, or admin:users), who keeps
 // the hub name (Native's authorize page is for them).

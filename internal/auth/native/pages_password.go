@@ -145,6 +145,7 @@ func (a *Authenticator) setPassword(w http.ResponseWriter, r *http.Request, d au
 		return
 	}
 	a.log.Info("native: password changed", "user", target, "by", u.Name)
+	d.Host.PasswordChanged(w, r, u, target)
 	msg := msgChangedOwn
 	if other {
 		msg = msgChangedOther(target)
