@@ -161,6 +161,10 @@ func (a *Authenticator) checkNew(pw string) error {
 	return nil
 }
 
+// SelfNamed is true: people choose their own name here, so the pipeline refuses the names of
+// system accounts (auth.SelfNamed).
+func (a *Authenticator) SelfNamed() bool { return true }
+
 // Authenticate checks the password of a known name, or accepts a new name's first password
 // (stored by CompleteLogin once the pipeline has accepted the login). A wrong password and an
 // unknown name without create_users get the generic refusal; a too-short first password gets

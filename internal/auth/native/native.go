@@ -261,6 +261,10 @@ func WaitingForApproval(name string) string {
 	return fmt.Sprintf("Your account %s is waiting for approval: an administrator has not authorized it yet.", name)
 }
 
+// SelfNamed is true: people choose their own name here, so the pipeline refuses the names of
+// system accounts (auth.SelfNamed).
+func (a *Authenticator) SelfNamed() bool { return true }
+
 // Authenticate checks a login: the name must have a sign-up, the password must match, the TOTP
 // code too when the user enrolled in 2FA, and the account must be authorized — only then, with
 // everything else right, does the user learn the account is waiting for approval. A locked name

@@ -740,3 +740,21 @@ func TestDiscardKeepsAnOlderHubUser(t *testing.T) {
 		t.Error("discarding a squatter's sign-up deleted the hub user carol, who existed before it")
 	}
 }
+
+// A system account's name cannot be signed up for (with open_signup it would be a hub user
+// named root at once), and the page says why.
+func TestSignupRefusesSystemAccounts(t *testing.T) {
+	h := newHub(t, func(c *native.Config) { c.OpenSignup = true })
+	for _, name := range []string{"root", "daemon"} {
+		r := signup(h.Browser(), name, "a-strong-password-42")
+		if r.Status != 400 || !strings.Contains(alert(r.Body), "system account") {
+			t.Errorf("%s: %d %q", name, r.Status, alert(r.Body))
+		}
+		if taken, err := h.DB.NativeNameTaken(t.Context(), name); err != nil || taken {
+			t.Errorf("%s: a sign-up was stored (%v)", name, err)
+		}
+	}
+	if r := signup(h.Browser(), "alice", "a-strong-password-42"); r.Status != 200 {
+		t.Errorf("alice: %d %q", r.Status, alert(r.Body))
+	}
+}

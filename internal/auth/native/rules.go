@@ -124,6 +124,9 @@ func (a *Authenticator) CreateAccount(ctx context.Context, p *auth.Pipeline, s S
 	if p.CheckUsername(name) != nil || p.IsBlocked(name) {
 		return nil, auth.Reject(msgUsernameRules)
 	}
+	if err := auth.RefuseSystemAccount(name); err != nil {
+		return nil, err
+	}
 	if taken, err := db.NativeNameTaken(ctx, name); err != nil {
 		return nil, err
 	} else if taken {
