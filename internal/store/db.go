@@ -51,15 +51,20 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if dialect == DialectSQLite && !memory {
+		if err := privateFiles(sqlitePath(url), log); err != nil {
+			return nil, err
+		}
+	}
 	sqldb, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
 	configurePool(sqldb, dialect, memory)
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	db := &DB{sql: sqldb, dialect: dialect, url: url, log: log, stmts: map[string]*sql.Stmt{}}
 	if err := db.init(ctx, opts); err != nil {
 		sqldb.Close()
@@ -97,10 +102,7 @@ func parseURL(u string) (driver, dsn, dialect string, memory bool, err error) {
 		// One connection: every connection to ":memory:" would be its own empty database.
 		return "sqlite", "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate", DialectSQLite, true, nil
 	case strings.HasPrefix(u, "sqlite:///"):
-		path := strings.TrimPrefix(u, "sqlite:///")
-		if i := strings.IndexByte(path, '?'); i >= 0 {
-			path = path[:i] // SQLAlchemy connect args are not ours to interpret
-		}
+		path := sqlitePath(u)
 		if path == "" {
 			return "", "", "", false, fmt.Errorf("db_url %q: no database path", u)
 		}
@@ -110,6 +112,15 @@ func parseURL(u string) (driver, dsn, dialect string, memory bool, err error) {
 		return "sqlite", dsn, DialectSQLite, false, nil
 	}
 	return "", "", "", false, fmt.Errorf("db_url %q: unsupported scheme (want sqlite:///path or postgresql://...)", u)
+}
+
+// sqlitePath is the file of a sqlite:///path db_url ("" when it names none).
+func sqlitePath(u string) string {
+	path := strings.TrimPrefix(u, "sqlite:///")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i] // SQLAlchemy connect args are not ours to interpret
+	}
+	return path
 }
 
 func configurePool(db *sql.DB, dialect string, memory bool) {
