@@ -108,7 +108,7 @@ func parseURL(u string) (driver, dsn, dialect string, memory bool, err error) {
 		}
 		esc := (&url.URL{Path: path}).EscapedPath()
 		dsn = "file:" + esc + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(FAST)&_txlock=immediate"
 		return "sqlite", dsn, DialectSQLite, false, nil
 	}
 	return "", "", "", false, fmt.Errorf("db_url %q: unsupported scheme (want sqlite:///path or postgresql://...)", u)
@@ -142,6 +142,19 @@ func configurePool(db *sql.DB, dialect string, memory bool) {
 		db.SetMaxIdleConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
+}
+
+// Checkpoint moves SQLite's write-ahead log into the database file and empties the log, so a
+// replaced secret no longer sits in an old WAL frame (secure_delete zeroes it in the database
+// file itself). A no-op on PostgreSQL, where old row versions last until VACUUM.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	if db.dialect != DialectSQLite {
+		return nil
+	}
+	if _, err := db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
 }
 
 // Close releases the connections.

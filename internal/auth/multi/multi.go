@@ -568,6 +568,15 @@ func (m *Authenticator) CheckNewPassword(name, pw string) error {
 	return nil
 }
 
+// UseSealer hands the hub's secret sealer to every source that keeps secrets (auth.SecretKeeper).
+func (m *Authenticator) UseSealer(sealer auth.SecretSealer) {
+	for _, s := range m.sources {
+		if k, ok := s.real.(auth.SecretKeeper); ok {
+			k.UseSealer(sealer)
+		}
+	}
+}
+
 // UseRevoker hands the hub's revocation to every source that withdraws users itself
 // (auth.RevokerUser, Native's un-authorize), translating the source's names to hub names.
 func (m *Authenticator) UseRevoker(r auth.Revoker) {

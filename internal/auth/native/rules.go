@@ -170,7 +170,10 @@ func (a *Authenticator) CreateAccount(ctx context.Context, p *auth.Pipeline, s S
 		if res.TOTP, err = newEnrolment("gohub", name); err != nil {
 			return nil, err
 		}
-		row.Has2FA, row.OTPSecret = true, res.TOTP.Secret
+		row.Has2FA = true
+		if row.OTPSecret, err = a.sealOTP(ctx, res.TOTP.Secret); err != nil {
+			return nil, err
+		}
 	}
 	if err := db.CreateNativeUser(ctx, row); err != nil {
 		if errors.Is(err, store.ErrExists) {
