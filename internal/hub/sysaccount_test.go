@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,27 +20,8 @@ func systemAccountHub(t *testing.T) *liveHub {
 		t.Skip("needs root: the attack is a server started as another system user")
 	}
 	return startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
-		return fmt.Sprintf(`
-JupyterHub:
-  bind_url: http://127.0.0.1:%d
-  hub_bind_url: http://127.0.0.1:%d
-  db_url: sqlite:///%s/hub.sqlite
-  authenticator_class: firstuse
-  spawner_class: localprocess
-  cookie_secret: %s
-  public_url: http://127.0.0.1:%d/
-  services:
-    - {name: admin-bot, api_token: %s, admin: true}
-Authenticator:
-  allow_all: true
-FirstUseAuthenticator:
-  bcrypt_cost: 10
-Spawner:
-  cmd: [%s]
-  environment: {%s: serve}
-  http_timeout: 10
-  start_timeout: 20
-`, pub, hubPort, dir, strings.Repeat("ab", 32), pub, adminToken, spawnertest.HelperBinary(t), spawnertest.HelperEnv)
+		cfg := hubConfig(t, dir, pub, hubPort, "firstuse", "Authenticator:\n  allow_all: true\nFirstUseAuthenticator:\n  bcrypt_cost: 10\n")
+		return strings.Replace(cfg, "spawner_class: simple", "spawner_class: localprocess", 1)
 	})
 }
 
