@@ -851,3 +851,26 @@ func Test2FAClearSecretsMigrate(t *testing.T) {
 		t.Errorf("xan's clear secret was not sealed on read: %q", u.OTPSecret)
 	}
 }
+
+// Without a lasting key (no JUPYTERHUB_CRYPT_KEY, a cookie secret made for one run) a hub that
+// has or may get 2FA secrets does not start: sealing them with a key lost at restart would
+// lose them, storing them in clear is what this prevents. A hub without 2FA starts.
+func Test2FANeedsALastingKey(t *testing.T) {
+	db, err := store.Open(t.Context(), "sqlite:///"+authtest.DBFile(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, allow := range []bool{true, false} {
+		cfg := native.DefaultConfig()
+		cfg.Allow2FA = allow
+		a, err := native.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = a.UseDatabase(t.Context(), db)
+		if allow != (err != nil) || err != nil && !strings.Contains(err.Error(), "JUPYTERHUB_CRYPT_KEY") {
+			t.Errorf("allow_2fa %v without a sealer: %v", allow, err)
+		}
+	}
+}

@@ -26,7 +26,7 @@ func (a *Authenticator) UseSealer(s auth.SecretSealer) { a.sealer.Store(&sealerB
 func (a *Authenticator) secretSealer() (auth.SecretSealer, error) {
 	b := a.sealer.Load()
 	if b == nil || b.s == nil {
-		return nil, errors.New("native: no secret sealer for 2FA secrets (the hub gives one through UseSealer)")
+		return nil, errors.New("native: 2FA secrets need a lasting key to be encrypted with: set JUPYTERHUB_CRYPT_KEY, or keep the cookie secret (JupyterHub.cookie_secret_file, cookie_secret or JPY_COOKIE_SECRET)")
 	}
 	return b.s, nil
 }
@@ -70,14 +70,15 @@ func (a *Authenticator) sealStored(ctx context.Context, db *store.DB, s auth.Sec
 }
 
 // sealClearSecrets seals every TOTP secret stored in clear (startup), and warns about sealed
-// ones no key opens (those users cannot pass 2FA until the key comes back). Nothing is lost: a
+// ones no key opens. Without a sealer (no lasting key) it refuses a hub that has or may get
+// 2FA secrets (those users cannot pass 2FA until the key comes back). Nothing is lost: a
 // secret is only replaced by its sealed form.
 func (a *Authenticator) sealClearSecrets(ctx context.Context, db *store.DB) error {
 	secrets, err := db.NativeOTPSecrets(ctx)
 	if err != nil {
 		return err
 	}
-	if len(secrets) == 0 {
+	if len(secrets) == 0 && !a.cfg.Allow2FA {
 		return nil
 	}
 	s, err := a.secretSealer()
