@@ -25,6 +25,11 @@ JupyterHub:
 Authenticator:
   admin_users: [admin]
 YAML
+# The simple spawner runs every server as the hub's own user; Jupyter refuses root without
+# --allow-root, and the spawner never adds it by itself.
+if [ "$spawner" = simple ] && [ "$(id -u)" = 0 ]; then
+  printf 'Spawner:\n  args: [--allow-root]\n' >> "$dir/gohub_config.yaml"
+fi
 
 cat <<MSG
 

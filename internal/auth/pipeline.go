@@ -75,6 +75,7 @@ func NewPipeline(cfg Config, a Authenticator, userExists func(ctx context.Contex
 		formless: formless, throttle: thr,
 	}
 	p.lists.Store(lists)
+	readSystemUIDMin(log)
 	p.warnings()
 	return p, nil
 }
@@ -261,6 +262,12 @@ func (p *Pipeline) login(ctx context.Context, c Credentials) (*Identity, error) 
 	}
 	if p.cfg.EnableAuthState {
 		out.AuthState = id.AuthState
+	}
+	if IsSelfNamed(p.auth) {
+		if err := RefuseSystemAccount(name); err != nil {
+			p.log.Info("login refused", "user", logName(name), "reason", "a system account's name, with an authenticator where people choose their names", "err", err)
+			return nil, err
+		}
 	}
 	if err := p.complete(ctx, c, name, id); err != nil {
 		return nil, err

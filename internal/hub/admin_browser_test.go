@@ -101,12 +101,12 @@ func TestAdminPageBlockAndResetInBrowser(t *testing.T) {
 	}
 
 	root := newAdminTab(t)
-	root.login(base, "root", "root-first-pw")
+	root.login(base, "chief", "chief-first-pw")
 	root.do(
 		chromedp.Navigate(base+"/hub/admin"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-user="ivy"] .user-block`)),
 	)
-	if n := adminTabRun(root, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-user="root"] .user-block').length`)); n != 0 {
+	if n := adminTabRun(root, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-user="chief"] .user-block').length`)); n != 0 {
 		t.Error("the admin's own row offers Block")
 	}
 	if !adminTabRun(root, chromedp.Evaluate[bool](`!!document.getElementById("invite-button")`)) {
@@ -225,7 +225,7 @@ func TestResetLinkPageForUserManagers(t *testing.T) {
 		return recoveryConfig(t, dir, pub, hubPort, "")
 	})
 	jack, root := lh.browser(), lh.browser()
-	if !jack.login("jack", "jack-first-pw") || !root.login("root", "root-first-pw") || !lh.browser().login("ivy", "ivy-first-pw") {
+	if !jack.login("jack", "jack-first-pw") || !root.login("chief", "chief-first-pw") || !lh.browser().login("ivy", "ivy-first-pw") {
 		t.Fatal("first logins")
 	}
 	if code, _, _ := jack.get("/hub/reset-link"); code != 403 {
@@ -242,7 +242,7 @@ func TestResetLinkPageForUserManagers(t *testing.T) {
 	if code != 200 || resetLinkRE.FindString(body) == "" {
 		t.Errorf("a user manager's link for ivy: %d", code)
 	}
-	for _, name := range []string{"root", "ROOT", " root "} {
+	for _, name := range []string{"chief", "CHIEF", " chief "} {
 		code, _, body := jack.post("/hub/reset-link", "/hub/reset-link", url.Values{"username": {name}})
 		if code != 403 || resetLinkRE.FindString(body) != "" || !strings.Contains(body, "Only admins") {
 			t.Errorf("a user manager's link for admin %q: %d", name, code)

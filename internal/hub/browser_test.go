@@ -29,7 +29,7 @@ func TestRecoveryInBrowser(t *testing.T) {
   user_emails: {ivy: ivy@example.org}
 `, smtp.Port))
 	})
-	for _, who := range []string{"ivy", "root"} {
+	for _, who := range []string{"ivy", "chief"} {
 		if !lh.browser().login(who, who+"-first-pw") {
 			t.Fatalf("%s's first login", who)
 		}
@@ -108,8 +108,8 @@ func TestRecoveryInBrowser(t *testing.T) {
 		chromedp.Navigate(lh.public+"/hub/logout"),
 		chromedp.Navigate(lh.public+"/hub/login"),
 		chromedp.WaitVisible(chromedp.CSS("#username_input")),
-		chromedp.SendKeys(chromedp.CSS("#username_input"), "root"),
-		chromedp.SendKeys(chromedp.CSS("#password_input"), "root-first-pw"),
+		chromedp.SendKeys(chromedp.CSS("#username_input"), "chief"),
+		chromedp.SendKeys(chromedp.CSS("#password_input"), "chief-first-pw"),
 		chromedp.Click(chromedp.CSS("#login_submit")),
 		chromedp.WaitNotPresent(chromedp.CSS("#login_submit")),
 		chromedp.Navigate(lh.public+"/hub/reset-link"),

@@ -209,6 +209,16 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	refresh := newRefresher(pipeline, h.db, crypt, login, h.log)
 	refresh.sessions = func() *session.Manager { return h.sessions }
 	login.fresh = refresh.fresh
+	// Secrets authenticators keep in the database (Native's 2FA) are sealed with
+	// JUPYTERHUB_CRYPT_KEY, or a key derived from the cookie secret without it; a cookie secret
+	// made for this run only (cookie_secret_file "") is no key: they would be lost at restart.
+	if h.getenv(authstate.EnvKey) != "" || cfg.CookieSecret != "" || h.getenv(config.CookieSecretEnv) != "" || cfg.CookieSecretFile != "" {
+		sealer, err := authstate.NewSealer(h.getenv(authstate.EnvKey), secret)
+		if err != nil {
+			return err
+		}
+		pipeline.UseSealer(sealer)
+	}
 	if err := pipeline.Start(ctx, h.db); err != nil {
 		return err
 	}

@@ -13,11 +13,11 @@ import (
 	"gohub/internal/testutil"
 )
 
-// recoveryConfig is a FirstUse hub (ivy, jack, admin root) with AccountRecovery settings.
+// recoveryConfig is a FirstUse hub (ivy, jack, admin chief) with AccountRecovery settings.
 func recoveryConfig(t *testing.T, dir string, pub, hubPort int, recovery string) string {
 	return hubConfig(t, dir, pub, hubPort, "firstuse", `Authenticator:
   allowed_users: [ivy, jack]
-  admin_users: [root]
+  admin_users: [chief]
 FirstUseAuthenticator:
   bcrypt_cost: 10
 AccountRecovery:
@@ -61,7 +61,7 @@ func TestPasswordResetLinks(t *testing.T) {
 		return recoveryConfig(t, dir, pub, hubPort, "  reset_link_expiry_seconds: 3600\n")
 	})
 	ivy, jack, root := lh.browser(), lh.browser(), lh.browser()
-	for b, who := range map[*browser]string{ivy: "ivy", jack: "jack", root: "root"} {
+	for b, who := range map[*browser]string{ivy: "ivy", jack: "jack", root: "chief"} {
 		if !b.login(who, who+"-first-pw") {
 			t.Fatalf("%s's first login", who)
 		}
@@ -288,8 +288,8 @@ func TestInvitations(t *testing.T) {
 
 	// The admin page creates invitations too.
 	root := lh.browser()
-	if !root.login("root", "root-first-pw") {
-		t.Fatal("root's login")
+	if !root.login("chief", "chief-first-pw") {
+		t.Fatal("chief's login")
 	}
 	code, _, body := root.post("/hub/reset-link", "/hub/invite-link", url.Values{})
 	inv := regexp.MustCompile(`http://127\.0\.0\.1:\d+/hub/invite\?token=[A-Za-z0-9%]+`).FindString(body)

@@ -51,15 +51,20 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if dialect == DialectSQLite && !memory {
+		if err := privateFiles(sqlitePath(url), log); err != nil {
+			return nil, err
+		}
+	}
 	sqldb, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
 	configurePool(sqldb, dialect, memory)
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	db := &DB{sql: sqldb, dialect: dialect, url: url, log: log, stmts: map[string]*sql.Stmt{}}
 	if err := db.init(ctx, opts); err != nil {
 		sqldb.Close()
@@ -97,19 +102,25 @@ func parseURL(u string) (driver, dsn, dialect string, memory bool, err error) {
 		// One connection: every connection to ":memory:" would be its own empty database.
 		return "sqlite", "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate", DialectSQLite, true, nil
 	case strings.HasPrefix(u, "sqlite:///"):
-		path := strings.TrimPrefix(u, "sqlite:///")
-		if i := strings.IndexByte(path, '?'); i >= 0 {
-			path = path[:i] // SQLAlchemy connect args are not ours to interpret
-		}
+		path := sqlitePath(u)
 		if path == "" {
 			return "", "", "", false, fmt.Errorf("db_url %q: no database path", u)
 		}
 		esc := (&url.URL{Path: path}).EscapedPath()
 		dsn = "file:" + esc + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(FAST)&_txlock=immediate"
 		return "sqlite", dsn, DialectSQLite, false, nil
 	}
 	return "", "", "", false, fmt.Errorf("db_url %q: unsupported scheme (want sqlite:///path or postgresql://...)", u)
+}
+
+// sqlitePath is the file of a sqlite:///path db_url ("" when it names none).
+func sqlitePath(u string) string {
+	path := strings.TrimPrefix(u, "sqlite:///")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i] // SQLAlchemy connect args are not ours to interpret
+	}
+	return path
 }
 
 func configurePool(db *sql.DB, dialect string, memory bool) {
@@ -131,6 +142,19 @@ func configurePool(db *sql.DB, dialect string, memory bool) {
 		db.SetMaxIdleConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
+}
+
+// Checkpoint moves SQLite's write-ahead log into the database file and empties the log, so a
+// replaced secret no longer sits in an old WAL frame (secure_delete zeroes it in the database
+// file itself). A no-op on PostgreSQL, where old row versions last until VACUUM.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	if db.dialect != DialectSQLite {
+		return nil
+	}
+	if _, err := db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
 }
 
 // Close releases the connections.

@@ -25,7 +25,8 @@ type NativeUser struct {
 	Authorized bool
 	// Has2FA is true when the user enrolled a TOTP secret.
 	Has2FA bool
-	// OTPSecret is the base32 TOTP secret, "" without 2FA. Never log it.
+	// OTPSecret is the TOTP secret as stored, "" without 2FA: the authenticator seals it
+	// (authstate.Sealer) before it reaches the store. Never log it.
 	OTPSecret string
 	// Created is when the user signed up; Updated the last change.
 	Created, Updated time.Time
@@ -151,6 +152,38 @@ func (db *DB) SetNativePassword(ctx context.Context, name, hash string) error {
 		return fmt.Errorf("set password of sign-up %q: %w", name, err)
 	}
 	return expectRow(res, "sign-up", name)
+}
+
+// NativeOTPSecrets returns the stored TOTP secret of every sign-up that has one, by name (as
+// stored: sealed, or in clear from an older version).
+func (db *DB) NativeOTPSecrets(ctx context.Context) (map[string]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT username, otp_secret FROM native_users WHERE otp_secret <> ''`)
+	if err != nil {
+		return nil, fmt.Errorf("list 2FA secrets: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, secret string
+		if err := rows.Scan(&name, &secret); err != nil {
+			return nil, fmt.Errorf("list 2FA secrets: %w", err)
+		}
+		out[name] = secret
+	}
+	return out, rows.Err()
+}
+
+// ReplaceNativeOTPSecret stores next as name's TOTP secret if the stored one is still old (a
+// change of how the secret is stored, not of the secret: updated is kept). It reports whether
+// the row was changed.
+func (db *DB) ReplaceNativeOTPSecret(ctx context.Context, name, old, next string) (bool, error) {
+	res, err := db.sql.ExecContext(ctx, `UPDATE native_users SET otp_secret = $1 WHERE username = $2 AND otp_secret = $3`,
+		next, name, old)
+	if err != nil {
+		return false, fmt.Errorf("store 2FA secret of sign-up %q: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // DeleteNativeUser removes the sign-up of name only; ErrNotFound if none.

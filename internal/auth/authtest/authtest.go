@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"gohub/internal/auth"
+	"gohub/internal/authstate"
 	"gohub/internal/session"
 	"gohub/internal/store"
 	"gohub/internal/web"
@@ -33,6 +34,10 @@ type Hub struct {
 	Pages    *web.Pages
 	Server   *httptest.Server
 }
+
+// testCookieSecret is the cookie secret of every test hub; the 2FA secret sealer's key is
+// derived from it as the hub's is.
+const testCookieSecret = "0123456789abcdef0123456789abcdef"
 
 // Options tune New.
 type Options struct {
@@ -73,10 +78,15 @@ func New(t testing.TB, a auth.Authenticator, cfg auth.Config, opts Options) *Hub
 	if err != nil {
 		t.Fatal(err)
 	}
+	sealer, err := authstate.NewSealer("", []byte(testCookieSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.UseSealer(sealer)
 	if err := p.Start(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	sm, err := session.New(session.Options{Secret: []byte("0123456789abcdef0123456789abcdef"), BaseURL: "/"})
+	sm, err := session.New(session.Options{Secret: []byte(testCookieSecret), BaseURL: "/"})
 	if err != nil {
 		t.Fatal(err)
 	}

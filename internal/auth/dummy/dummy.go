@@ -33,6 +33,10 @@ func New(cfg *Config) (*Authenticator, error) {
 	return &Authenticator{password: cfg.Password}, nil
 }
 
+// SelfNamed is true: people choose their own name here, so the pipeline refuses the names of
+// system accounts (auth.SelfNamed).
+func (a *Authenticator) SelfNamed() bool { return true }
+
 // Authenticate accepts any non-empty name; with a password configured, only with that password
 // (compared in constant time; upstream uses plain equality).
 func (a *Authenticator) Authenticate(_ context.Context, c auth.Credentials) (*auth.Identity, error) {

@@ -49,6 +49,12 @@ func ReadDBM(ctx context.Context, path, python string) (map[string]string, error
 	return nil, err
 }
 
+// dbmExists reports whether a dbm database of any flavour exists at path: gdbm's file itself,
+// ndbm's path.db, or dbm.dumb's path.dir and path.dat.
+func dbmExists(path string) bool {
+	return fileExists(path) || fileExists(path+".db") || fileExists(path+".dir") && fileExists(path+".dat")
+}
+
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()

@@ -14,6 +14,7 @@ import (
 
 	"gohub/internal/auth/authtest"
 	"gohub/internal/auth/firstuse"
+	"gohub/internal/store"
 )
 
 // needPython skips (or under CI=true fails) without python3.
@@ -153,5 +154,66 @@ func TestStartupNormalisesStoredNames(t *testing.T) {
 	}
 	if r := h2.Browser().Login("yan", "yan-2-password"); r.Status != 302 {
 		t.Errorf("normalised entry kept on collision: %d", r.Status)
+	}
+}
+
+// The attack on a hub moved from FirstUseAuthenticator: its passwords.dbm (dbm_path) holds
+// alice, and a stranger logs in as alice with a new password before anyone imported it. The
+// hub imports the dbm at start, so the stranger is refused and alice keeps her password; a
+// password the database already has (changed since) is kept; a name not in the dbm is still
+// free to claim.
+func TestStartImportsDBMPath(t *testing.T) {
+	needPython(t)
+	for _, flavour := range []string{"dbm.dumb", "dbm.gnu"} {
+		t.Run(flavour, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "passwords.dbm")
+			writeDBM(t, flavour, path, map[string]string{
+				"alice": bcryptHash(t, "alice-password"),
+				"bob":   bcryptHash(t, "bob-old-password"),
+			})
+			dbPath := authtest.DBFile(t)
+			db, err := store.Open(t.Context(), "sqlite:///"+dbPath, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CreatePasswordHash(t.Context(), "bob", bcryptHash(t, "bob-new-password")); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			h := newHub(t, func(c *firstuse.Config) { c.DBMPath = path }, authtest.Options{DBPath: dbPath})
+			if r := h.Browser().Login("alice", "stranger-password"); r.Status == 302 {
+				t.Fatal("a stranger claimed alice, whose password is in dbm_path")
+			}
+			for _, c := range []struct {
+				name, pw string
+				want     int
+			}{{"alice", "alice-password", 302}, {"bob", "bob-new-password", 302}, {"bob", "bob-old-password", 403}, {"carol", "carol-password", 302}} {
+				if r := h.Browser().Login(c.name, c.pw); r.Status != c.want {
+					t.Errorf("%s with %s: %d, want %d", c.name, c.pw, r.Status, c.want)
+				}
+			}
+		})
+	}
+}
+
+// A dbm_path that exists but cannot be read stops the start with an error naming it, rather
+// than leaving its accounts open to the first claimant; an empty dbm_path reads nothing.
+func TestStartRefusesUnreadableDBMPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passwords.dbm")
+	if err := os.WriteFile(path, []byte("not a dbm database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(t.Context(), "sqlite:///"+authtest.DBFile(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, _ := newAuth(t, func(c *firstuse.Config) { c.DBMPath = path })
+	if err := a.UseDatabase(t.Context(), db); err == nil || !strings.Contains(err.Error(), "dbm_path") {
+		t.Errorf("UseDatabase: %v", err)
+	}
+	a, _ = newAuth(t, func(c *firstuse.Config) { c.DBMPath = "" })
+	if err := a.UseDatabase(t.Context(), db); err != nil {
+		t.Errorf("empty dbm_path: %v", err)
 	}
 }

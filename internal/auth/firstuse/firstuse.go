@@ -2,7 +2,8 @@
 // name sets that name's password, later logins need it. Passwords are stored hashed (bcrypt cost
 // 12 by default, or argon2id) in the hub database (table firstuse_passwords) instead of
 // upstream's passwords.dbm; ImportDBM brings an existing passwords.dbm over with its hashes
-// unchanged. It is a LocalAuthenticator: with create_system_users a first login also creates the
+// unchanged, at every start for names the database lacks (dbm_path) and through
+// `gohub firstuse-import`. It is a LocalAuthenticator: with create_system_users a first login also creates the
 // UNIX account.
 //
 // Differences from upstream, on purpose:
@@ -36,7 +37,7 @@ type Config struct {
 	CreateUsers             bool   `yaml:"create_users" help:"Let any new name claim a password at its first login; false: only users the hub already knows (admin page, REST API, allowed_users) may set a first password."`
 	MinPasswordLength       int    `yaml:"min_password_length" help:"Minimum length, in characters, of a password when it is first set or changed."`
 	CheckPasswordsOnStartup bool   `yaml:"check_passwords_on_startup" help:"At startup, move passwords stored under non-normalised names (from old imports) to the normalised name."`
-	DBMPath                 string `yaml:"dbm_path" help:"Upstream's passwords.dbm; gohub keeps passwords in the hub database and reads this file only through 'gohub firstuse-import'."`
+	DBMPath                 string `yaml:"dbm_path" help:"Upstream's passwords.dbm (relative to the working directory). If it exists, every start imports the passwords of names the hub database has none for, before any login, so nobody can claim a migrated account with a new password; an unreadable file stops the hub. Empty: never read. 'gohub firstuse-import --overwrite' replaces passwords the database has."`
 	password.Settings       `yaml:",inline"`
 }
 
@@ -60,6 +61,7 @@ type Authenticator struct {
 	createUsers  bool
 	minLength    int
 	checkStartup bool
+	dbmPath      string
 	hasher       *password.Hasher
 	log          *slog.Logger
 	db           atomic.Pointer[store.DB]
@@ -88,7 +90,7 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 	}
 	a := &Authenticator{
 		createUsers: cfg.CreateUsers, minLength: cfg.MinPasswordLength, checkStartup: cfg.CheckPasswordsOnStartup,
-		hasher: h, log: log,
+		dbmPath: cfg.DBMPath, hasher: h, log: log,
 	}
 	if a.Accounts, err = local.New(&cfg.Config, local.Options{Logger: log}); err != nil {
 		return nil, err
@@ -99,14 +101,38 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 // Hasher is the password hasher (for benchmarks and the change-password page).
 func (a *Authenticator) Hasher() *password.Hasher { return a.hasher }
 
-// UseDatabase gives the authenticator the hub database and runs check_passwords_on_startup.
+// UseDatabase gives the authenticator the hub database, imports dbm_path's passwords the
+// database lacks (see importAtStart) and runs check_passwords_on_startup.
 func (a *Authenticator) UseDatabase(ctx context.Context, db *store.DB) error {
 	if db == nil {
 		return errors.New("firstuse: no database")
 	}
+	if err := a.importAtStart(ctx, db); err != nil {
+		return err
+	}
 	a.db.Store(db)
 	if a.checkStartup {
 		return NormalizeStoredNames(ctx, db, strings.ToLower, a.log)
+	}
+	return nil
+}
+
+// importAtStart imports upstream's passwords.dbm (dbm_path) when it exists: each name the hub
+// database has no password for gets the dbm's hash, before the hub serves a login, so a hub
+// moved from FirstUseAuthenticator never lets a stranger claim an existing account with a new
+// password. Passwords the database has are kept (they may have been changed since). A dbm that
+// exists but cannot be read stops the hub: ignoring it would reopen every migrated account.
+func (a *Authenticator) importAtStart(ctx context.Context, db *store.DB) error {
+	if a.dbmPath == "" || !dbmExists(a.dbmPath) {
+		return nil
+	}
+	rep, err := ImportDBM(ctx, db, a.dbmPath, ImportOptions{Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("FirstUseAuthenticator.dbm_path %s exists but could not be imported (set dbm_path: \"\" to skip it once its passwords are in the database): %w", a.dbmPath, err)
+	}
+	if len(rep.Imported) > 0 {
+		a.log.Warn("firstuse: imported passwords of FirstUseAuthenticator's dbm_path that the database lacked",
+			"dbm_path", a.dbmPath, "users", rep.Imported)
 	}
 	return nil
 }
@@ -160,6 +186,10 @@ func (a *Authenticator) checkNew(pw string) error {
 	}
 	return nil
 }
+
+// SelfNamed is true: people choose their own name here, so the pipeline refuses the names of
+// system accounts (auth.SelfNamed).
+func (a *Authenticator) SelfNamed() bool { return true }
 
 // Authenticate checks the password of a known name, or accepts a new name's first password
 // (stored by CompleteLogin once the pipeline has accepted the login). A wrong password and an

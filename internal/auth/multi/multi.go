@@ -223,6 +223,13 @@ func (m *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	if err := m.checkSource(ctx, src, final); err != nil {
 		return nil, err
 	}
+	// A source where people choose their names never yields a system account's name, also
+	// once prefixed (auth.SelfNamed; its own pipeline sees only the name without the prefix).
+	if auth.IsSelfNamed(src.real) {
+		if err := auth.RefuseSystemAccount(final); err != nil {
+			return nil, err
+		}
+	}
 	return &auth.Identity{Name: final, Admin: id.Admin, Groups: id.Groups, AuthState: id.AuthState, Private: l}, nil
 }
 
@@ -559,6 +566,15 @@ func (m *Authenticator) CheckNewPassword(name, pw string) error {
 		return r.CheckNewPassword(sub, pw)
 	}
 	return nil
+}
+
+// UseSealer hands the hub's secret sealer to every source that keeps secrets (auth.SecretKeeper).
+func (m *Authenticator) UseSealer(sealer auth.SecretSealer) {
+	for _, s := range m.sources {
+		if k, ok := s.real.(auth.SecretKeeper); ok {
+			k.UseSealer(sealer)
+		}
+	}
 }
 
 // UseRevoker hands the hub's revocation to every source that withdraws users itself

@@ -151,3 +151,28 @@ MultiAuthenticator:
 		t.Error("no refresh with an OAuth source")
 	}
 }
+
+// A source where people choose their names never yields a system account's hub name: checked
+// on the final, prefixed name (so guests' "root" is the harmless guest-root, while a prefix
+// "ro" and the name "ot" make root); a source that vouches for its names (not auth.SelfNamed)
+// is not affected.
+func TestSelfNamedSourcesRefuseSystemAccounts(t *testing.T) {
+	p := pipeline(t, `
+MultiAuthenticator:
+  allow_all: true
+  authenticators:
+    - {class: dummy, name: open, config: {password: pw}}
+    - {class: dummy, name: guests, prefix: guest-, config: {password: pw}}
+    - {class: dummy, name: ro, prefix: ro, config: {password: pw}}
+`)
+	for _, c := range []struct {
+		src, user string
+		refused   bool
+	}{{"open", "root", true}, {"open", "daemon", true}, {"ro", "ot", true}, {"guests", "root", false}, {"open", "alice", false}} {
+		_, err := login(p, c.src, c.user, "pw")
+		var shown *auth.Rejection
+		if refused := errors.As(err, &shown); refused != c.refused || !c.refused && err != nil {
+			t.Errorf("%s's %s: %v", c.src, c.user, err)
+		}
+	}
+}

@@ -89,6 +89,8 @@ type Authenticator struct {
 	host atomic.Pointer[hostBox]
 	// revoker is the hub's immediate revocation (auth.RevokerUser), used on un-authorize.
 	revoker atomic.Pointer[revokerBox]
+	// sealer encrypts TOTP secrets at rest (auth.SecretKeeper); see secrets.go.
+	sealer atomic.Pointer[sealerBox]
 	// dummy is a hash verified for names without a sign-up, so they take as long as a wrong
 	// password.
 	dummy string
@@ -146,6 +148,9 @@ func (a *Authenticator) UseDatabase(ctx context.Context, db *store.DB) error {
 		if err := a.importFirstuse(ctx, db); err != nil {
 			return err
 		}
+	}
+	if err := a.sealClearSecrets(ctx, db); err != nil {
+		return err
 	}
 	a.db.Store(db)
 	return nil
@@ -261,6 +266,10 @@ func WaitingForApproval(name string) string {
 	return fmt.Sprintf("Your account %s is waiting for approval: an administrator has not authorized it yet.", name)
 }
 
+// SelfNamed is true: people choose their own name here, so the pipeline refuses the names of
+// system accounts (auth.SelfNamed).
+func (a *Authenticator) SelfNamed() bool { return true }
+
 // Authenticate checks a login: the name must have a sign-up, the password must match, the TOTP
 // code too when the user enrolled in 2FA, and the account must be authorized — only then, with
 // everything else right, does the user learn the account is waiting for approval. A locked name
@@ -302,7 +311,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 		return nil, fmt.Errorf("%w: wrong password", auth.ErrRejected)
 	}
 	if u.Has2FA {
-		step, ok := totpStep(u.OTPSecret, otpField(c), now)
+		secret, err := a.openOTP(ctx, db, u)
+		if err != nil {
+			return nil, err
+		}
+		step, ok := totpStep(secret, otpField(c), now)
 		if !ok {
 			a.locks.fail(name, now)
 			return nil, fmt.Errorf("%w: wrong or missing 2FA code", auth.ErrRejected)

@@ -1,22 +1,26 @@
 package native_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp/totp"
+	"golang.org/x/crypto/bcrypt"
 
 	"gohub/internal/auth/authtest"
 	"gohub/internal/auth/native"
 	"gohub/internal/auth/password"
+	"gohub/internal/authstate"
 	"gohub/internal/store"
 )
 
@@ -369,7 +373,7 @@ func Test2FA(t *testing.T) {
 	}
 	secret := m[1]
 	u, err := h.DB.GetNativeUser(t.Context(), "tess")
-	if err != nil || !u.Has2FA || u.OTPSecret != secret {
+	if err != nil || !u.Has2FA || !authstate.IsSealed(u.OTPSecret) || strings.Contains(u.OTPSecret, secret) {
 		t.Fatalf("stored %+v, %v", u, err)
 	}
 	login := func(code string) int {
@@ -738,5 +742,135 @@ func TestDiscardKeepsAnOlderHubUser(t *testing.T) {
 	}
 	if h.User("carol") == nil {
 		t.Error("discarding a squatter's sign-up deleted the hub user carol, who existed before it")
+	}
+}
+
+// A system account's name cannot be signed up for (with open_signup it would be a hub user
+// named root at once), and the page says why.
+func TestSignupRefusesSystemAccounts(t *testing.T) {
+	h := newHub(t, func(c *native.Config) { c.OpenSignup = true })
+	for _, name := range []string{"root", "daemon"} {
+		r := signup(h.Browser(), name, "a-strong-password-42")
+		if r.Status != 400 || !strings.Contains(alert(r.Body), "system account") {
+			t.Errorf("%s: %d %q", name, r.Status, alert(r.Body))
+		}
+		if taken, err := h.DB.NativeNameTaken(t.Context(), name); err != nil || taken {
+			t.Errorf("%s: a sign-up was stored (%v)", name, err)
+		}
+	}
+	if r := signup(h.Browser(), "alice", "a-strong-password-42"); r.Status != 200 {
+		t.Errorf("alice: %d %q", r.Status, alert(r.Body))
+	}
+}
+
+// dbBytes is the database file and its -wal, as they are on disk.
+func dbBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	var all []byte
+	for _, p := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return all
+}
+
+// totpLogin logs name in with a code of secret for the time at.
+func totpLogin(t *testing.T, h *authtest.Hub, name, pw, secret string, at time.Time) int {
+	t.Helper()
+	code, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.Browser().Submit("/hub/login", url.Values{"username": {name}, "password": {pw}, "otp": {code}}).Status
+}
+
+// A 2FA secret never reaches the database file in clear: the raw bytes of the file and its
+// WAL do not hold it, and the secret still works.
+func Test2FASecretNotInClearOnDisk(t *testing.T) {
+	path := authtest.DBFile(t)
+	h := newHubAt(t, func(c *native.Config) { c.Allow2FA = true; c.OpenSignup = true }, authtest.Options{DBPath: path})
+	r := signup(h.Browser(), "vera", "vera-password", "2fa", "on")
+	m := regexp.MustCompile(`id="native-2fa-secret">([A-Z2-7]+)<`).FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("sign-up with 2FA: %d", r.Status)
+	}
+	if raw := dbBytes(t, path); bytes.Contains(raw, []byte(m[1])) || !bytes.Contains(raw, []byte("vera")) {
+		t.Fatalf("the database file holds the 2FA secret in clear (or no row was written)")
+	}
+	if s := totpLogin(t, h, "vera", "vera-password", m[1], time.Now()); s != 302 {
+		t.Errorf("login with a current code: %d", s)
+	}
+}
+
+// Secrets an older version stored in clear are sealed when the hub starts, and one left in
+// clear is sealed when it is next read; the users keep logging in with their apps.
+func Test2FAClearSecretsMigrate(t *testing.T) {
+	path := authtest.DBFile(t)
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	hash, err := bcrypt.GenerateFromPassword([]byte("wes-password"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := store.Open(t.Context(), "sqlite:///"+path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"wes", "xan"} {
+		if err := old.CreateNativeUser(t.Context(), store.NativeUser{Username: name, Hash: string(hash), Authorized: true, Has2FA: true, OTPSecret: secret}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	h := newHubAt(t, func(c *native.Config) { c.Allow2FA = true }, authtest.Options{DBPath: path})
+	for _, name := range []string{"wes", "xan"} {
+		u, err := h.DB.GetNativeUser(t.Context(), name)
+		if err != nil || !authstate.IsSealed(u.OTPSecret) {
+			t.Fatalf("%s after startup: %+v, %v", name, u, err)
+		}
+	}
+	if raw := dbBytes(t, path); bytes.Contains(raw, []byte(secret)) {
+		t.Error("the clear secret is still in the database file or its WAL after startup")
+	}
+	if s := totpLogin(t, h, "wes", "wes-password", secret, time.Now()); s != 302 {
+		t.Errorf("wes with a code of the migrated secret: %d", s)
+	}
+	// A row written in clear while the hub runs (an older hub sharing the database) is sealed
+	// at its next login.
+	u, _ := h.DB.GetNativeUser(t.Context(), "xan")
+	if ok, err := h.DB.ReplaceNativeOTPSecret(t.Context(), "xan", u.OTPSecret, secret); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if s := totpLogin(t, h, "xan", "wes-password", secret, time.Now()); s != 302 {
+		t.Errorf("xan with a code of the clear secret: %d", s)
+	}
+	if u, _ := h.DB.GetNativeUser(t.Context(), "xan"); !authstate.IsSealed(u.OTPSecret) {
+		t.Errorf("xan's clear secret was not sealed on read: %q", u.OTPSecret)
+	}
+}
+
+// Without a lasting key (no JUPYTERHUB_CRYPT_KEY, a cookie secret made for one run) a hub that
+// has or may get 2FA secrets does not start: sealing them with a key lost at restart would
+// lose them, storing them in clear is what this prevents. A hub without 2FA starts.
+func Test2FANeedsALastingKey(t *testing.T) {
+	db, err := store.Open(t.Context(), "sqlite:///"+authtest.DBFile(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, allow := range []bool{true, false} {
+		cfg := native.DefaultConfig()
+		cfg.Allow2FA = allow
+		a, err := native.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = a.UseDatabase(t.Context(), db)
+		if allow != (err != nil) || err != nil && !strings.Contains(err.Error(), "JUPYTERHUB_CRYPT_KEY") {
+			t.Errorf("allow_2fa %v without a sealer: %v", allow, err)
+		}
 	}
 }

@@ -124,6 +124,9 @@ func (a *Authenticator) CreateAccount(ctx context.Context, p *auth.Pipeline, s S
 	if p.CheckUsername(name) != nil || p.IsBlocked(name) {
 		return nil, auth.Reject(msgUsernameRules)
 	}
+	if err := auth.RefuseSystemAccount(name); err != nil {
+		return nil, err
+	}
 	if taken, err := db.NativeNameTaken(ctx, name); err != nil {
 		return nil, err
 	} else if taken {
@@ -167,7 +170,10 @@ func (a *Authenticator) CreateAccount(ctx context.Context, p *auth.Pipeline, s S
 		if res.TOTP, err = newEnrolment("gohub", name); err != nil {
 			return nil, err
 		}
-		row.Has2FA, row.OTPSecret = true, res.TOTP.Secret
+		row.Has2FA = true
+		if row.OTPSecret, err = a.sealOTP(ctx, res.TOTP.Secret); err != nil {
+			return nil, err
+		}
 	}
 	if err := db.CreateNativeUser(ctx, row); err != nil {
 		if errors.Is(err, store.ErrExists) {

@@ -88,6 +88,10 @@ func New(cfg *Config) (*Authenticator, error) {
 	return a, nil
 }
 
+// SelfNamed is true: people choose their own name here, so the pipeline refuses the names of
+// system accounts (auth.SelfNamed).
+func (a *Authenticator) SelfNamed() bool { return true }
+
 // Authenticate checks the password for the name. Names in admin_users (compared after
 // normalisation; upstream compares the raw typed name, authenticators.md §4.7) need the admin
 // password and become admin; others use the user password and are never admin, or a group

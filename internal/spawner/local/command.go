@@ -12,13 +12,10 @@ import (
 	"gohub/internal/spawner"
 )
 
-// command returns the argv of a server: cmd + args, with --allow-root for jupyterhub-singleuser
-// running as uid 0, wrapped in shell_cmd if set.
-func command(cfg *Config, uid uint32) []string {
+// command returns the argv of a server: cmd + args, wrapped in shell_cmd if set. Nothing is
+// added: --allow-root in particular only comes from the admin's args.
+func command(cfg *Config) []string {
 	argv := append(slices.Clone(cfg.Cmd), cfg.Args...)
-	if uid == 0 && isSingleuser(argv) && !slices.Contains(argv, "--allow-root") {
-		argv = append(argv, "--allow-root")
-	}
 	if len(cfg.ShellCmd) > 0 {
 		quoted := make([]string, len(argv))
 		for i, a := range argv {
@@ -27,17 +24,6 @@ func command(cfg *Config, uid uint32) []string {
 		argv = append(slices.Clone(cfg.ShellCmd), strings.Join(quoted, " "))
 	}
 	return argv
-}
-
-// isSingleuser reports whether argv runs jupyterhub-singleuser (directly or as
-// `python -m jupyterhub.singleuser`).
-func isSingleuser(argv []string) bool {
-	for _, a := range argv {
-		if filepath.Base(a) == "jupyterhub-singleuser" || a == "jupyterhub.singleuser" {
-			return true
-		}
-	}
-	return false
 }
 
 // shellQuote quotes s for a POSIX shell, as Python's shlex.quote does.

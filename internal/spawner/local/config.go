@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"gohub/internal/spawner"
+	"gohub/internal/unixuser"
 )
 
 // Config holds the traits of upstream's LocalProcessSpawner. Differences from upstream:
@@ -13,7 +14,9 @@ import (
 //     kernels started by the server stop with it;
 //   - mem_limit and cpu_limit are enforced where the machine allows (see Limits in the
 //     package doc); upstream ignores them;
-//   - popen_kwargs does not exist (there is no Popen).
+//   - popen_kwargs does not exist (there is no Popen);
+//   - min_uid is new: a server never runs as uid 0 or as a system account (uid below min_uid,
+//     by default UID_MIN of /etc/login.defs), and --allow-root is never added by the spawner.
 type Config struct {
 	spawner.Config `yaml:",inline"`
 
@@ -21,6 +24,9 @@ type Config struct {
 	TermTimeout      spawner.Duration `yaml:"term_timeout" help:"Seconds to wait after SIGTERM before SIGKILL."`
 	KillTimeout      spawner.Duration `yaml:"kill_timeout" help:"Seconds to wait after SIGKILL before giving up on the process."`
 	ShellCmd         []string         `yaml:"shell_cmd" help:"Shell to start the command in, e.g. [bash, -l, -c]; the command is appended as one quoted string."`
+	// MinUID is the lowest uid a server may run as (LocalProcessSpawner; the simple spawner
+	// runs every server as the hub's own user). uid 0 is refused whatever it says.
+	MinUID int `yaml:"min_uid" help:"Lowest uid a server may run as; a user whose system account has a lower uid (root, daemon, postgres…) cannot start a server. Default: UID_MIN of /etc/login.defs, read at startup (1000 without it). At least 1: uid 0 never runs a server. Not used by the simple spawner."`
 }
 
 // DefaultConfig returns the defaults of LocalProcessSpawner: the Spawner defaults plus
@@ -30,9 +36,17 @@ func DefaultConfig() *Config {
 		Config:      spawner.DefaultConfig(),
 		TermTimeout: spawner.Seconds(5),
 		KillTimeout: spawner.Seconds(5),
+		MinUID:      defaultMinUID(),
 	}
 	c.EnvKeep = DefaultEnvKeep()
 	return c
+}
+
+// defaultMinUID is UID_MIN of /etc/login.defs (1000 when it is missing or unreadable; New
+// warns about an unreadable one).
+func defaultMinUID() int {
+	v, _ := unixuser.DefaultUIDMin()
+	return int(v)
 }
 
 // DefaultEnvKeep is upstream LocalProcessSpawner's env_keep.
@@ -48,6 +62,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InterruptTimeout < 0 || c.TermTimeout < 0 || c.KillTimeout < 0 {
 		return fmt.Errorf("LocalProcessSpawner: interrupt_timeout, term_timeout and kill_timeout must not be negative")
+	}
+	if c.MinUID < 1 || c.MinUID > 1<<32-1 {
+		return fmt.Errorf("LocalProcessSpawner.min_uid: %d is not a uid of at least 1 (uid 0, root, never runs a server)", c.MinUID)
 	}
 	return nil
 }

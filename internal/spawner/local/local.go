@@ -15,8 +15,12 @@
 // cgroup, mem_limit becomes RLIMIT_AS of the server process (virtual memory, per process) and
 // cpu_limit is not enforced; a warning says so. MEM_LIMIT and CPU_LIMIT are exported either way.
 //
-// When the server runs as uid 0 and the command is jupyterhub-singleuser, --allow-root is added,
-// since Jupyter refuses to run as root without it.
+// A server never runs as a system account: LocalProcessSpawner refuses a user whose system
+// account has uid 0 or a uid below min_uid (UID_MIN of /etc/login.defs by default), so a hub
+// where people choose their own names (firstuse, native sign-up) cannot be made to run a
+// stranger's notebook as root, daemon or postgres. The spawner never adds --allow-root: a
+// server as root (only possible with the simple spawner and a hub running as root) needs it in
+// args, written there by the admin.
 package local
 
 import (
@@ -36,6 +40,7 @@ import (
 	"time"
 
 	"gohub/internal/spawner"
+	"gohub/internal/unixuser"
 )
 
 // factory makes the Spawners of one configuration.
@@ -50,7 +55,11 @@ func New(cfg *Config, log *slog.Logger) (spawner.Factory, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &factory{cfg: cfg, log: orDiscard(log)}, nil
+	log = orDiscard(log)
+	if _, err := unixuser.DefaultUIDMin(); err != nil {
+		log.Warn("LocalProcessSpawner: cannot read UID_MIN; min_uid defaults to the fallback", "err", err, "min_uid", cfg.MinUID)
+	}
+	return &factory{cfg: cfg, log: log}, nil
 }
 
 // NewSimple validates a SimpleLocalProcessSpawner config and returns its factory.
@@ -124,7 +133,7 @@ func (s *Spawner) Start(ctx context.Context, req *spawner.Request) (string, erro
 			env["SHELL"] = acct.shell
 		}
 	}
-	argv := command(cfg, acct.uid)
+	argv := command(cfg)
 	path, err := lookPath(argv[0], env["PATH"])
 	if err != nil {
 		return "", err
@@ -195,6 +204,10 @@ func (s *Spawner) account(name string) (*account, string, error) {
 	acct, err := lookupAccount(name)
 	if err != nil {
 		return nil, "", err
+	}
+	if unixuser.IsSystem(acct.uid, uint32(s.f.cfg.MinUID)) {
+		return nil, "", fmt.Errorf("refusing to start a server as system user %s (uid %d): servers run only as uid %d or above (LocalProcessSpawner.min_uid)",
+			name, acct.uid, max(s.f.cfg.MinUID, 1))
 	}
 	if euid := os.Geteuid(); euid != 0 && uint32(euid) != acct.uid {
 		return nil, "", fmt.Errorf("cannot start a server as system user %s: the hub runs as uid %d, not root", name, euid)

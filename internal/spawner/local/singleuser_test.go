@@ -18,7 +18,7 @@ import (
 
 // The real jupyterhub-singleuser starts under the simple spawner: it accepts the environment,
 // reaches the hub API given in it, listens where JUPYTERHUB_SERVICE_URL says, and answers the
-// readiness check. As root, --allow-root is added for it.
+// readiness check. As root, the test passes --allow-root in args (the spawner never adds it).
 func TestRealSingleuserServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Jupyter (a few seconds)")
@@ -50,6 +50,9 @@ func TestRealSingleuserServer(t *testing.T) {
 
 	cfg := local.DefaultSimpleConfig()
 	cfg.Cmd = []string{bin}
+	if os.Geteuid() == 0 {
+		cfg.Args = []string{"--allow-root"}
+	}
 	cfg.HomeDirTemplate = t.TempDir() + "/{username}"
 	cfg.HTTPTimeout = spawner.Seconds(60)
 	cfg.StartTimeout = spawner.Seconds(30)
