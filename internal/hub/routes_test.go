@@ -1,0 +1,238 @@
+package hub
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gohub/internal/naming"
+	"gohub/internal/proxy"
+)
+
+// escapeNames are user names that need escaping in a URL path, chosen so that one name's
+// escaped form is another one's name ("a b" and "a%20b"), and names that look like a '/'.
+var escapeNames = []string{
+	"a b", "a%20b", "a%2520b", "a+b", "a%2Bb", "a!b", "a%21b", "émile", "%C3%A9mile", "日本",
+	"a%2Fb", "a%2fb", "a∕b", "a／b", "a⁄b", "a\\b", "a%5Cb", "a@b", "a~b", "a;b", "a:b", "a'b",
+	"a&b", "a=b", "a,b", "a$b", "a*b", "a(b)",
+}
+
+// routerUnderTest is one way the hub keeps routes: a Router and the public URL it serves.
+type routerUnderTest struct {
+	name   string
+	router Router
+	public string // http://127.0.0.1:port
+	api    string // the CHP API, "" for the built-in proxy
+	token  string
+}
+
+const routesTestToken = "routes-test-token"
+
+// builtinUnderTest is the in-process table served by proxy.Server, as `gohub proxy` serves it.
+func builtinUnderTest(t *testing.T) routerUnderTest {
+	t.Helper()
+	table := proxy.NewRouteTable()
+	px := proxy.New(table, proxy.Options{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &proxy.Server{Handler: px}
+	go srv.Serve(ln)
+	t.Cleanup(func() { px.Close(); _ = srv.Shutdown(context.Background()) })
+	return routerUnderTest{name: "builtin", router: builtinRouter{table}, public: "http://" + ln.Addr().String()}
+}
+
+// gohubProxyUnderTest is `gohub proxy` (RunStandalone) driven over its REST API.
+func gohubProxyUnderTest(t *testing.T) routerUnderTest {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- proxy.RunStandalone(ctx, proxy.StandaloneOptions{IP: "127.0.0.1", APIIP: "127.0.0.1",
+			AuthToken: routesTestToken, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+			Ready: func(p, a net.Addr) { ready <- [2]net.Addr{p, a} }})
+	}()
+	var addrs [2]net.Addr
+	select {
+	case addrs = <-ready:
+	case err := <-done:
+		t.Fatalf("RunStandalone: %v", err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	api := "http://" + addrs[1].String()
+	return routerUnderTest{name: "gohub-proxy", public: "http://" + addrs[0].String(), api: api,
+		token: routesTestToken, router: chpRouter{proxy.NewCHPClient(api, routesTestToken, proxy.CHPClientOptions{})}}
+}
+
+// chpUnderTest is the real configurable-http-proxy from npm; the test skips without it, except
+// under CI=true.
+func chpUnderTest(t *testing.T) routerUnderTest {
+	t.Helper()
+	bin, err := exec.LookPath("configurable-http-proxy")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("configurable-http-proxy not installed (required under CI=true)")
+		}
+		t.Skip("configurable-http-proxy not installed")
+	}
+	port, apiPort := freePort(t), freePort(t)
+	cmd := exec.Command(bin, "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--api-ip", "127.0.0.1",
+		"--api-port", strconv.Itoa(apiPort), "--log-level", "error")
+	cmd.Env = append(os.Environ(), "CONFIGPROXY_AUTH_TOKEN="+routesTestToken)
+	cmd.Stdout, cmd.Stderr = t.Output(), t.Output()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start configurable-http-proxy: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", api+"/api/routes", nil)
+		req.Header.Set("Authorization", "token "+routesTestToken)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("configurable-http-proxy did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return routerUnderTest{name: "chp", public: fmt.Sprintf("http://127.0.0.1:%d", port), api: api,
+		token: routesTestToken, router: chpRouter{proxy.NewCHPClient(api, routesTestToken, proxy.CHPClientOptions{})}}
+}
+
+func routersUnderTest(t *testing.T) []func(*testing.T) routerUnderTest {
+	return []func(*testing.T) routerUnderTest{builtinUnderTest, gohubProxyUnderTest, chpUnderTest}
+}
+
+// nameServer is a target that answers every request with its owner's name.
+func nameServer(t *testing.T, owner string) string {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Owner", owner)
+		io.WriteString(w, owner)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
+// rawGet sends "GET target" with exactly these bytes and returns the status and the owner
+// that answered ("" when no target did).
+func rawGet(t *testing.T, public, target string) (int, string) {
+	t.Helper()
+	host := strings.TrimPrefix(public, "http://")
+	c, err := net.DialTimeout("tcp", host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", target, host)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", target, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header.Get("X-Owner")
+}
+
+// TestEscapedNamesReachOnlyTheirOwnServer adds a route for every name of escapeNames the way
+// the hub does (routespec /user/{quote(name)}/) through the built-in proxy, `gohub proxy` and
+// the real configurable-http-proxy, and checks that each name's URL reaches its own server and
+// nobody else's: "/user/a%2520b/" is the URL of user "a%20b", never of "a b". The routes read
+// back must be the routespecs they were added with, or the hub's route check would delete and
+// re-add them every time.
+func TestEscapedNamesReachOnlyTheirOwnServer(t *testing.T) {
+	for _, start := range routersUnderTest(t) {
+		rt := start(t)
+		t.Run(rt.name, func(t *testing.T) {
+			ctx := t.Context()
+			if err := rt.router.AddRoute(ctx, "/", nameServer(t, "(hub)"), map[string]any{"hub": true}); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"/"}
+			for _, n := range escapeNames {
+				spec := naming.ServerPrefix("/", n, "")
+				data := map[string]any{"user": n, "server_name": ""}
+				if err := rt.router.AddRoute(ctx, spec, nameServer(t, n), data); err != nil {
+					t.Fatalf("add %s: %v", spec, err)
+				}
+				want = append(want, spec)
+			}
+			// A named server whose name needs escaping too.
+			named := naming.ServerPrefix("/", "a b", "x y")
+			if err := rt.router.AddRoute(ctx, named, nameServer(t, "a b/x y"), map[string]any{"user": "a b", "server_name": "x y"}); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, named)
+
+			for _, n := range escapeNames {
+				p := naming.ServerPrefix("/", n, "")
+				for _, target := range []string{p, p + "api/status", strings.TrimSuffix(p, "/")} {
+					if code, got := rawGet(t, rt.public, target); code != 200 || got != n {
+						t.Errorf("%s (user %q): %d from %q", target, n, code, got)
+					}
+				}
+			}
+			if code, got := rawGet(t, rt.public, named+"lab"); code != 200 || got != "a b/x y" {
+				t.Errorf("named server: %d from %q", code, got)
+			}
+			// Other spellings of a name's own URL (as browsers send them) reach the same server.
+			for target, owner := range map[string]string{
+				"/user/a+b/": "a+b", "/user/a!b/": "a!b", "/user/%C3%A9mile/": "émile", "/user/a%2bb/": "a+b",
+				"/user/a%40b/": "a@b", "/user/%61%20b/": "a b", "/user/a%7Eb/": "a~b",
+			} {
+				if code, got := rawGet(t, rt.public, target); code != 200 || got != owner {
+					t.Errorf("%s: %d from %q, want %q", target, code, got, owner)
+				}
+			}
+			// A URL that decodes twice to someone's name is not theirs.
+			if err := rt.router.DeleteRoute(ctx, naming.ServerPrefix("/", "a%20b", "")); err != nil {
+				t.Fatal(err)
+			}
+			for _, target := range []string{"/user/a%2520b/", "/user/%2561%2520b/", "/user/a%25%32%30b/"} {
+				if code, got := rawGet(t, rt.public, target); got != "(hub)" {
+					t.Errorf("%s: %d from %q, want the hub's (default) route", target, code, got)
+				}
+			}
+			want = slices.DeleteFunc(want, func(s string) bool { return s == "/user/a%2520b/" })
+
+			routes, err := rt.router.Routes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Sorted(func(yield func(string) bool) {
+				for k := range routes {
+					if !yield(k) {
+						return
+					}
+				}
+			})
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("routes read back:\n%q\nwant the routespecs added:\n%q", got, want)
+			}
+			for spec, r := range routes {
+				if spec != "/" && r.Data["user"] == nil {
+					t.Errorf("route %s lost its data: %v", spec, r.Data)
+				}
+			}
+		})
+	}
+}
