@@ -3,6 +3,7 @@ package hub
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -234,5 +235,150 @@ func TestEscapedNamesReachOnlyTheirOwnServer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDotSegmentsBelongToNoRoute sends paths whose owner depends on who resolves their dot
+// segments ("/user/mallory/../victim/" is mallory's before resolving, victim's after) through
+// the built-in proxy and `gohub proxy`: none may reach a user's server. A routespec with a dot
+// segment (a server named "..") is refused by every router: configurable-http-proxy would
+// resolve "/user/mallory/.." on its API and route all of "/user" to mallory.
+func TestDotSegmentsBelongToNoRoute(t *testing.T) {
+	for _, start := range routersUnderTest(t) {
+		rt := start(t)
+		t.Run(rt.name, func(t *testing.T) {
+			ctx := t.Context()
+			for _, n := range []string{"mallory", "victim"} {
+				if err := rt.router.AddRoute(ctx, "/user/"+n+"/", nameServer(t, n), map[string]any{"user": n}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, spec := range []string{"/user/mallory/../", "/user/mallory/./", "/user/mallory/%2e%2e/",
+				"/user/mallory/%2E./", "/user/mallory%2F..%2F", "/user/../"} {
+				if err := rt.router.AddRoute(ctx, spec, nameServer(t, "mallory"), map[string]any{"user": "mallory"}); err == nil {
+					t.Errorf("AddRoute(%s) accepted", spec)
+				}
+			}
+			routes, err := rt.router.Routes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(routes) != 2 {
+				t.Errorf("routes after refused adds: %v", routes)
+			}
+			if code, got := rawGet(t, rt.public, "/user/someone/"); got != "" {
+				t.Errorf("/user/someone/ reached %q (%d): a dot route was added", got, code)
+			}
+			if rt.name == "chp" {
+				return // CHP resolves the dots before matching; the paths below are ours to refuse
+			}
+			for _, target := range []string{
+				"/user/mallory/../victim/", "/user/victim/../mallory/", "/user/mallory/%2e%2e/victim/",
+				"/user/mallory/%2E%2E/victim/", "/user/mallory/.%2e/victim/", "/user/mallory/%2e./victim/",
+				"/user/mallory/..%2Fvictim/", "/user/mallory%2F..%2Fvictim/", "/user/victim%2F..%2Fmallory/x",
+				"/user/mallory/./x", "/user/mallory/%2e/x", "/user/mallory/x/..", "/user/mallory/x/%2E%2E",
+				"/../user/mallory/", "/%2e%2e/user/victim/",
+			} {
+				if code, got := rawGet(t, rt.public, target); code != http.StatusBadRequest || got != "" {
+					t.Errorf("%s: %d from %q, want 400 from none", target, code, got)
+				}
+			}
+			// Dots inside a segment are ordinary characters.
+			for target, owner := range map[string]string{"/user/mallory/...": "mallory", "/user/victim/.x/..y": "victim"} {
+				if code, got := rawGet(t, rt.public, target); code != 200 || got != owner {
+					t.Errorf("%s: %d from %q, want %q", target, code, got, owner)
+				}
+			}
+		})
+	}
+}
+
+// apiRequest calls a CHP-style REST API with the exact path given, as JupyterHub's
+// ConfigurableHTTPProxy.api_request does (the routespec appended unchanged).
+func apiRequest(t *testing.T, rt routerUnderTest, method, path, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, rt.api+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "token "+rt.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestJupyterHubRoutespecsOnProxies adds routes as JupyterHub does (POST
+// /api/routes{routespec without its trailing slash}, the routespec escaped) to the real
+// configurable-http-proxy and to `gohub proxy`, and checks that both store the same keys, that
+// JupyterHub's reading of them (quote(key, safe="@/~") + "/") gives back each routespec, that
+// gohub's Router reads the same routespecs, and that each name's URL reaches its own server.
+func TestJupyterHubRoutespecsOnProxies(t *testing.T) {
+	keys := map[string]string{}
+	for _, start := range []func(*testing.T) routerUnderTest{gohubProxyUnderTest, chpUnderTest} {
+		rt := start(t)
+		t.Run(rt.name, func(t *testing.T) {
+			var want []string
+			for _, n := range escapeNames {
+				spec := naming.ServerPrefix("/", n, "")
+				body := fmt.Sprintf(`{"target": %q, "jupyterhub": true, "user": %q, "server_name": ""}`, nameServer(t, n), n)
+				if code, msg := apiRequest(t, rt, "POST", "/api/routes"+strings.TrimSuffix(spec, "/"), body); code != 201 {
+					t.Fatalf("POST %s: %d %s", spec, code, msg)
+				}
+				want = append(want, spec)
+			}
+			code, raw := apiRequest(t, rt, "GET", "/api/routes", "")
+			if code != 200 {
+				t.Fatalf("GET /api/routes: %d %s", code, raw)
+			}
+			var got map[string]map[string]any
+			if err := json.Unmarshal([]byte(raw), &got); err != nil {
+				t.Fatal(err)
+			}
+			var specs, stored []string
+			for k := range got {
+				stored = append(stored, k)
+				specs = append(specs, proxy.Routespec(k))
+			}
+			slices.Sort(stored)
+			slices.Sort(specs)
+			slices.Sort(want)
+			if !slices.Equal(specs, want) {
+				t.Errorf("JupyterHub reads back\n%q\nwant\n%q", specs, want)
+			}
+			keys[rt.name] = strings.Join(stored, "\n")
+			routes, err := rt.router.Routes(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(routes) != len(want) {
+				t.Errorf("gohub's router reads %d routes, want %d", len(routes), len(want))
+			}
+			for _, s := range want {
+				if _, ok := routes[s]; !ok {
+					t.Errorf("gohub's router does not read %s", s)
+				}
+			}
+			for _, n := range escapeNames {
+				if code, owner := rawGet(t, rt.public, naming.ServerPrefix("/", n, "")+"api"); code != 200 || owner != n {
+					t.Errorf("user %q: %d from %q", n, code, owner)
+				}
+			}
+			for _, s := range want {
+				if code, msg := apiRequest(t, rt, "DELETE", "/api/routes"+strings.TrimSuffix(s, "/"), ""); code != 204 {
+					t.Errorf("DELETE %s: %d %s", s, code, msg)
+				}
+			}
+		})
+	}
+	if len(keys) == 2 && keys["gohub-proxy"] != keys["chp"] {
+		t.Errorf("stored keys differ:\ngohub proxy:\n%s\nCHP:\n%s", keys["gohub-proxy"], keys["chp"])
 	}
 }
