@@ -73,7 +73,15 @@ func hasDotSegment(p string) bool {
 // (leading slashes ignored, '%2F' a separator), keeping the rest with a leading '/', as
 // CHP's --no-include-prefix does.
 func stripSegments(p string, n int) string {
-	p = strings.TrimLeft(p, "/")
+	for { // leading slashes, escaped or not, are no segments
+		if strings.HasPrefix(p, "/") {
+			p = p[1:]
+		} else if indexEscapedSlash(p) == 0 {
+			p = p[3:]
+		} else {
+			break
+		}
+	}
 	for n > 0 && p != "" {
 		seg, rest, slash := strings.Cut(p, "/")
 		k := 1 + countEscapedSlashes(seg)
