@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -380,5 +381,68 @@ func TestJupyterHubRoutespecsOnProxies(t *testing.T) {
 	}
 	if len(keys) == 2 && keys["gohub-proxy"] != keys["chp"] {
 		t.Errorf("stored keys differ:\ngohub proxy:\n%s\nCHP:\n%s", keys["gohub-proxy"], keys["chp"])
+	}
+}
+
+// TestCHPModeEscapedNames runs a hub in configurable-http-proxy mode (the real CHP, started by
+// the hub) with users "a b" and "a%20b": each one's URL reaches their own server through CHP,
+// and the hub's route check, as at every poll and restart, finds every route in place and
+// re-adds none (a re-added route's last_activity would move).
+func TestCHPModeEscapedNames(t *testing.T) {
+	chp, err := exec.LookPath("configurable-http-proxy")
+	if err != nil {
+		chpUnderTest(t) // skips, or fails under CI=true
+	}
+	apiPort := freePort(t)
+	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
+		return hubConfig(t, dir, pub, hubPort, "dummy\n  proxy_class: configurable-http-proxy",
+			fmt.Sprintf("DummyAuthenticator:\n  password: pw\nConfigurableHTTPProxy:\n  api_url: http://127.0.0.1:%d\n  command: [%s]\n",
+				apiPort, chp))
+	})
+	names := []string{"a b", "a%20b"}
+	for _, n := range names {
+		if code := lh.api("POST", "/users/"+naming.Escape(n), adminToken, nil, nil); code != 201 {
+			t.Fatalf("create %q: %d", n, code)
+		}
+		if code := lh.api("POST", "/users/"+naming.Escape(n)+"/server", adminToken, nil, nil); code != 201 && code != 202 {
+			t.Fatalf("start %q's server: %d", n, code)
+		}
+		if !within(20*time.Second, func() bool { return lh.h.spawners.Status(n, "").Ready }) {
+			t.Fatalf("%q's server did not become ready", n)
+		}
+	}
+	for _, n := range names {
+		resp, err := http.Get(lh.public + naming.ServerPrefix("/", n, "") + "env")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env map[string]string
+		err = json.NewDecoder(resp.Body).Decode(&env)
+		resp.Body.Close()
+		if err != nil || env["JUPYTERHUB_USER"] != n {
+			t.Errorf("%s: %d, server of %q (%v)", naming.ServerPrefix("/", n, ""), resp.StatusCode, env["JUPYTERHUB_USER"], err)
+		}
+	}
+	ctx := t.Context()
+	before, err := lh.h.router.Routes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/", "/user/a%20b/", "/user/a%2520b/"}
+	if got := slices.Sorted(maps.Keys(before)); !slices.Equal(got, want) {
+		t.Fatalf("routes %q, want %q", got, want)
+	}
+	time.Sleep(20 * time.Millisecond) // a re-added route would get a later last_activity
+	if err := lh.h.checkRoutes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := lh.h.router.Routes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for spec, r := range before {
+		if a, ok := after[spec]; !ok || !a.LastActivity.Equal(r.LastActivity) {
+			t.Errorf("the route check replaced %s (last_activity %v, now %v)", spec, r.LastActivity, a.LastActivity)
+		}
 	}
 }
