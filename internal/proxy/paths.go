@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"gohub/internal/naming"
 )
@@ -14,7 +15,8 @@ import (
 
 // RouteKey turns a routespec ("/user/a%20b/", escaped as URLs are) into the route key the
 // proxy stores and matches ("/user/a b"): percent-decoded once, '%2F' included, with a
-// leading and no trailing '/'. It fails on a bad escape or a '.' or '..' segment.
+// leading and no trailing '/'. It fails on a bad escape, a '.' or '..' segment, or a result
+// that is not UTF-8.
 func RouteKey(routespec string) (string, error) {
 	p, err := url.PathUnescape(routespec)
 	if err != nil {
@@ -42,9 +44,14 @@ func Routespec(key string) string {
 // checkKey refuses a route key that no request path can be matched to: a "." or ".."
 // segment would be resolved away by a browser, and by configurable-http-proxy on its API,
 // so that "/user/alice/.." would become a route for "/user", everyone's URLs.
+// A key that is not UTF-8 is refused too: the API reports keys as JSON strings, which would
+// replace its bytes, so it could not be read back (and CHP's decodeURIComponent rejects it).
 func checkKey(key string) error {
 	if hasDotSegment(key) {
 		return fmt.Errorf("route %q: a '.' or '..' segment cannot be routed", key)
+	}
+	if !utf8.ValidString(key) {
+		return fmt.Errorf("route %q: not UTF-8 once decoded", key)
 	}
 	return nil
 }

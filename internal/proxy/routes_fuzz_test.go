@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"gohub/internal/naming"
 )
@@ -71,8 +72,8 @@ func FuzzRouteMatch(f *testing.F) {
 			}
 			_, err := tab.Put(k, map[string]any{"target": "http://127.0.0.1:1"})
 			dotted := slices.ContainsFunc(strings.Split(k, "/"), func(s string) bool { return s == "." || s == ".." })
-			if (err != nil) != dotted {
-				t.Fatalf("Put(%q): %v, dot segment %v", k, err, dotted)
+			if refused := dotted || !utf8.ValidString(k); (err != nil) != refused {
+				t.Fatalf("Put(%q): %v, dot segment %v, UTF-8 %v", k, err, dotted, utf8.ValidString(k))
 			}
 			if err == nil && !slices.Contains(keys, CleanPath(k)) {
 				keys = append(keys, CleanPath(k))
@@ -150,7 +151,7 @@ func FuzzRoutingPath(f *testing.F) {
 // user name's server prefix round-trips and is reached by the URL net/url builds for it.
 func FuzzRouteKey(f *testing.F) {
 	for _, s := range []string{"/user/a%20b/", "/user/a b/", "/user/a%2520b/", "/user/%C3%A9/", "/user/a%2Fb/",
-		"/user/a/../", "/user/%2e%2e/", "/", "", "/%zz/", "/user/a%/", "/user/~@!$&'()*+,;=:/"} {
+		"/user/a/../", "/user/%2e%2e/", "/", "", "/%zz/", "/user/a%/", "/user/~@!$&'()*+,;=:/", "/user/%FF/", "/user/\xff/"} {
 		f.Add(s)
 	}
 	c := NewCHPClient("http://127.0.0.1:1", "", CHPClientOptions{})
@@ -162,9 +163,9 @@ func FuzzRouteKey(f *testing.F) {
 			if err == nil {
 				t.Fatalf("RouteKey(%q) = %q, but net/url cannot decode it: %v", spec, key, decErr)
 			}
-		case hasDotSegment(CleanPath(dec)):
+		case hasDotSegment(CleanPath(dec)) || !utf8.ValidString(dec):
 			if err == nil {
-				t.Fatalf("RouteKey(%q) = %q despite a dot segment", spec, key)
+				t.Fatalf("RouteKey(%q) = %q despite a dot segment or bytes that are not UTF-8", spec, key)
 			}
 		case err != nil:
 			t.Fatalf("RouteKey(%q): %v", spec, err)
@@ -190,7 +191,7 @@ func FuzzRouteKey(f *testing.F) {
 		}
 		// spec as a user name.
 		name := spec
-		if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+		if name == "" || name == "." || name == ".." || strings.Contains(name, "/") || !utf8.ValidString(name) {
 			return
 		}
 		prefix := naming.ServerPrefix("/", name, "")
