@@ -50,6 +50,10 @@ func routespecPath(spec string) string {
 // trailing slash, as JupyterHub reads configurable-http-proxy's routes.
 func pathRoutespec(p string) string { return proxy.Routespec(p) }
 
+// canonicalRoutespec is spec as Routes reports it (its key, quoted back), so that the route
+// check compares like with like even when base_url has characters routespecs escape.
+func canonicalRoutespec(spec string) string { return pathRoutespec(routespecPath(spec)) }
+
 // builtinRouter drives the in-process route table.
 type builtinRouter struct{ table *proxy.RouteTable }
 

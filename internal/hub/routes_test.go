@@ -13,12 +13,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"gohub/internal/config"
 	"gohub/internal/naming"
 	"gohub/internal/proxy"
 )
@@ -443,6 +445,57 @@ func TestCHPModeEscapedNames(t *testing.T) {
 	for spec, r := range before {
 		if a, ok := after[spec]; !ok || !a.LastActivity.Equal(r.LastActivity) {
 			t.Errorf("the route check replaced %s (last_activity %v, now %v)", spec, r.LastActivity, a.LastActivity)
+		}
+	}
+}
+
+// TestRouteCheckWithEscapedBaseURL runs the route check on a hub whose base_url has a
+// character that routespecs escape ("!" is "%21"): the hub's route must be found in place,
+// not re-added and then deleted as stale under its escaped spelling.
+func TestRouteCheckWithEscapedBaseURL(t *testing.T) {
+	dir := t.TempDir()
+	pub, hubPort := freePort(t), freePort(t)
+	cfgPath := filepath.Join(dir, "gohub_config.yaml")
+	cfg := hubConfig(t, dir, pub, hubPort, "dummy\n  base_url: /j!/", "DummyAuthenticator:\n  password: pw\n")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	h, err := New(ctx, file, Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := h.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.Serve(ctx, ls) }()
+	t.Cleanup(func() { cancel(); <-done; h.Close() })
+	if !within(10*time.Second, func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/j!/hub/api", pub))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}) {
+		t.Fatal("the hub did not come up")
+	}
+	for range 2 {
+		if err := h.checkRoutes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		routes, err := h.router.Routes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := routes["/j%21/"]; !ok || len(routes) != 1 {
+			t.Fatalf("routes after the check: %v, want the hub's /j%%21/", routes)
 		}
 	}
 }

@@ -71,7 +71,7 @@ func (h *Hub) checkRoutes(ctx context.Context) error {
 		return fmt.Errorf("read proxy routes: %w", err)
 	}
 	want := map[string]RouteInfo{
-		h.cfg.BaseURL: {Target: h.hubTarget, Data: map[string]any{"hub": true}},
+		canonicalRoutespec(h.cfg.BaseURL): {Target: h.hubTarget, Data: map[string]any{"hub": true}},
 	}
 	active, err := h.db.ActiveSpawners(ctx)
 	if err != nil {
@@ -79,7 +79,7 @@ func (h *Hub) checkRoutes(ctx context.Context) error {
 	}
 	pending := map[string]bool{}
 	for _, a := range active {
-		spec := spawner.ServerPrefix(h.cfg.BaseURL, a.UserName, a.Spawner.Name)
+		spec := canonicalRoutespec(spawner.ServerPrefix(h.cfg.BaseURL, a.UserName, a.Spawner.Name))
 		st := h.spawners.Status(a.UserName, a.Spawner.Name)
 		if !st.Ready {
 			pending[spec] = true
