@@ -21,6 +21,10 @@ func checkServerName(name string) error {
 	if name == "" || len(name) > 255 || strings.ContainsAny(name, "/?#%\\") {
 		return errorf(http.StatusBadRequest, "Invalid server name %q: 1-255 characters, no / ? # %% or \\", name)
 	}
+	if name == "." || name == ".." {
+		// /user/alice/../ is another URL once a browser or a proxy resolves it.
+		return errorf(http.StatusBadRequest, "Invalid server name %q: not . or ..", name)
+	}
 	for _, r := range name {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return errorf(http.StatusBadRequest, "Invalid server name %q: no whitespace or control characters", name)

@@ -220,6 +220,15 @@ func TestNamedServers(t *testing.T) {
 	if r := h.do(callAlice, "PUT", "/hub/api/users/alice/servers/bad%20name", nil); r.status != 400 {
 		t.Errorf("PUT of a bad name: %d %s", r.status, r.body)
 	}
+	// A server named ".." would have the route /user/alice/.., which CHP resolves to /user.
+	for _, bad := range []string{"%2e%2e", "%2E", ".%2e"} {
+		if r := h.do(callAlice, "PUT", "/hub/api/users/alice/servers/"+bad, nil); r.status != 400 {
+			t.Errorf("PUT of server %s: %d %s", bad, r.status, r.body)
+		}
+	}
+	if r := h.do(callAlice, "PATCH", "/hub/api/users/alice/servers/one", map[string]any{"name": ".."}); r.status != 400 {
+		t.Errorf("rename to ..: %d %s", r.status, r.body)
+	}
 	if r := h.do(callBob, "PUT", "/hub/api/users/alice/servers/two", nil); r.status != 404 {
 		t.Errorf("bob's PUT on alice: %d %s", r.status, r.body)
 	}

@@ -17,7 +17,8 @@ import (
 	"gohub/internal/proxy"
 )
 
-// Router is the proxy as the hub drives it (spec §3.3): routes in the hub's form, with a
+// Router is the proxy as the hub drives it (spec §3.3): routes in the hub's form, escaped as URLs
+// are ("/user/a%20b/"; the proxies store the decoded key, see proxy.RouteKey) and with a
 // trailing slash ("/user/alice/"), target an origin, data kept with the route. Every route the
 // hub adds carries "jupyterhub": true; routes without it are someone else's and left alone.
 type Router interface {
@@ -34,16 +35,24 @@ type RouteInfo struct {
 	LastActivity time.Time
 }
 
-// routespecPath turns a hub routespec ("/user/alice/") into the proxy's key ("/user/alice").
-func routespecPath(spec string) string { return proxy.CleanPath(spec) }
-
-// pathRoutespec turns a proxy key back into the hub's form, with the trailing slash.
-func pathRoutespec(p string) string {
-	if strings.HasSuffix(p, "/") {
-		return p
+// routespecPath turns a hub routespec ("/user/a%20b/") into the proxy's route key
+// ("/user/a b"); see proxy.RouteKey. A routespec that has no key (a bad escape, a dot
+// segment) gives its cleaned self, which the routers then refuse to add.
+func routespecPath(spec string) string {
+	key, err := proxy.RouteKey(spec)
+	if err != nil {
+		return proxy.CleanPath(spec)
 	}
-	return p + "/"
+	return key
 }
+
+// pathRoutespec turns a proxy route key back into the hub's form, escaped and with the
+// trailing slash, as JupyterHub reads configurable-http-proxy's routes.
+func pathRoutespec(p string) string { return proxy.Routespec(p) }
+
+// canonicalRoutespec is spec as Routes reports it (its key, quoted back), so that the route
+// check compares like with like even when base_url has characters routespecs escape.
+func canonicalRoutespec(spec string) string { return pathRoutespec(routespecPath(spec)) }
 
 // builtinRouter drives the in-process route table.
 type builtinRouter struct{ table *proxy.RouteTable }
@@ -55,7 +64,11 @@ func (b builtinRouter) AddRoute(_ context.Context, spec, target string, data map
 	}
 	d["target"] = target
 	d["jupyterhub"] = true
-	_, err := b.table.Put(routespecPath(spec), d)
+	key, err := proxy.RouteKey(spec)
+	if err != nil {
+		return err
+	}
+	_, err = b.table.Put(key, d)
 	return err
 }
 
@@ -85,11 +98,19 @@ func (c chpRouter) AddRoute(ctx context.Context, spec, target string, data map[s
 		d = map[string]any{}
 	}
 	d["jupyterhub"] = true
-	return c.c.AddRoute(ctx, routespecPath(spec), target, d)
+	key, err := proxy.RouteKey(spec)
+	if err != nil {
+		return err
+	}
+	return c.c.AddRoute(ctx, key, target, d)
 }
 
 func (c chpRouter) DeleteRoute(ctx context.Context, spec string) error {
-	return c.c.DeleteRoute(ctx, routespecPath(spec))
+	key, err := proxy.RouteKey(spec)
+	if err != nil {
+		return err
+	}
+	return c.c.DeleteRoute(ctx, key)
 }
 
 func (c chpRouter) Routes(ctx context.Context) (map[string]RouteInfo, error) {

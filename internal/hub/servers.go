@@ -71,7 +71,7 @@ func (h *Hub) checkRoutes(ctx context.Context) error {
 		return fmt.Errorf("read proxy routes: %w", err)
 	}
 	want := map[string]RouteInfo{
-		h.hubRoutespec(): {Target: h.hubRouteTarget(), Data: map[string]any{"hub": true}},
+		canonicalRoutespec(h.hubRoutespec()): {Target: h.hubRouteTarget(), Data: map[string]any{"hub": true}},
 	}
 	active, err := h.db.ActiveSpawners(ctx)
 	if err != nil {
@@ -83,6 +83,7 @@ func (h *Hub) checkRoutes(ctx context.Context) error {
 		if h.subdomains != nil {
 			spec = h.subdomains.RouteSpec(a.UserName, spec)
 		}
+		spec = canonicalRoutespec(spec)
 		st := h.spawners.Status(a.UserName, a.Spawner.Name)
 		if !st.Ready {
 			pending[spec] = true

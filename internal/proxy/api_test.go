@@ -176,3 +176,22 @@ func TestListEncodesOddKeysAndTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIRefusesUnroutableKeys posts keys that no request can be matched to, as JupyterHub
+// would send them for a server named ".." or a name that is not UTF-8: 400, nothing stored.
+// (CHP resolves the dots instead: POST /api/routes/user/alice/.. sets the route "/user".)
+func TestAPIRefusesUnroutableKeys(t *testing.T) {
+	tab := NewRouteTable()
+	srv := httptest.NewServer(NewAPI(tab, APIOptions{AuthToken: testToken, Logger: discardLogger()}))
+	defer srv.Close()
+	for _, p := range []string{"/user/alice/..", "/user/alice/../", "/user/%2e%2e", "/user/alice/%2E", "/user/alice/.",
+		"/user/alice%2F..", "/..", "/user/%FF", "/user/%C3"} {
+		status, body := apiDo(t, "POST", srv.URL+"/api/routes"+p, testToken, `{"target":"http://127.0.0.1:1"}`)
+		if status != http.StatusBadRequest {
+			t.Errorf("POST %s: %d %q, want 400", p, status, body)
+		}
+	}
+	if tab.Len() != 0 {
+		t.Errorf("routes stored: %v", tab.All())
+	}
+}

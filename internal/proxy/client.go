@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"gohub/internal/naming"
 )
 
 // CHPClient drives a configurable-http-proxy (or `gohub proxy`) through its REST API, as
@@ -82,21 +84,27 @@ func NewCHPClient(apiURL, token string, opts CHPClientOptions) *CHPClient {
 	return c
 }
 
-// routesURL is the API URL of a CHP path ("/user/alice"), segments quoted as JupyterHub
-// does (safe "@/~").
-func (c *CHPClient) routesURL(path string) string {
-	path = CleanPath(path)
-	if path == "/" {
-		return c.apiURL + "/api/routes/"
+// routesURL is the API URL of a route key ("/user/a b"), each segment quoted as JupyterHub's
+// routespecs are (quote(segment, safe="@~")): the proxy decodes it once, back to the key. A
+// key with a "." or ".." segment is refused: configurable-http-proxy would resolve the dots in
+// the API URL and act on another route ("/user/alice/.." is "/user").
+func (c *CHPClient) routesURL(key string) (string, error) {
+	key = CleanPath(key)
+	if err := checkKey(key); err != nil {
+		return "", err
 	}
-	segs := strings.Split(path[1:], "/")
+	if key == "/" {
+		return c.apiURL + "/api/routes/", nil
+	}
+	segs := strings.Split(key[1:], "/")
 	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
+		segs[i] = naming.Escape(s)
 	}
-	return c.apiURL + "/api/routes/" + strings.Join(segs, "/")
+	return c.apiURL + "/api/routes/" + strings.Join(segs, "/"), nil
 }
 
-// AddRoute adds or replaces the route at path with target and extra data (not modified).
+// AddRoute adds or replaces the route at path (a route key: decoded, "/user/a b", not a
+// routespec; see RouteKey) with target and extra data (not modified).
 func (c *CHPClient) AddRoute(ctx context.Context, path, target string, data map[string]any) error {
 	body := make(map[string]any, len(data)+1)
 	for k, v := range data {
@@ -107,7 +115,11 @@ func (c *CHPClient) AddRoute(ctx context.Context, path, target string, data map[
 	if err != nil {
 		return fmt.Errorf("add route %q: encode: %w", path, err)
 	}
-	_, err = c.do(ctx, http.MethodPost, c.routesURL(path), js)
+	u, err := c.routesURL(path)
+	if err != nil {
+		return fmt.Errorf("add route: %w", err)
+	}
+	_, err = c.do(ctx, http.MethodPost, u, js)
 	if err != nil {
 		return fmt.Errorf("add route %q: %w", path, err)
 	}
@@ -116,7 +128,11 @@ func (c *CHPClient) AddRoute(ctx context.Context, path, target string, data map[
 
 // DeleteRoute removes the route at path; a 404 (already gone) is logged and ignored.
 func (c *CHPClient) DeleteRoute(ctx context.Context, path string) error {
-	_, err := c.do(ctx, http.MethodDelete, c.routesURL(path), nil)
+	u, err := c.routesURL(path)
+	if err != nil {
+		return fmt.Errorf("delete route: %w", err)
+	}
+	_, err = c.do(ctx, http.MethodDelete, u, nil)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		c.log.Info("proxy route already gone", "route", path)
@@ -128,7 +144,7 @@ func (c *CHPClient) DeleteRoute(ctx context.Context, path string) error {
 	return nil
 }
 
-// GetRoutes returns every route by CHP path. With a non-zero inactiveSince only routes
+// GetRoutes returns every route by route key (decoded, as the proxy reports it). With a non-zero inactiveSince only routes
 // idle since then are returned.
 func (c *CHPClient) GetRoutes(ctx context.Context, inactiveSince time.Time) (map[string]ProxyRoute, error) {
 	u := c.apiURL + "/api/routes"

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,7 +17,8 @@ import (
 
 // Command returns `gohub proxy`: the built-in proxy alone, with configurable-http-proxy's
 // flags and REST API, so it can replace configurable-http-proxy under JupyterHub. The API
-// token comes from CONFIGPROXY_AUTH_TOKEN. Unknown flags are errors.
+// token comes from CONFIGPROXY_AUTH_TOKEN, which is required (unlike CHP, which runs an open
+// API without it). Unknown flags are errors.
 func Command() *cobra.Command {
 	var o StandaloneOptions
 	var logLevel string
@@ -39,6 +41,9 @@ func Command() *cobra.Command {
 			}
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.AuthToken = os.Getenv("CONFIGPROXY_AUTH_TOKEN")
+			if strings.TrimSpace(o.AuthToken) == "" {
+				return errNoToken
+			}
 			o.Timeout = time.Duration(timeoutMS) * time.Millisecond
 			o.ProxyTimeout = time.Duration(proxyTimeoutMS) * time.Millisecond
 			o.KeepAliveTimeout = time.Duration(keepAliveMS) * time.Millisecond
@@ -118,6 +123,13 @@ func Command() *cobra.Command {
 	f.IntVar(&ignored.redirectTo, "redirect-to", 0, "accepted, no effect")
 	return cmd
 }
+
+// errNoToken is why `gohub proxy` does not start without a token. configurable-http-proxy
+// warns and serves its route API to anyone; anyone who can reach the API could then route
+// every URL to a server of theirs.
+var errNoToken = errors.New("CONFIGPROXY_AUTH_TOKEN is not set: without it anyone who can reach the API " +
+	"(--api-ip, --api-port) could add and delete routes. Set it to a secret, such as the output of " +
+	"`openssl rand -hex 32`, and give the same value to the hub (JupyterHub sets it for a proxy it starts)")
 
 // unsupported lists CHP flags that are parsed but change nothing here.
 var unsupported = map[string]bool{

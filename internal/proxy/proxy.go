@@ -168,7 +168,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"status": "OK"}`)
 		return
 	}
-	route := p.table.Match(p.routingPath(r))
+	path := p.routingPath(r)
+	if hasDotSegment(path) {
+		writeDefaultError(w, http.StatusBadRequest) // no route owns it (RouteTable.Match)
+		return
+	}
+	route := p.table.Match(path)
 	if route == nil {
 		p.fail(w, r, http.StatusNotFound, nil)
 		return

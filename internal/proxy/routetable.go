@@ -101,7 +101,8 @@ func appendDigits(b []byte, v, width int) []byte {
 }
 
 // NewRoute builds a route from CHP-style data: data["target"] must be a URL string. The
-// map is kept as given (minus any "last_activity", which the table owns).
+// map is kept as given (minus any "last_activity", which the table owns). prefix is a route
+// key, decoded (see RouteKey); one with a "." or ".." segment is refused.
 func NewRoute(prefix string, data map[string]any) (*Route, error) {
 	t, ok := data["target"].(string)
 	if !ok {
@@ -125,7 +126,11 @@ func NewRoute(prefix string, data map[string]any) (*Route, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route %q: encode data: %w", prefix, err)
 	}
-	r := &Route{Prefix: CleanPath(prefix), Target: u, dataJSON: js}
+	clean := CleanPath(prefix)
+	if err := checkKey(clean); err != nil {
+		return nil, err
+	}
+	r := &Route{Prefix: clean, Target: u, dataJSON: js}
 	r.lastActivity.Store(time.Now().UnixNano())
 	return r, nil
 }
@@ -242,8 +247,13 @@ func (t *RouteTable) All() map[string]*Route {
 }
 
 // Match returns the route whose prefix is the longest whole-segment prefix of the decoded
-// path p, or nil. It does not allocate.
+// path p, or nil. A path with a "." or ".." segment matches nothing: its owner depends on
+// who resolves the dots (a browser, the proxy, the target), so it belongs to no route.
+// Match does not allocate.
 func (t *RouteTable) Match(p string) *Route {
+	if hasDotSegment(p) {
+		return nil
+	}
 	n := t.root.Load()
 	best := n.route
 	p = strings.Trim(p, "/")

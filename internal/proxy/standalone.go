@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,7 +24,7 @@ type StandaloneOptions struct {
 	DefaultTarget       string // route "/" added at start
 	ErrorTarget         string // GET {ErrorTarget}/{code}?url= for error pages
 	ErrorPath           string // directory of {code}.html / error.html pages
-	AuthToken           string // CONFIGPROXY_AUTH_TOKEN
+	AuthToken           string // CONFIGPROXY_AUTH_TOKEN; required
 	HostRouting         bool
 	NoXForward          bool
 	NoIncludePrefix     bool
@@ -48,11 +49,15 @@ type StandaloneOptions struct {
 	NetHTTPServer bool
 }
 
-// RunStandalone runs the proxy and its API until ctx ends, like configurable-http-proxy.
+// RunStandalone runs the proxy and its API until ctx ends, like configurable-http-proxy. It
+// refuses to run without an AuthToken.
 func RunStandalone(ctx context.Context, o StandaloneOptions) error {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if strings.TrimSpace(o.AuthToken) == "" {
+		return errNoToken
 	}
 	table := NewRouteTable()
 	if o.DefaultTarget != "" {

@@ -22,7 +22,7 @@ func TestStandaloneUnixSocketsErrorPathAndPIDFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := StandaloneOptions{Socket: filepath.Join(dir, "proxy.sock"), APISocket: filepath.Join(dir, "api.sock"),
-		ErrorPath: dir, PIDFile: filepath.Join(dir, "proxy.pid"),
+		ErrorPath: dir, PIDFile: filepath.Join(dir, "proxy.pid"), AuthToken: testToken,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	ready := make(chan struct{})
 	o.Ready = func(net.Addr, net.Addr) { close(ready) }
@@ -46,6 +46,7 @@ func TestStandaloneUnixSocketsErrorPathAndPIDFile(t *testing.T) {
 	}
 	be := startEcho(t)
 	req, _ := http.NewRequest("POST", "http://api/api/routes/user/x", strings.NewReader(`{"target":"`+be.URL+`"}`))
+	req.Header.Set("Authorization", "token "+testToken)
 	resp, err := client(o.APISocket).Do(req)
 	if err != nil || resp.StatusCode != 201 {
 		t.Fatalf("add route over the API socket: %v %v", resp, err)

@@ -37,6 +37,10 @@ func checkServerName(name string) error {
 	if name == "" || len(name) > 255 || strings.ContainsAny(name, "/?#%\\") {
 		return fmt.Errorf("Invalid server name %q: 1-255 characters, no / ? # %% or \\", name)
 	}
+	if name == "." || name == ".." {
+		// /user/alice/../ is another URL once a browser or a proxy resolves it.
+		return fmt.Errorf("Invalid server name %q: not . or ..", name)
+	}
 	for _, c := range name {
 		if unicode.IsSpace(c) || unicode.IsControl(c) {
 			return fmt.Errorf("Invalid server name %q: no whitespace or control characters", name)

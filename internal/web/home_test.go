@@ -23,7 +23,7 @@ func TestHomeCreateDelete(t *testing.T) {
 	if r := b.do("POST", "/hub/home/servers", url.Values{"name": {"gpu"}}); r.StatusCode != http.StatusForbidden {
 		t.Errorf("create without _xsrf: %d", r.StatusCode)
 	}
-	for _, bad := range []string{"", "a/b", "two words", "50%", strings.Repeat("x", 256)} {
+	for _, bad := range []string{"", "a/b", "two words", "50%", strings.Repeat("x", 256), ".", ".."} {
 		r := b.do("POST", "/hub/home/servers", url.Values{"_xsrf": {x}, "name": {bad}})
 		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "Invalid server name") {
 			t.Errorf("create %q: %d %.200s", bad, r.StatusCode, r.body)
