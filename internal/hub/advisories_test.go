@@ -325,7 +325,7 @@ func TestAdvisory_GHSA_9x4q_3gxw_849f_AdminUsersScopeEscalation(t *testing.T) {
 		{"block the admin", "PATCH", "/users/root", map[string]any{"blocked": true}},
 	}
 	for _, a := range attacks {
-		var out map[string]any
+		var out any
 		if code := lh.api(a.method, a.path, tok, a.body, &out); code != http.StatusForbidden {
 			t.Errorf("%s: %d %v, want 403", a.name, code, out)
 		}
@@ -374,7 +374,7 @@ func TestAdvisory_GHSA_69wv_m5fw_2fhp_FilteredAdminScopesCreate(t *testing.T) {
 		{"create a group outside the filter", "POST", "/groups/newgroup2", nil},
 	}
 	for _, a := range attacks {
-		var out map[string]any
+		var out any
 		if code := lh.api(a.method, a.path, tok, a.body, &out); code < 400 {
 			t.Errorf("%s: %d %v", a.name, code, out)
 		}
@@ -476,7 +476,8 @@ func TestAdvisory_GHSA_p43p_whwx_q52h_UnboundedUsernameInLogs(t *testing.T) {
 		}
 	}
 	logs := lh.logs.String()
-	if n := strings.Count(logs, strings.Repeat("A", 100)); n > 0 {
+	// The pipeline logs the name normalised (lower case).
+	if n := strings.Count(strings.ToLower(logs), strings.Repeat("a", 100)); n > 0 {
 		t.Errorf("the logs carry the posted username (%d runs of 100 bytes, %d bytes of logs)", n, len(logs))
 	}
 	if len(logs) > 64<<10 {
