@@ -15,13 +15,13 @@ import (
 	"testing"
 )
 
-// advisoryHub is a hub with the dummy authenticator (password "pw") that lets anyone in, root
+// advisoryHub is a hub with the dummy authenticator (password "pw") that lets anyone in, boss
 // an admin; hubKeys are more JupyterHub keys (YAML lines indented by two spaces).
 func advisoryHub(t *testing.T, hubKeys string) *liveHub {
 	t.Helper()
 	return startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
 		cfg := hubConfig(t, dir, pub, hubPort, "dummy",
-			"Authenticator:\n  allow_all: true\n  admin_users: [root]\nDummyAuthenticator:\n  password: pw\n")
+			"Authenticator:\n  allow_all: true\n  admin_users: [boss]\nDummyAuthenticator:\n  password: pw\n")
 		return strings.Replace(cfg, "\nJupyterHub:\n", "\nJupyterHub:\n"+hubKeys, 1)
 	})
 }
@@ -127,8 +127,8 @@ func TestAdvisory_CVE_2020_36191_AdminAPICrossSiteRequest(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")
 	admin := lh.browser()
-	if !admin.login("root", "pw") {
-		t.Fatal("root cannot log in")
+	if !admin.login("boss", "pw") {
+		t.Fatal("boss cannot log in")
 	}
 	if code := lh.api("POST", "/users/bob", adminToken, nil, nil); code != 201 {
 		t.Fatalf("create bob: %d", code)
@@ -320,9 +320,9 @@ func TestAdvisory_GHSA_9x4q_3gxw_849f_AdminUsersScopeEscalation(t *testing.T) {
 		{"make another user admin", "PATCH", "/users/robert", map[string]any{"admin": true}},
 		{"create an admin", "POST", "/users/sleeper", map[string]any{"admin": true}},
 		{"create admins in bulk", "POST", "/users", map[string]any{"usernames": []string{"sleeper2"}, "admin": true}},
-		{"rename the admin away", "PATCH", "/users/root", map[string]any{"name": "root-old"}},
-		{"demote the admin", "PATCH", "/users/root", map[string]any{"admin": false}},
-		{"block the admin", "PATCH", "/users/root", map[string]any{"blocked": true}},
+		{"rename the admin away", "PATCH", "/users/boss", map[string]any{"name": "boss-old"}},
+		{"demote the admin", "PATCH", "/users/boss", map[string]any{"admin": false}},
+		{"block the admin", "PATCH", "/users/boss", map[string]any{"blocked": true}},
 	}
 	for _, a := range attacks {
 		var out any
@@ -336,9 +336,9 @@ func TestAdvisory_GHSA_9x4q_3gxw_849f_AdminUsersScopeEscalation(t *testing.T) {
 			t.Errorf("%s became an admin", name)
 		}
 	}
-	var root map[string]any
-	if code := lh.api("GET", "/users/root", adminToken, nil, &root); code != 200 || root["admin"] != true {
-		t.Errorf("root after the attacks: %d %v", code, root)
+	var boss map[string]any
+	if code := lh.api("GET", "/users/boss", adminToken, nil, &boss); code != 200 || boss["admin"] != true {
+		t.Errorf("boss after the attacks: %d %v", code, boss)
 	}
 	// A token mallory mints for herself carries no more than she has.
 	var minted map[string]any
