@@ -224,8 +224,21 @@ func TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin(t *testing.T) {
 	// Control: the victim's own token (from a fresh browser without the planted cookies)
 	// mints, so the refusal above is the tossed cookie's.
 	own := lh.browser()
-	if !own.login("victim", "pw") {
-		t.Fatal("login")
+	_, _, page := own.get("/hub/login")
+	m := xsrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no _xsrf on the login page")
+	}
+	resp, err := own.c.PostForm(lh.public+"/hub/login", url.Values{"_xsrf": {m[1]}, "username": {"victim"}, "password": {"pw"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// The login and session cookies are out of reach of the server's scripts (HttpOnly).
+	for _, c := range resp.Cookies() {
+		if strings.HasPrefix(c.Name, "jupyterhub-") && !c.HttpOnly {
+			t.Errorf("cookie %s is readable by scripts on the hub's origin", c.Name)
+		}
 	}
 	own.get("/hub/home")
 	code, _, body := own.send("POST", "/hub/api/users/victim/tokens", strings.NewReader(`{"note": "own"}`),
