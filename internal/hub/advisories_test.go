@@ -94,8 +94,22 @@ func TestAdvisory_CVE_2019_10255_OpenRedirectAfterLogin(t *testing.T) {
 		}
 	}
 	// The legitimate case still works, so the checks above are not vacuous.
-	if loc := lh.browser().loginWithNext("alice", "/hub/token"); loc != "/hub/token" {
+	b := lh.browser()
+	if loc := b.loginWithNext("alice", "/hub/token"); loc != "/hub/token" {
 		t.Errorf("next /hub/token: Location %q", loc)
+	}
+	// The other redirects that carry a path from the link: user-redirect, and pages that send
+	// a logged-out browser to the login page with next.
+	for _, p := range []string{"/hub/user-redirect//evil.example/", "/hub/user-redirect/%2F%2Fevil.example/",
+		`/hub/user-redirect/\evil.example/`, "/hub/user-redirect/%5C%5Cevil.example/", "/hub//evil.example/",
+		"/hub/logout?next=//evil.example/", "/hub/spawn?next=//evil.example/", "/hub/?next=//evil.example/",
+		"//evil.example/", "///evil.example/", "/user//evil.example/", "/hub/..//evil.example/", "/./evil.example/.."} {
+		for _, br := range []*browser{b, lh.browser()} {
+			code, loc, _ := br.get(p)
+			if code >= 300 && code < 400 && offSite(lh, loc) {
+				t.Errorf("GET %s: redirect off the hub to %q", p, loc)
+			}
+		}
 	}
 }
 
@@ -336,11 +350,14 @@ func TestAdvisory_GHSA_9x4q_3gxw_849f_AdminUsersScopeEscalation(t *testing.T) {
 		{"rename the admin away", "PATCH", "/users/boss", map[string]any{"name": "boss-old"}},
 		{"demote the admin", "PATCH", "/users/boss", map[string]any{"admin": false}},
 		{"block the admin", "PATCH", "/users/boss", map[string]any{"blocked": true}},
+		{"delete the admin", "DELETE", "/users/boss", nil},
+		{"mint a token as the admin", "POST", "/users/boss/tokens", map[string]any{"note": "x"}},
+		{"start the admin's server", "POST", "/users/boss/server", nil},
 	}
 	for _, a := range attacks {
 		var out any
-		if code := lh.api(a.method, a.path, tok, a.body, &out); code != http.StatusForbidden {
-			t.Errorf("%s: %d %v, want 403", a.name, code, out)
+		if code := lh.api(a.method, a.path, tok, a.body, &out); code != http.StatusForbidden && code != http.StatusNotFound {
+			t.Errorf("%s: %d %v, want a refusal (403, or 404 hiding the resource)", a.name, code, out)
 		}
 	}
 	for _, name := range []string{"mallory", "robert", "sleeper", "sleeper2"} {
