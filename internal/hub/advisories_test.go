@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // advisoryHub is a hub with the dummy authenticator (password "pw") that lets anyone in, boss
@@ -283,6 +284,13 @@ func TestAdvisory_GHSA_m68r_v472_jgq9_NoCorsFormPosts(t *testing.T) {
 	}
 	if st := lh.h.spawners.Status("victim", ""); st.Active {
 		t.Errorf("a forged no-cors POST started the victim's server: %+v", st)
+	}
+	// The same form posted with its _xsrf starts the server: the refusals were the check's.
+	if code, _, body := victim.post("/hub/home", "/hub/spawn", url.Values{}); code >= 400 {
+		t.Errorf("the real spawn form: %d %s", code, body)
+	}
+	if !within(10*time.Second, func() bool { return lh.h.spawners.Status("victim", "").Active }) {
+		t.Error("the real spawn form did not start the server")
 	}
 }
 
