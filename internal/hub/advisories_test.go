@@ -79,8 +79,7 @@ func offSite(lh *liveHub, loc string) bool {
 	return strings.HasPrefix(clean, "//") || (u.Host != "" && u.Host != pub.Host) || (u.Scheme != "" && u.Scheme != pub.Scheme)
 }
 
-// TestAdvisory_CVE_2019_10255_OpenRedirectAfterLogin: a crafted ?next on the login page sent
-// the browser to another site after a successful login.
+// TestAdvisory_CVE_2019_10255_OpenRedirectAfterLogin: a crafted ?next on the login page sent the browser to another site after login.
 func TestAdvisory_CVE_2019_10255_OpenRedirectAfterLogin(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")
@@ -114,9 +113,7 @@ func TestAdvisory_CVE_2019_10255_OpenRedirectAfterLogin(t *testing.T) {
 	}
 }
 
-// TestAdvisory_GHSA_3vff_hjqv_m7h8_OpenRedirectThroughOwnHost: an absolute ?next naming the hub's
-// own host was cut to its path without collapsing leading slashes, so
-// http://hub//evil.example/ became the off-site "//evil.example/".
+// TestAdvisory_GHSA_3vff_hjqv_m7h8_OpenRedirectThroughOwnHost: a ?next on the hub's own host was cut to "//evil/...", an off-site redirect.
 func TestAdvisory_GHSA_3vff_hjqv_m7h8_OpenRedirectThroughOwnHost(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")
@@ -135,9 +132,7 @@ func TestAdvisory_GHSA_3vff_hjqv_m7h8_OpenRedirectThroughOwnHost(t *testing.T) {
 	}
 }
 
-// TestAdvisory_CVE_2020_36191_AdminAPICrossSiteRequest: the REST API accepted cookie-authenticated
-// requests without an _xsrf token, so another site could make an admin's browser add or
-// delete users.
+// TestAdvisory_CVE_2020_36191_AdminAPICrossSiteRequest: the API took cookie requests without _xsrf: other sites made admins add or delete users.
 func TestAdvisory_CVE_2020_36191_AdminAPICrossSiteRequest(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")
@@ -189,10 +184,7 @@ func TestAdvisory_CVE_2020_36191_AdminAPICrossSiteRequest(t *testing.T) {
 	}
 }
 
-// TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin: code on a user's server (same
-// origin, or a sibling domain) could set ("toss") cookies for the hub's paths and run requests
-// with a victim's cookies; with a planted _xsrf cookie its own token passed the victim's
-// check, giving it the victim's API.
+// TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin: a user's server tossed cookies and used a visitor's cookies to reach their API.
 func TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")
@@ -263,9 +255,7 @@ func TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin(t *testing.T) {
 	}
 }
 
-// TestAdvisory_GHSA_m68r_v472_jgq9_NoCorsFormPosts: requests marked Sec-Fetch-Mode: no-cors
-// skipped the _xsrf check, so another site could post the hub's forms (start a server) with
-// the user's cookies.
+// TestAdvisory_GHSA_m68r_v472_jgq9_NoCorsFormPosts: no-cors requests skipped the _xsrf check: other sites could post the hub's forms.
 func TestAdvisory_GHSA_m68r_v472_jgq9_NoCorsFormPosts(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")
@@ -294,8 +284,7 @@ func TestAdvisory_GHSA_m68r_v472_jgq9_NoCorsFormPosts(t *testing.T) {
 	}
 }
 
-// TestAdvisory_GHSA_c4gm_pwx9_9w8j_NextURLInjectedIntoPages: next URLs were written into the
-// login, spawn and accept-share pages unescaped, so a link could inject markup and script.
+// TestAdvisory_GHSA_c4gm_pwx9_9w8j_NextURLInjectedIntoPages: next URLs went into the login, spawn and share pages without HTML escaping.
 func TestAdvisory_GHSA_c4gm_pwx9_9w8j_NextURLInjectedIntoPages(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")
@@ -332,8 +321,7 @@ func checkNoMarkup(t *testing.T, page, payload, body, marker string) {
 	}
 }
 
-// TestAdvisory_GHSA_9x4q_3gxw_849f_AdminUsersScopeEscalation: a holder of admin:users who was
-// not an admin could make themselves (or anyone) an admin, or take over an admin's account.
+// TestAdvisory_GHSA_9x4q_3gxw_849f_AdminUsersScopeEscalation: a non-admin with admin:users could make themselves admin or take over an admin.
 func TestAdvisory_GHSA_9x4q_3gxw_849f_AdminUsersScopeEscalation(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "  load_roles:\n    - name: user-managers\n      scopes: [admin:users]\n      users: [mallory]\n")
@@ -386,9 +374,7 @@ func TestAdvisory_GHSA_9x4q_3gxw_849f_AdminUsersScopeEscalation(t *testing.T) {
 	}
 }
 
-// TestAdvisory_GHSA_69wv_m5fw_2fhp_FilteredAdminScopesCreate: holders of admin:users or
-// admin:groups filtered to some users or groups could create new users and groups, which the
-// filter does not cover.
+// TestAdvisory_GHSA_69wv_m5fw_2fhp_FilteredAdminScopesCreate: admin:users/admin:groups filtered to some users could create any users and groups.
 func TestAdvisory_GHSA_69wv_m5fw_2fhp_FilteredAdminScopesCreate(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "  load_roles:\n"+
@@ -428,9 +414,7 @@ func TestAdvisory_GHSA_69wv_m5fw_2fhp_FilteredAdminScopesCreate(t *testing.T) {
 	}
 }
 
-// TestAdvisory_GHSA_cw7p_q79f_m2v7_LogoutEndsServerCredentials: after logging out, the browser
-// kept working credentials for the user's server (the server's OAuth token for that browser
-// was reissued or survived), so "logged out" was not.
+// TestAdvisory_GHSA_cw7p_q79f_m2v7_LogoutEndsServerCredentials: after logout the browser kept working credentials for the user's server.
 func TestAdvisory_GHSA_cw7p_q79f_m2v7_LogoutEndsServerCredentials(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")
@@ -492,8 +476,7 @@ func TestAdvisory_GHSA_cw7p_q79f_m2v7_LogoutEndsServerCredentials(t *testing.T) 
 	}
 }
 
-// TestAdvisory_GHSA_p43p_whwx_q52h_UnboundedUsernameInLogs: a failed login logged the whole
-// posted username, so anonymous requests with huge names filled the hub's logs and disk.
+// TestAdvisory_GHSA_p43p_whwx_q52h_UnboundedUsernameInLogs: failed logins logged the whole posted username, filling logs and disk.
 func TestAdvisory_GHSA_p43p_whwx_q52h_UnboundedUsernameInLogs(t *testing.T) {
 	t.Parallel()
 	lh := advisoryHub(t, "")

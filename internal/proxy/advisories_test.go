@@ -15,11 +15,9 @@ import (
 	"time"
 )
 
-// TestAdvisory_GHSA_6x33_pw7p_hmpq_EarlyAnswerToLongBodyCrashesProxy: a target that answered
-// before reading a long request body made http-proxy write headers twice and throw, taking
-// down configurable-http-proxy and every user's route with it. Malformed paths (a bad percent
-// escape) are sent too: an exception from decoding them was the other way to crash it.
+// TestAdvisory_GHSA_6x33_pw7p_hmpq_EarlyAnswerToLongBodyCrashesProxy: a target answering before reading a long body crashed the proxy (http-proxy, in CHP).
 func TestAdvisory_GHSA_6x33_pw7p_hmpq_EarlyAnswerToLongBodyCrashesProxy(t *testing.T) {
+	// Malformed percent escapes in the path, the other known way to crash it, are sent too.
 	hasty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/upload") {
 			// Answer at once and hang up, the body unread.

@@ -25,10 +25,7 @@ var nameVariants = []string{
 
 var homeUsername = regexp.MustCompile(`<dt>Username</dt><dd>([^<]*)</dd>`)
 
-// TestAdvisory_GHSA_5xvc_vgmp_jgc3_NameVariantSetsNewPassword: a variant of an existing user's
-// name (another case) counted as a new user, so its first login set a new password for what
-// the hub then normalised to the existing account: anyone could take over any account whose
-// name they knew.
+// TestAdvisory_GHSA_5xvc_vgmp_jgc3_NameVariantSetsNewPassword: another case of a user's name set a new password for that user's account.
 func TestAdvisory_GHSA_5xvc_vgmp_jgc3_NameVariantSetsNewPassword(t *testing.T) {
 	h := newHub(t, nil, authtest.Options{})
 	hashes := map[string]string{}
@@ -62,11 +59,10 @@ func TestAdvisory_GHSA_5xvc_vgmp_jgc3_NameVariantSetsNewPassword(t *testing.T) {
 	}
 }
 
-// TestAdvisory_GHSA_5xvc_vgmp_jgc3_LookalikeNamesRefused: the same attack one step on, where
-// the variant does not fold onto the owner's name but looks the same on every page (fullwidth
-// letters, invisible characters): such names are normalised onto the owner's (then refused as
-// a wrong password) or refused, never a second account that passes for the owner's.
+// TestAdvisory_GHSA_5xvc_vgmp_jgc3_LookalikeNamesRefused: the same, one step on: names that only look like the owner's get no account.
 func TestAdvisory_GHSA_5xvc_vgmp_jgc3_LookalikeNamesRefused(t *testing.T) {
+	// Fullwidth letters, invisible and control characters: normalised onto the owner's name (then
+	// refused as a wrong password) or refused, never a second account that passes for the owner's.
 	h := newHub(t, nil, authtest.Options{})
 	for _, name := range []string{"kim", "ines"} {
 		if r := h.Browser().Login(name, "the-owners-password"); r.Status != 302 {

@@ -12,9 +12,7 @@ import (
 	"gohub/internal/auth/native"
 )
 
-// TestAdvisory_NativeAuthenticator236_CrossSiteFormPosts: the sign-up, login, change-password
-// and authorize forms took posts without an _xsrf token (nativeauthenticator #236, #239), so
-// another site could make a logged-in admin authorize a sign-up or change passwords.
+// TestAdvisory_NativeAuthenticator236_CrossSiteFormPosts: NativeAuthenticator's forms took posts without _xsrf (nativeauthenticator #236, #239).
 func TestAdvisory_NativeAuthenticator236_CrossSiteFormPosts(t *testing.T) {
 	h := newHub(t, nil)
 	admin := adminBrowser(t, h)
@@ -74,9 +72,7 @@ func TestAdvisory_NativeAuthenticator236_CrossSiteFormPosts(t *testing.T) {
 	}
 }
 
-// TestAdvisory_NativeAuthenticator_AdminNameClaimedAtSignup: an admin_users name nobody has
-// signed up for yet was authorized at sign-up for whoever came first (upstream documents
-// signing the admin up first as the remedy), so a stranger could become the hub's admin.
+// TestAdvisory_NativeAuthenticator_AdminNameClaimedAtSignup: an admin_users name nobody had signed up for went to the first to sign up.
 func TestAdvisory_NativeAuthenticator_AdminNameClaimedAtSignup(t *testing.T) {
 	for _, open := range []bool{false, true} {
 		h := newHub(t, func(c *native.Config) { c.OpenSignup = open })

@@ -14,8 +14,7 @@ import (
 	"gohub/internal/hub"
 )
 
-// TestAdvisory_CVE_2018_7206_GitLabGroupSeenIsNotMember: GitLab's allowed-groups check accepted
-// anyone who could see an allowed group (a public one is seen by all), not only its members.
+// TestAdvisory_CVE_2018_7206_GitLabGroupSeenIsNotMember: GitLab's allowed groups admitted anyone who could see a group, not only members.
 func TestAdvisory_CVE_2018_7206_GitLabGroupSeenIsNotMember(t *testing.T) {
 	s := newStandIn(t, "/oauth/authorize", "/oauth/token")
 	users := map[string]map[string]any{
@@ -87,9 +86,7 @@ func googleImpostors(t *testing.T) *standIn {
 	return s
 }
 
-// TestAdvisory_GHSA_55m3_44xf_hg4h_GoogleHostedDomainByEmail: hosted_domain was checked against
-// the email's domain, so a personal Google account with an address at the domain passed as a
-// member of the organisation (and got its stripped username).
+// TestAdvisory_GHSA_55m3_44xf_hg4h_GoogleHostedDomainByEmail: Google's hosted_domain was checked on the email's domain, not the hd claim.
 func TestAdvisory_GHSA_55m3_44xf_hg4h_GoogleHostedDomainByEmail(t *testing.T) {
 	g := googleImpostors(t)
 	th := startPresetHub(t, `
@@ -117,11 +114,9 @@ GoogleOAuthenticator:
 	}
 }
 
-// TestAdvisory_GHSA_gprj_3p75_f996_RestrictionSkippedByAllowRules: a provider restriction
-// (Globus identity_provider) was checked inside the allow step, so allow_all (and other allow
-// rules) skipped it. gohub has no Globus; its restrictions (Google's hosted_domain) are checked
-// before any allow rule, which this test performs with allow_all and allowed_users.
+// TestAdvisory_GHSA_gprj_3p75_f996_RestrictionSkippedByAllowRules: Globus's identity_provider restriction was skipped by allow_all.
 func TestAdvisory_GHSA_gprj_3p75_f996_RestrictionSkippedByAllowRules(t *testing.T) {
+	// gohub has no Globus: its restriction (Google's hosted_domain) must hold before every allow rule.
 	g := googleImpostors(t)
 	th := startPresetHub(t, `
 JupyterHub:
@@ -143,11 +138,9 @@ GoogleOAuthenticator:
 	}
 }
 
-// TestAdvisory_GHSA_rrvg_cxh4_qhrv_UnverifiedEmailAsUsername: with the email as the username,
-// an account whose email the provider had not verified (Auth0 lets anyone sign up with any
-// address) logged in as the hub user of that address. gohub's generic authenticator is what
-// an Auth0, Keycloak or Okta deployment uses.
+// TestAdvisory_GHSA_rrvg_cxh4_qhrv_UnverifiedEmailAsUsername: Auth0 logins with an unverified email became the hub user of that address.
 func TestAdvisory_GHSA_rrvg_cxh4_qhrv_UnverifiedEmailAsUsername(t *testing.T) {
+	// gohub's generic authenticator is what an Auth0, Keycloak or Okta deployment uses.
 	s := newStandIn(t, "/authorize", "/oauth/token")
 	users := map[string]map[string]any{
 		"squatter": {"sub": "auth0|2", "email": "boss@corp.example", "email_verified": false},
@@ -191,10 +184,9 @@ GenericOAuthenticator:
 	}
 }
 
-// TestAdvisory_CVE_2020_26250_DeprecatedWhitelistIgnored: the deprecated Authenticator.whitelist
-// was silently ignored by the OAuth authenticators, so a hub meant for a few users let every
-// account of the provider in. gohub refuses to start with it, saying what to use instead.
+// TestAdvisory_CVE_2020_26250_DeprecatedWhitelistIgnored: the deprecated Authenticator.whitelist was ignored, letting everyone in.
 func TestAdvisory_CVE_2020_26250_DeprecatedWhitelistIgnored(t *testing.T) {
+	// gohub refuses to start with it, saying what to use instead.
 	for _, key := range []string{"Authenticator", "GenericOAuthenticator", "OAuthenticator"} {
 		err := startError(t, `
 JupyterHub:
@@ -212,10 +204,9 @@ JupyterHub:
 	}
 }
 
-// TestAdvisory_CVE_2022_31027_CILogonIdPByEmailDomain: CILogon's allowed_idps was enforced by
-// the domain of the user's email, which any identity provider (GitHub) lets users set. gohub
-// has no CILogon authenticator: the class is refused rather than run as something else.
+// TestAdvisory_CVE_2022_31027_CILogonIdPByEmailDomain: CILogon's allowed_idps was enforced by the email's domain, which users can set.
 func TestAdvisory_CVE_2022_31027_CILogonIdPByEmailDomain(t *testing.T) {
+	// gohub has no CILogon authenticator: the class is refused rather than run as something else.
 	for _, class := range []string{"cilogon", "oauthenticator.cilogon.CILogonOAuthenticator"} {
 		if err := startError(t, "JupyterHub:\n  authenticator_class: "+class+"\n"); err == nil {
 			t.Errorf("authenticator_class %s was accepted", class)
