@@ -228,6 +228,21 @@ func TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin(t *testing.T) {
 			t.Errorf("the forged token exists: %v", m)
 		}
 	}
+	// A page of mallory's server sends the visitor through the hub's OAuth authorize for
+	// mallory's own server: no code for the visitor's identity comes back to it.
+	target := lh.startServer("mallory")
+	var env map[string]string
+	if resp, err := http.Get(target + "/user/mallory/env"); err != nil {
+		t.Fatal(err)
+	} else {
+		json.NewDecoder(resp.Body).Decode(&env)
+		resp.Body.Close()
+	}
+	q := url.Values{"client_id": {env["JUPYTERHUB_CLIENT_ID"]}, "redirect_uri": {env["JUPYTERHUB_OAUTH_CALLBACK_URL"]},
+		"response_type": {"code"}, "state": {"s"}}
+	if code, loc, _ := victim.get("/hub/api/oauth2/authorize?" + q.Encode()); strings.Contains(loc, "code=") || code == http.StatusOK {
+		t.Errorf("authorize for mallory's server with the visitor's cookies: %d %q", code, loc)
+	}
 	// Control: the victim's own token (from a fresh browser without the planted cookies)
 	// mints, so the refusal above is the tossed cookie's.
 	own := lh.browser()
