@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -38,7 +39,7 @@ type liveHub struct {
 	public  string // http://127.0.0.1:port
 	apiURL  string // public + /hub/api
 	hup     chan os.Signal
-	log     *bytes.Buffer
+	logs    *syncBuffer // every log line at Info and above (tests may search it)
 }
 
 // hubConfig is the YAML of a test hub: dummy authenticator (password "pw"), the simple
@@ -91,7 +92,7 @@ func startLiveHub(t *testing.T, hup chan os.Signal, mk func(dir string, pubPort,
 	for attempt := 1; ; attempt++ {
 		pub, hubPort := freePort(t), freePort(t)
 		lh = &liveHub{t: t, cfgPath: filepath.Join(dir, "gohub_config.yaml"), hup: hup,
-			public: fmt.Sprintf("http://127.0.0.1:%d", pub)}
+			public: fmt.Sprintf("http://127.0.0.1:%d", pub), logs: &syncBuffer{}}
 		lh.apiURL = lh.public + "/hub/api"
 		lh.write(mk(dir, pub, hubPort))
 		load := func() (*config.File, error) { return config.Load(lh.cfgPath) }
@@ -100,7 +101,9 @@ func startLiveHub(t *testing.T, hup chan os.Signal, mk func(dir string, pubPort,
 			t.Fatal(err)
 		}
 		ctx, cancel = context.WithCancel(context.Background())
-		opts := Options{Logger: testLogger(t), LoadConfig: load}
+		logger := slog.New(slog.NewMultiHandler(testLogger(t).Handler(),
+			slog.NewTextHandler(lh.logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+		opts := Options{Logger: logger, LoadConfig: load}
 		if hup != nil {
 			opts.ReloadSignals = hup
 		}

@@ -55,6 +55,8 @@ type Config struct {
 	EndSessionURL        string            `yaml:"end_session_url" help:"The provider's end_session_endpoint; discovered with oidc_issuer (gohub addition)."`
 	LogoutRedirectURL    string            `yaml:"logout_redirect_url" help:"Where users go after logging out of the hub, e.g. the provider's logout page; with end_session_logout, the post_logout_redirect_uri (env OAUTH_LOGOUT_REDIRECT_URL)."`
 	Custom403Message     string            `yaml:"custom_403_message" help:"Shown to a user the provider authenticated but the hub does not allow."`
+	// AllowUnverifiedEmail lets a username come from an email the provider has not verified.
+	AllowUnverifiedEmail bool `yaml:"allow_unverified_email" help:"Accept a username taken from an email claim (username_claim email) without email_verified true; otherwise such a login is refused (anyone can sign up with any address at many providers)."`
 
 	AllowedGroups      []string `yaml:"allowed_groups" help:"Allow members of these groups (needs manage_groups)."`
 	AdminGroups        []string `yaml:"admin_groups" help:"Members of these groups are admins, others not in admin_users are not (needs manage_groups)."`

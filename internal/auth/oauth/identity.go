@@ -157,6 +157,9 @@ func (a *Authenticator) identity(ctx context.Context, ep *endpoints, tok *oauth2
 	if err != nil {
 		return nil, err
 	}
+	if err := a.checkVerifiedEmail(info); err != nil {
+		return nil, err
+	}
 	id := &auth.Identity{Name: name, AuthState: state}
 	if groups, ok := a.groups(state); ok && a.cfg.ManageGroups {
 		id.Groups = groups
@@ -310,6 +313,32 @@ func (a *Authenticator) username(info map[string]any) (string, error) {
 		return "", fmt.Errorf("%w: the user info has no %q claim (it has: %s); set username_claim", errProvider, a.cfg.UsernameClaim, strings.Join(keys, ", "))
 	}
 	return name, nil
+}
+
+// checkVerifiedEmail refuses a username taken from an email claim unless the provider says
+// the address is verified (email_verified, or Google's verified_email, true): at many
+// providers (Auth0, Azure AD's email claim) anyone may set any address, and the username is
+// the hub account (upstream's GHSA-rrvg-cxh4-qhrv, fixed there for Auth0 only). A provider
+// that never sends the claim needs allow_unverified_email.
+func (a *Authenticator) checkVerifiedEmail(info map[string]any) error {
+	claim := a.cfg.UsernameClaim
+	if a.cfg.AllowUnverifiedEmail || (claim != "email" && !strings.HasSuffix(claim, ".email")) {
+		return nil
+	}
+	for _, k := range []string{"email_verified", "verified_email"} {
+		switch v := info[k].(type) {
+		case bool:
+			if v {
+				return nil
+			}
+		case string:
+			if strings.EqualFold(v, "true") {
+				return nil
+			}
+		}
+	}
+	email, _ := lookupPath(info, claim).(string)
+	return auth.Reject(fmt.Sprintf("Login with unverified email %s is not allowed", email))
 }
 
 // lookupPath finds key in m: the key itself if present (claims such as
