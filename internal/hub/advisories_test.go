@@ -27,23 +27,12 @@ func advisoryHub(t *testing.T, hubKeys string) *liveHub {
 	})
 }
 
-// send makes a request with the browser's cookies and the given headers (pairs).
-func (b *browser) send(method, path string, body io.Reader, hdr ...string) (int, string, string) {
+// call makes a request with the browser's cookies and the given headers (pairs) and returns
+// the status, the Location header and the body.
+func (b *browser) call(method, path string, body io.Reader, hdr ...string) (int, string, string) {
 	b.t.Helper()
-	req, err := http.NewRequest(method, b.lh.public+path, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), string(data)
+	resp, data := b.exchange(method, path, body, hdr...)
+	return resp.StatusCode, resp.Header.Get("Location"), data
 }
 
 // cookie returns the value of the browser's cookie name as sent to path, "" if none.
@@ -163,7 +152,7 @@ func TestAdvisory_CVE_2020_36191_AdminAPICrossSiteRequest(t *testing.T) {
 			[]string{"Content-Type", "application/json", "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "cors"}},
 	}
 	for _, a := range attacks {
-		code, _, body := admin.send(a.method, a.path, strings.NewReader(a.body), a.hdr...)
+		code, _, body := admin.call(a.method, a.path, strings.NewReader(a.body), a.hdr...)
 		if code < 400 {
 			t.Errorf("%s: %d %s", a.name, code, body)
 		}
@@ -177,7 +166,7 @@ func TestAdvisory_CVE_2020_36191_AdminAPICrossSiteRequest(t *testing.T) {
 	}
 	// The same request with the admin's own _xsrf token (what the hub's admin page sends)
 	// works: the refusals above are the token check, not a broken request.
-	code, _, body := admin.send("POST", "/hub/api/users/carol", strings.NewReader("{}"),
+	code, _, body := admin.call("POST", "/hub/api/users/carol", strings.NewReader("{}"),
 		"Content-Type", "application/json", "X-XSRFToken", admin.cookie("/hub/", "_xsrf"), "Sec-Fetch-Mode", "cors", "Sec-Fetch-Site", "same-origin")
 	if code != 201 {
 		t.Errorf("the admin's own request with its token: %d %s", code, body)
@@ -205,7 +194,7 @@ func TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin(t *testing.T) {
 	// ... then, from a page the victim opens, asks the API for a token with the victim's
 	// cookies and the token that matches the planted cookie.
 	mint := func(token string) (int, string) {
-		code, _, body := victim.send("POST", "/hub/api/users/victim/tokens", strings.NewReader(`{"note": "x"}`),
+		code, _, body := victim.call("POST", "/hub/api/users/victim/tokens", strings.NewReader(`{"note": "x"}`),
 			"Content-Type", "application/json", "X-XSRFToken", token, "Sec-Fetch-Mode", "cors", "Sec-Fetch-Site", "same-origin")
 		return code, body
 	}
@@ -214,7 +203,7 @@ func TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin(t *testing.T) {
 	}
 	for _, path := range []string{"/hub/api/user", "/hub/api/users/victim/tokens"} {
 		// A script's fetch (mode cors) without any token is anonymous: no identity, no tokens.
-		code, _, body := victim.send("GET", path, nil, "Sec-Fetch-Mode", "cors", "Sec-Fetch-Site", "same-origin")
+		code, _, body := victim.call("GET", path, nil, "Sec-Fetch-Mode", "cors", "Sec-Fetch-Site", "same-origin")
 		if code == 200 {
 			t.Errorf("GET %s by a script with the victim's cookies and no token: %d %s", path, code, body)
 		}
@@ -263,7 +252,7 @@ func TestAdvisory_GHSA_7r3h_4ph8_w38g_CookieTossingAndSameOrigin(t *testing.T) {
 		}
 	}
 	own.get("/hub/home")
-	code, _, body := own.send("POST", "/hub/api/users/victim/tokens", strings.NewReader(`{"note": "own"}`),
+	code, _, body := own.call("POST", "/hub/api/users/victim/tokens", strings.NewReader(`{"note": "own"}`),
 		"Content-Type", "application/json", "X-XSRFToken", own.cookie("/hub/", "_xsrf"), "Sec-Fetch-Mode", "cors", "Sec-Fetch-Site", "same-origin")
 	if code != 201 {
 		t.Errorf("the victim's own token request: %d %s", code, body)
@@ -280,7 +269,7 @@ func TestAdvisory_GHSA_m68r_v472_jgq9_NoCorsFormPosts(t *testing.T) {
 	}
 	for _, site := range []string{"cross-site", "same-site", "same-origin"} {
 		for _, path := range []string{"/hub/spawn", "/hub/spawn/victim", "/hub/home/servers"} {
-			code, _, _ := victim.send("POST", path, strings.NewReader("name=x"),
+			code, _, _ := victim.call("POST", path, strings.NewReader("name=x"),
 				"Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Mode", "no-cors", "Sec-Fetch-Site", site)
 			if code < 400 {
 				t.Errorf("no-cors POST %s from %s: %d", path, site, code)

@@ -29,17 +29,24 @@ func (b *browser) copyCookies() *browser {
 	return c
 }
 
-// send sends a request to a public path with headers (name, value pairs) and returns the
-// response with its body read.
+// send sends a request to a public path with headers (name, value pairs), a form body when
+// form is not nil, and returns the response with its body read.
 func (b *browser) send(method, path string, form url.Values, headers ...string) (*http.Response, string) {
 	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if form == nil {
+		return b.exchange(method, path, nil, headers...)
 	}
-	req, _ := http.NewRequest(method, b.lh.public+path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	headers = append([]string{"Content-Type", "application/x-www-form-urlencoded"}, headers...)
+	return b.exchange(method, path, strings.NewReader(form.Encode()), headers...)
+}
+
+// exchange makes a request with the browser's cookies and the given headers (pairs) and
+// returns the response with its body read.
+func (b *browser) exchange(method, path string, body io.Reader, headers ...string) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequest(method, b.lh.public+path, body)
+	if err != nil {
+		b.t.Fatal(err)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
