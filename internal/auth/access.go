@@ -3,6 +3,9 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"gohub/internal/store"
 )
 
 // Revoker ends a user's access at once, without a hub restart: the user's login cookies and
@@ -94,6 +97,33 @@ func offers(a Authenticator, capability string) bool {
 func (p *Pipeline) CheckNewPassword(name, pw string) error {
 	if r, ok := p.auth.(PasswordRules); ok {
 		return r.CheckNewPassword(name, pw)
+	}
+	return nil
+}
+
+// ErrOnlyAdmins is CheckActOn's refusal: only admins act on the account of an admin.
+var ErrOnlyAdmins = errors.New("only admins can act on the account of an admin")
+
+// CheckActOn is the hub's one rule for pages and APIs that change another user's account
+// (JupyterHub's "Only admins can modify other admins"): an actor who is not an admin may not
+// act on an admin, whatever scopes their roles grant. An admin is a hub user with the admin
+// flag, or a name in admin_users (it becomes one at its next login, whether or not its hub
+// user exists yet). p may be nil (no admin_users known). The error wraps ErrOnlyAdmins.
+func CheckActOn(ctx context.Context, db *store.DB, p *Pipeline, actorAdmin bool, name string) error {
+	if actorAdmin {
+		return nil
+	}
+	if p != nil && p.IsAdminUser(name) {
+		return fmt.Errorf("%w (%s is in admin_users)", ErrOnlyAdmins, name)
+	}
+	u, err := db.GetUser(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case u.Admin:
+		return fmt.Errorf("%w (%s)", ErrOnlyAdmins, name)
 	}
 	return nil
 }

@@ -21,7 +21,8 @@ import (
 )
 
 // fullHub is a whole gohub (pages, REST API, spawner) with the native authenticator, served by
-// an httptest server; approverToken is an admin service's API token.
+// an httptest server; approverToken is an admin service's API token. mallory (no admin) holds
+// admin:users on every user through the role user-admins.
 type fullHub struct {
 	t   *testing.T
 	h   *hub.Hub
@@ -41,6 +42,8 @@ JupyterHub:
   spawner_class: simple
   services:
     - {name: approver, api_token: %s, admin: true}
+  load_roles:
+    - {name: user-admins, scopes: [admin:users], users: [mallory]}
 Authenticator:
   admin_users: [admin]
   failed_logins_before_lockout: 0
@@ -372,5 +375,41 @@ func TestUnauthorizeRevokesAndResetLink(t *testing.T) {
 	}
 	if s, _ := f.client().submit("/hub/login", url.Values{"username": {"dan"}, "password": {"dan-password"}}); s != 403 {
 		t.Errorf("login with the old password: %d", s)
+	}
+}
+
+// TestAPIUserManagerCannotTouchAdmins: a non-admin whose token holds admin:users cannot
+// un-authorize, discard or authorize the sign-up of an admin through /hub/api/native/ (403,
+// nothing changes); on others the token works.
+func TestAPIUserManagerCannotTouchAdmins(t *testing.T) {
+	f := newFullHub(t, "")
+	bot := func(method, path string) (int, string) {
+		return f.client().do(method, path, nil, "Authorization", "token "+approverToken)
+	}
+	f.client().signupAndLogin("admin", "admin-password")
+	for _, n := range []string{"mallory", "otto"} {
+		f.client().submit("/hub/signup", url.Values{"username": {n}, "signup_password": {n + "-password"}, "signup_password_confirmation": {n + "-password"}})
+		if s, out := bot("POST", "/hub/api/native/users/"+n+"/authorize"); s != 200 {
+			t.Fatalf("authorize %s: %d %s", n, s, out)
+		}
+	}
+	tok := f.token("mallory")
+	as := func(method, path string) (int, string) {
+		return f.client().do(method, path, nil, "Authorization", "token "+tok)
+	}
+	for _, req := range []struct{ method, path string }{
+		{"POST", "/hub/api/native/users/admin/unauthorize"},
+		{"DELETE", "/hub/api/native/users/admin"},
+		{"POST", "/hub/api/native/users/admin/authorize"},
+	} {
+		if s, out := as(req.method, req.path); s != 403 {
+			t.Errorf("%s %s by a non-admin: %d %s", req.method, req.path, s, out)
+		}
+	}
+	if s, out := bot("GET", "/hub/api/native/users/admin"); !strings.Contains(out, `"authorized":true`) {
+		t.Errorf("the admin's sign-up changed: %d %s", s, out)
+	}
+	if s, out := as("POST", "/hub/api/native/users/otto/unauthorize"); s != 200 {
+		t.Errorf("unauthorize otto: %d %s", s, out)
 	}
 }
