@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -314,7 +315,7 @@ func firstuseImportCmd(g *globals) *cobra.Command {
 			}
 			defer ad.Close()
 			rep, err := firstuse.ImportDBM(cmd.Context(), ad.DB, args[0], firstuse.ImportOptions{
-				Normalize: ad.Normalize, Overwrite: overwrite})
+				Normalize: ad.Normalize, Check: ad.CheckUsername, Overwrite: overwrite})
 			if err != nil {
 				return err
 			}
@@ -324,11 +325,20 @@ func firstuseImportCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "kept the existing password of: %s\n", strings.Join(rep.Kept, ", "))
 			}
 			if len(rep.Invalid) > 0 {
-				fmt.Fprintf(out, "skipped (not a hash gohub reads, or a bad name): %s\n", strings.Join(rep.Invalid, ", "))
+				fmt.Fprintf(out, "skipped (not a hash gohub reads, or a bad name): %s\n", quoteAll(rep.Invalid))
 			}
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&overwrite, "overwrite", false, "replace passwords gohub already has")
 	return c
+}
+
+// quoteAll lists names Go-quoted, so control and invisible characters in a skipped name show.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -108,6 +108,13 @@ func TestOnlyAdminsNameAdmins(t *testing.T) {
 		{"POST", "/users", map[string]any{"usernames": []string{"x1", "boss"}}, 403},
 		{"PATCH", "/users/carol", map[string]any{"name": "boss"}, 403},
 		{"PATCH", "/users/carol", map[string]any{"name": "carla"}, 200},
+		// Names an attacker could make look like another's are refused (auth.CheckUsername).
+		{"POST", "/users/ad%E2%80%8Bmin", nil, 400},
+		{"POST", "/users", map[string]any{"usernames": []string{"bo\u202Ess"}}, 400},
+		{"POST", "/users", map[string]any{"usernames": []string{"\uFF42oss"}}, 400},
+		{"PATCH", "/users/carla", map[string]any{"name": "bo\nss"}, 400},
+		{"PATCH", "/users/carla", map[string]any{"name": "boss\u0000"}, 400},
+		{"POST", "/users/adm%C4%B0n", nil, 201}, // "admİn" is its own name, not "admin"
 	} {
 		if r := h.do(callBob, tc.method, "/hub/api"+tc.path, tc.body); r.status != tc.want {
 			t.Errorf("%s %s %v: %d %s, want %d", tc.method, tc.path, tc.body, r.status, r.body, tc.want)
@@ -115,6 +122,9 @@ func TestOnlyAdminsNameAdmins(t *testing.T) {
 	}
 	if _, err := h.db.GetUser(context.Background(), "boss"); err == nil {
 		t.Error("a non-admin created the account of an admin_users name")
+	}
+	if _, err := h.db.GetUser(context.Background(), "adm\u0130n"); err != nil {
+		t.Errorf("admİn: %v", err)
 	}
 	if r := h.do(callAdmin, "POST", "/hub/api/users/boss", nil); r.status != 201 {
 		t.Errorf("an admin creating boss: %d %s", r.status, r.body)

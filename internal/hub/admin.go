@@ -72,6 +72,9 @@ func (a *Admin) DeleteUser(ctx context.Context, name string) error {
 	return a.pipeline.DeleteUser(ctx, name)
 }
 
+// CheckUsername says why a normalised name is not a valid username for the authenticator.
+func (a *Admin) CheckUsername(name string) error { return a.pipeline.CheckUsername(name) }
+
 // UserName normalises and checks a user name as the authenticator would.
 func (a *Admin) UserName(name string) (string, error) {
 	n := a.pipeline.Normalize(name)

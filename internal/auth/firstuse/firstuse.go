@@ -106,7 +106,7 @@ func (a *Authenticator) UseDatabase(ctx context.Context, db *store.DB) error {
 	}
 	a.db.Store(db)
 	if a.checkStartup {
-		return NormalizeStoredNames(ctx, db, strings.ToLower, a.log)
+		return NormalizeStoredNames(ctx, db, auth.FoldUsername, a.log)
 	}
 	return nil
 }
