@@ -219,8 +219,10 @@ func (db *DB) ClaimInvite(ctx context.Context, plain, username string, now time.
 	if username == "" {
 		return nil, errors.New("claim invitation: empty username")
 	}
+	// An invitation issued for one name (username set) is claimed only by that name.
 	row := db.sql.QueryRowContext(ctx, `UPDATE account_links SET used = $1, username = $2
 		WHERE hashed = $3 AND kind = $4 AND used IS NULL AND expires_at > $1
+		AND (username = '' OR username = $2)
 		RETURNING `+linkCols, db.ts(now), username, linkDigest(plain), LinkInvite)
 	l, err := scanLink(row)
 	if errors.Is(err, sql.ErrNoRows) {

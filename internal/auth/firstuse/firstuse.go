@@ -192,18 +192,29 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
-	if !a.createUsers {
-		if _, err := db.GetUser(ctx, name); errors.Is(err, store.ErrNotFound) {
+	hu, err := db.GetUser(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if !a.createUsers {
 			return nil, fmt.Errorf("%w: new name and create_users is off", auth.ErrRejected)
-		} else if err != nil {
-			return nil, err
 		}
+	case err != nil:
+		return nil, err
+	}
+	// No unauthenticated path leads to an admin account: the first login of an admin's name
+	// does not set its password (gohub user set-password, or the invitation printed at the
+	// first start, does). Upstream lets the first comer claim it.
+	if c.InAdminUsers || (hu != nil && hu.Admin) {
+		return nil, auth.Reject(MsgAdminNoPassword)
 	}
 	if err := a.checkNew(c.Password); err != nil {
 		return nil, err
 	}
 	return &auth.Identity{Name: name, Private: firstUse{}}, nil
 }
+
+// MsgAdminNoPassword answers the first login of an admin's name, which has no password yet.
+const MsgAdminNoPassword = "This administrator account has no password yet. The hub's operator sets it with 'gohub user set-password', or opens the invitation link the hub printed when it first started."
 
 // hashErr turns a busy hasher into a message the user can act on.
 func (a *Authenticator) hashErr(err error) error {
@@ -298,6 +309,19 @@ func (a *Authenticator) SetPassword(ctx context.Context, name, pw string) error 
 		return a.hashErr(err)
 	}
 	return db.SetPasswordHash(ctx, name, hash)
+}
+
+// HasPassword reports whether name has a stored password (auth.PasswordKnower).
+func (a *Authenticator) HasPassword(ctx context.Context, name string) (bool, error) {
+	db, err := a.store()
+	if err != nil {
+		return false, err
+	}
+	_, err = db.GetPasswordHash(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // DeleteUser forgets the user's password (auth.UserDeleter), so the name can be claimed again.

@@ -24,9 +24,33 @@ import (
 // an httptest server; approverToken is an admin service's API token. mallory (no admin) holds
 // admin:users on every user through the role user-admins.
 type fullHub struct {
-	t   *testing.T
-	h   *hub.Hub
-	srv *httptest.Server
+	t    *testing.T
+	h    *hub.Hub
+	file *config.File
+	srv  *httptest.Server
+}
+
+// setPassword sets a password as `gohub user set-password` does: the only way, with the
+// invitation printed at startup, to give an admin one.
+func (f *fullHub) setPassword(name, pw string) {
+	f.t.Helper()
+	ad, err := hub.OpenAdmin(f.t.Context(), f.file, false)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer ad.Close()
+	if _, err := ad.SetPassword(f.t.Context(), name, pw); err != nil {
+		f.t.Fatalf("set-password %s: %v", name, err)
+	}
+}
+
+// adminLogin gives the admin a password and logs the client in.
+func (c *client) adminLogin(pw string) {
+	c.f.t.Helper()
+	c.f.setPassword("admin", pw)
+	if s, body := c.submit("/hub/login", url.Values{"username": {"admin"}, "password": {pw}}); s != 302 {
+		c.f.t.Fatalf("login admin: %d %s", s, alert(body))
+	}
 }
 
 const approverToken = "approver-token-0123456789abcdef0123456789"
@@ -61,7 +85,7 @@ SimpleLocalProcessSpawner:
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h, err := hub.New(context.Background(), f, hub.Options{Logger: log, Getenv: func(string) string { return "" }})
+	h, err := hub.New(context.Background(), f, hub.Options{Logger: log, Getenv: func(string) string { return "" }, Console: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +94,7 @@ SimpleLocalProcessSpawner:
 		srv.Close()
 		h.Close()
 	})
-	return &fullHub{t: t, h: h, srv: srv}
+	return &fullHub{t: t, h: h, file: f, srv: srv}
 }
 
 func indent(s string) string {
@@ -255,7 +279,7 @@ func TestAPI(t *testing.T) {
 	// without admin:users, an admin's cookie without X-XSRFToken.
 	annTok := f.token("ann")
 	admin := f.client()
-	admin.signupAndLogin("admin", "admin-password")
+	admin.adminLogin("admin-password")
 	weakAdminTok := f.token("admin", "read:users")
 	for _, c := range []struct {
 		name   string
@@ -386,7 +410,7 @@ func TestAPIUserManagerCannotTouchAdmins(t *testing.T) {
 	bot := func(method, path string) (int, string) {
 		return f.client().do(method, path, nil, "Authorization", "token "+approverToken)
 	}
-	f.client().signupAndLogin("admin", "admin-password")
+	f.client().adminLogin("admin-password")
 	for _, n := range []string{"mallory", "otto"} {
 		f.client().submit("/hub/signup", url.Values{"username": {n}, "signup_password": {n + "-password"}, "signup_password_confirmation": {n + "-password"}})
 		if s, out := bot("POST", "/hub/api/native/users/"+n+"/authorize"); s != 200 {
