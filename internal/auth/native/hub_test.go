@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,10 +25,11 @@ import (
 // an httptest server; approverToken is an admin service's API token. mallory (no admin) holds
 // admin:users on every user through the role user-admins.
 type fullHub struct {
-	t    *testing.T
-	h    *hub.Hub
-	file *config.File
-	srv  *httptest.Server
+	t       *testing.T
+	h       *hub.Hub
+	file    *config.File
+	srv     *httptest.Server
+	console *bytes.Buffer // what the hub printed for its operator (Options.Console)
 }
 
 // setPassword sets a password as `gohub user set-password` does: the only way, with the
@@ -85,7 +87,8 @@ SimpleLocalProcessSpawner:
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h, err := hub.New(context.Background(), f, hub.Options{Logger: log, Getenv: func(string) string { return "" }, Console: io.Discard})
+	console := &bytes.Buffer{}
+	h, err := hub.New(context.Background(), f, hub.Options{Logger: log, Getenv: func(string) string { return "" }, Console: console})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +97,7 @@ SimpleLocalProcessSpawner:
 		srv.Close()
 		h.Close()
 	})
-	return &fullHub{t: t, h: h, file: f, srv: srv}
+	return &fullHub{t: t, h: h, file: f, srv: srv, console: console}
 }
 
 func indent(s string) string {
@@ -435,5 +438,64 @@ func TestAPIUserManagerCannotTouchAdmins(t *testing.T) {
 	}
 	if s, out := as("POST", "/hub/api/native/users/otto/unauthorize"); s != 200 {
 		t.Errorf("unauthorize otto: %d %s", s, out)
+	}
+}
+
+// inviteRE finds the path of an invitation link the hub printed for its operator.
+var inviteRE = regexp.MustCompile(`https?://[^/\s]+(/hub/invite\?token=[^\s]+)`)
+
+// TestFirstAdminInvitation: at startup the hub prints (on its console, not its log) a one-time
+// invitation for an admin without a password, at every start until the admin has one. The
+// link sets the password of that account only, works once, and stops working as soon as the
+// admin has a password (a link left in a terminal's scrollback cannot replace it later).
+func TestFirstAdminInvitation(t *testing.T) {
+	f := newFullHub(t, "")
+	m := inviteRE.FindStringSubmatch(f.console.String())
+	if m == nil || !strings.Contains(f.console.String(), "gohub user set-password admin") {
+		t.Fatalf("no invitation printed for the admin:\n%s", f.console.String())
+	}
+	first := m[1]
+	token, _ := url.ParseQuery(strings.TrimPrefix(first, "/hub/invite?"))
+	// A second start before the admin has a password prints another link.
+	var again bytes.Buffer
+	h2, err := hub.New(t.Context(), f.file, hub.Options{Logger: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }, Console: &again})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2.Close()
+	m2 := inviteRE.FindStringSubmatch(again.String())
+	if m2 == nil || m2[1] == first {
+		t.Fatalf("second start: %q", again.String())
+	}
+
+	c := f.client()
+	if s, page := c.do("GET", first, nil); s != 200 || !strings.Contains(page, `value="admin"`) {
+		t.Fatalf("invitation page: %d %s", s, page)
+	}
+	fields := func(name string) url.Values {
+		return url.Values{"token": {token.Get("token")}, "username": {name}, "password": {"admin-first-pw"}, "confirm": {"admin-first-pw"}}
+	}
+	if s, page := c.submit(first, fields("mallory")); s != 400 || !strings.Contains(page, "for the account admin") {
+		t.Errorf("the admin's invitation used for another name: %d", s)
+	}
+	if s, page := c.submit(first, fields("admin")); s != 200 {
+		t.Fatalf("accept the admin's invitation: %d %s", s, page)
+	}
+	if s, body := c.submit("/hub/login", url.Values{"username": {"admin"}, "password": {"admin-first-pw"}}); s != 302 {
+		t.Fatalf("the admin's login: %d %s", s, alert(body))
+	}
+	for _, link := range []string{first, m2[1]} {
+		if s, _ := f.client().do("GET", link, nil); s != 400 {
+			t.Errorf("invitation %s after the admin has a password: %d, want 400", link, s)
+		}
+	}
+	var third bytes.Buffer
+	h3, err := hub.New(t.Context(), f.file, hub.Options{Logger: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }, Console: &third})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h3.Close()
+	if inviteRE.MatchString(third.String()) {
+		t.Errorf("an invitation printed although the admin has a password: %s", third.String())
 	}
 }
