@@ -11,7 +11,9 @@
 //   - two simultaneous first logins of one name cannot both win: the second must match the
 //     password the first stored;
 //   - hashing runs with bounded concurrency (package password), so a login flood cannot take
-//     every CPU from the rest of the hub.
+//     every CPU from the rest of the hub;
+//   - the first login of an admin's name (admin_users, or the admin flag) does not set its
+//     password: `gohub user set-password` or the invitation printed at startup does.
 package firstuse
 
 import (
