@@ -74,7 +74,7 @@ type Deps struct {
 	// an invitation issued for one name stops working once the account has one, so a link
 	// left in a log cannot replace the admin's password later. Optional.
 	HasPassword func(ctx context.Context, name string) (has, known bool, err error)
-	Logger        *slog.Logger
+	Logger      *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
