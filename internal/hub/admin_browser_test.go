@@ -101,6 +101,7 @@ func TestAdminPageBlockAndResetInBrowser(t *testing.T) {
 	}
 
 	root := newAdminTab(t)
+	lh.setPassword("root", "root-first-pw")
 	root.login(base, "root", "root-first-pw")
 	root.do(
 		chromedp.Navigate(base+"/hub/admin"),
@@ -225,6 +226,7 @@ func TestResetLinkPageForUserManagers(t *testing.T) {
 		return recoveryConfig(t, dir, pub, hubPort, "")
 	})
 	jack, root := lh.browser(), lh.browser()
+	lh.setPassword("root", "root-first-pw")
 	if !jack.login("jack", "jack-first-pw") || !root.login("root", "root-first-pw") || !lh.browser().login("ivy", "ivy-first-pw") {
 		t.Fatal("first logins")
 	}

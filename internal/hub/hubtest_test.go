@@ -100,7 +100,7 @@ func startLiveHub(t *testing.T, hup chan os.Signal, mk func(dir string, pubPort,
 			t.Fatal(err)
 		}
 		ctx, cancel = context.WithCancel(context.Background())
-		opts := Options{Logger: testLogger(t), LoadConfig: load}
+		opts := Options{Logger: testLogger(t), LoadConfig: load, Console: io.Discard}
 		if hup != nil {
 			opts.ReloadSignals = hup
 		}
@@ -173,6 +173,15 @@ func (lh *liveHub) api(method, path, token string, body any, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// setPassword gives user a password as `gohub user set-password` does: an admin's cannot be
+// claimed by a first login.
+func (lh *liveHub) setPassword(user, pw string) {
+	lh.t.Helper()
+	if err := lh.h.pipeline.SetOwnerPassword(lh.t.Context(), user, pw); err != nil {
+		lh.t.Fatalf("password of %s: %v", user, err)
+	}
 }
 
 // newToken makes an API token for user through the admin service.
