@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"gohub/internal/auth/firstuse"
 	"gohub/internal/config"
@@ -294,8 +297,80 @@ func userCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	c.AddCommand(add, list, del, setAdmin)
+	setPassword := &cobra.Command{
+		Use:   "set-password <name>",
+		Short: "Set a user's password (firstuse, native): the way to give the first admin one",
+		Long: "Reads the new password from standard input (one line), or asks for it twice when standard\n" +
+			"input is a terminal, and sets it for the user with the configured authenticator's rules\n" +
+			"(firstuse, native, or multi with such a source). With native the account becomes an\n" +
+			"authorized sign-up, replacing anything someone else signed up with under that name. The\n" +
+			"user's browser sessions end. The hub may be running.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPassword(cmd.InOrStdin(), cmd.ErrOrStderr(), args[0])
+			if err != nil {
+				return err
+			}
+			ad, err := openAdmin(cmd.Context(), g, false)
+			if err != nil {
+				return err
+			}
+			defer ad.Close()
+			n, err := ad.SetPassword(cmd.Context(), args[0], pw)
+			if err != nil {
+				return fmt.Errorf("set-password: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "password of %s set\n", n)
+			return nil
+		},
+	}
+	c.AddCommand(add, list, del, setAdmin, setPassword)
 	return c
+}
+
+// maxPasswordInput bounds what set-password reads from a pipe.
+const maxPasswordInput = 4096
+
+// readPassword reads a new password: asked twice without echo when in is a terminal, else one
+// line of in (a final newline is not part of it).
+func readPassword(in io.Reader, prompt io.Writer, name string) (string, error) {
+	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(prompt, "New password for %s: ", name)
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(prompt, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the two passwords differ")
+		}
+		if len(a) == 0 {
+			return "", errors.New("empty password")
+		}
+		return string(a), nil
+	}
+	data, err := io.ReadAll(io.LimitReader(in, maxPasswordInput+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxPasswordInput {
+		return "", fmt.Errorf("the password on standard input is longer than %d bytes", maxPasswordInput)
+	}
+	line, rest, _ := strings.Cut(string(data), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if strings.TrimSpace(rest) != "" {
+		return "", errors.New("standard input has more than one line; give the password alone")
+	}
+	if line == "" {
+		return "", errors.New("empty password on standard input")
+	}
+	return line, nil
 }
 
 func firstuseImportCmd(g *globals) *cobra.Command {
@@ -314,7 +389,7 @@ func firstuseImportCmd(g *globals) *cobra.Command {
 			}
 			defer ad.Close()
 			rep, err := firstuse.ImportDBM(cmd.Context(), ad.DB, args[0], firstuse.ImportOptions{
-				Normalize: ad.Normalize, Overwrite: overwrite})
+				Normalize: ad.Normalize, Check: ad.CheckUsername, Overwrite: overwrite})
 			if err != nil {
 				return err
 			}
@@ -324,11 +399,20 @@ func firstuseImportCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "kept the existing password of: %s\n", strings.Join(rep.Kept, ", "))
 			}
 			if len(rep.Invalid) > 0 {
-				fmt.Fprintf(out, "skipped (not a hash gohub reads, or a bad name): %s\n", strings.Join(rep.Invalid, ", "))
+				fmt.Fprintf(out, "skipped (not a hash gohub reads, or a bad name): %s\n", quoteAll(rep.Invalid))
 			}
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&overwrite, "overwrite", false, "replace passwords gohub already has")
 	return c
+}
+
+// quoteAll lists names Go-quoted, so control and invisible characters in a skipped name show.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -40,6 +40,34 @@ var (
 	ErrNoSuchAccount    = errors.New("no such account")
 )
 
+// onlyAdmins is JupyterHub's "Only admins can modify other admins" (its PATCH
+// /users/{name}), applied by gohub to everything that changes another user's account,
+// credentials or servers: a caller whose owner is not an admin gets 403 when u is an admin,
+// whatever scopes it holds (a role with admin:users, tokens or servers on every user does not
+// make an admin). what completes "Only admins can … other admins". Stopping a server is not
+// covered, as upstream: the idle culler is a service without admin rights.
+func onlyAdmins(c *caller, u *store.User, what string) error {
+	if u != nil && u.Admin && !c.isAdmin() {
+		return errorf(http.StatusForbidden, "Only admins can %s other admins", what)
+	}
+	return nil
+}
+
+// adminUserLister is a UsernamePolicy that knows admin_users (auth.Pipeline): a name listed
+// there becomes an admin at its next login.
+type adminUserLister interface {
+	IsAdminUser(name string) bool
+}
+
+// onlyAdminsName refuses to give an account a name of admin_users unless the caller is an
+// admin: the account would become an admin at its next login.
+func (a *API) onlyAdminsName(c *caller, name string) error {
+	if al, ok := a.d.Users.(adminUserLister); ok && al.IsAdminUser(name) && !c.isAdmin() {
+		return errorf(http.StatusForbidden, "Only admins can give a user the name of an admin (admin_users)")
+	}
+	return nil
+}
+
 // blocked reports whether a user's credentials must be refused.
 func (a *API) blocked(name string) bool {
 	return a.d.Access != nil && a.d.Access.IsBlocked(name)
@@ -65,8 +93,8 @@ func (a *API) takeBlocked(c *caller, u *store.User, body map[string]any) (blocke
 	if u != nil && c.user != nil && c.user.ID == u.ID && blocked {
 		return false, false, errorf(http.StatusBadRequest, "Cannot block yourself!")
 	}
-	if u != nil && u.Admin && !c.isAdmin() {
-		return false, false, errorf(http.StatusForbidden, "Only admins can modify other admins")
+	if err := onlyAdmins(c, u, "modify"); err != nil {
+		return false, false, err
 	}
 	return blocked, true, nil
 }
@@ -104,8 +132,8 @@ func (a *API) postPasswordReset(w http.ResponseWriter, r *http.Request, c *calle
 	if a.d.Access == nil {
 		return errorf(http.StatusNotImplemented, "Password reset links are not available")
 	}
-	if u != nil && u.Admin && !c.isAdmin() {
-		return errorf(http.StatusForbidden, "Only admins can reset the password of other admins")
+	if err := onlyAdmins(c, u, "reset the password of"); err != nil {
+		return err
 	}
 	path, expires, err := a.d.Access.IssueResetLink(r.Context(), name, c.owner.Kind+":"+c.name())
 	switch {

@@ -169,7 +169,7 @@ func (a *API) loadTokenCaller(ctx context.Context, t *store.Token) (*caller, err
 		}
 		// A blocked user's tokens are refused, except a kept server's own (Revocation.stop_servers
 		// false): the hub deletes the rest when it blocks, and this covers tokens minted since.
-		if a.blocked(u.Name) && !strings.HasPrefix(t.Note, "Server at ") {
+		if a.blocked(u.Name) && !isServerToken(t, u) {
 			return nil, nil
 		}
 		c.kind, c.user = store.KindUser, u
@@ -213,6 +213,20 @@ func (a *API) loadTokenCaller(ctx context.Context, t *store.Token) (*caller, err
 	}
 	c.scopes = a.d.Catalog.TokenScopesFunc(t.Scopes, c.owner, client, ownerScopes, a.groupsOf(ctx, c.user))
 	return c, nil
+}
+
+// isServerToken reports whether t is the own API token of one of u's servers: tied to a spawner
+// row of u when the hub started the server. The note says nothing: its owner can set any.
+func isServerToken(t *store.Token, u *store.User) bool {
+	if t.SpawnerID == nil || t.UserID == nil || *t.UserID != u.ID {
+		return false
+	}
+	for _, sp := range u.Spawners {
+		if sp.ID == *t.SpawnerID {
+			return true
+		}
+	}
+	return false
 }
 
 func ownerID(c *caller) int64 {
@@ -260,7 +274,7 @@ func (a *API) bumpTokenActivity(ctx context.Context, e *tokenEntry) {
 			a.log.Warn("record token activity", "token", fmt.Sprintf("a%d", e.c.token.ID), "err", err)
 		}
 	}
-	if e.c.user == nil || strings.HasPrefix(e.c.token.Note, "Server at ") {
+	if e.c.user == nil || isServerToken(e.c.token, e.c.user) {
 		return
 	}
 	if last := e.userSeen.Load(); n-last > res && e.userSeen.CompareAndSwap(last, n) {

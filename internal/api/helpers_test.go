@@ -167,7 +167,9 @@ func (h *testHub) seed(noFakeServer bool) {
 	mk(callFiltered, store.NewToken{UserID: &admin.ID, Note: "filtered",
 		Scopes: []string{"read:users!user=alice", "list:users!user=alice", "read:tokens!user=alice", "read:groups!group=team"}})
 	mk(callService, store.NewToken{ServiceID: &svc.ID, Scopes: []string{"inherit"}, Note: "culler"})
-	mk(callAliceSrv, store.NewToken{UserID: &alice.ID, Note: "Server at /user/alice/",
+	aliceSp, err := h.db.EnsureSpawner(ctx, alice.ID, "")
+	must(err)
+	mk(callAliceSrv, store.NewToken{UserID: &alice.ID, Note: "Server at /user/alice/", SpawnerID: &aliceSp.ID,
 		Scopes: []string{"users:activity!user=alice", "access:servers!server=alice/"}})
 	mk(callGroupTok, store.NewToken{UserID: &carol.ID, Scopes: []string{"inherit"}, Note: "test"})
 }

@@ -109,6 +109,9 @@ func (a *API) putServer(w http.ResponseWriter, r *http.Request, c *caller) error
 	if u == nil {
 		return errorf(http.StatusNotFound, "No such user: %s", r.PathValue("name"))
 	}
+	if err := onlyAdmins(c, u, "create the servers of"); err != nil {
+		return err
+	}
 	if server == "" {
 		return errorf(http.StatusConflict, "The default server always exists")
 	}
@@ -179,6 +182,9 @@ func (a *API) saveServerFields(ctx context.Context, sp *store.Spawner, options m
 func (a *API) patchServer(w http.ResponseWriter, r *http.Request, c *caller) error {
 	u, server, err := a.serverCall(r, c, "start:servers")
 	if err != nil {
+		return err
+	}
+	if err := onlyAdmins(c, u, "change the servers of"); err != nil {
 		return err
 	}
 	if err := a.namedAllowed(server); err != nil {

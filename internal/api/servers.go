@@ -119,6 +119,10 @@ func (a *API) startServer(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
+	// The caller's user_options decide what runs with the admin's token.
+	if err := onlyAdmins(c, u, "start the servers of"); err != nil {
+		return err
+	}
 	body, err := readObject(w, r)
 	if err != nil {
 		return err
@@ -163,6 +167,11 @@ func (a *API) stopServer(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	if remove && server == "" {
 		return errorf(http.StatusBadRequest, "Cannot remove the default server")
+	}
+	if remove {
+		if err := onlyAdmins(c, u, "remove the servers of"); err != nil {
+			return err
+		}
 	}
 	su := spawner.UserFromStore(u)
 	stopped, err := a.d.Servers.Stop(r.Context(), su, server)

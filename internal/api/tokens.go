@@ -231,6 +231,9 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request, c *caller) err
 	if u == nil {
 		return errorf(http.StatusNotFound, "No such user: %s", name)
 	}
+	if err := onlyAdmins(c, u, "revoke the tokens of"); err != nil {
+		return err
+	}
 	tok, err := a.userToken(r, u)
 	if err != nil {
 		return err
@@ -274,6 +277,11 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, c *caller) err
 			kind = "Service"
 		}
 		return errorf(http.StatusForbidden, "%s %s not found or no permissions to generate tokens", kind, name)
+	}
+	// A token of an admin acts as an admin (isAdmin reads its owner): minting one is taking
+	// the admin's place.
+	if err := onlyAdmins(c, u, "create tokens for"); err != nil {
+		return err
 	}
 	note, _, err := stringField(body, "note", "token")
 	if err != nil {

@@ -230,6 +230,11 @@ func (a *API) createUsers(w http.ResponseWriter, r *http.Request, c *caller) err
 		return errorf(http.StatusBadRequest, "%s", strings.Join(invalid, "; "))
 	}
 	for _, n := range valid {
+		if err := a.onlyAdminsName(c, n); err != nil {
+			return err
+		}
+	}
+	for _, n := range valid {
 		if err := a.prepareUser(r.Context(), n); err != nil {
 			return err
 		}
@@ -363,6 +368,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if n != name {
 		return errorf(http.StatusBadRequest, "Invalid username %q: usernames are normalised to %q", name, n)
 	}
+	if err := a.onlyAdminsName(c, n); err != nil {
+		return err
+	}
 	if err := a.prepareUser(r.Context(), name); err != nil {
 		return err
 	}
@@ -419,12 +427,15 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request, c *caller) error
 		upd.Name = &n
 	}
 	admin, adminSet, _ := boolField(body, "admin", "user")
-	if !c.isAdmin() {
-		if u.Admin {
-			return errorf(http.StatusForbidden, "Only admins can modify other admins")
-		}
-		if admin {
-			return errorf(http.StatusForbidden, "Only admins can grant admin permissions")
+	if err := onlyAdmins(c, u, "modify"); err != nil {
+		return err
+	}
+	if admin && !c.isAdmin() {
+		return errorf(http.StatusForbidden, "Only admins can grant admin permissions")
+	}
+	if upd.Name != nil {
+		if err := a.onlyAdminsName(c, *upd.Name); err != nil {
+			return err
 		}
 	}
 	if adminSet {
@@ -493,6 +504,9 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	if c.user != nil && c.user.ID == u.ID {
 		return errorf(http.StatusBadRequest, "Cannot delete yourself!")
+	}
+	if err := onlyAdmins(c, u, "delete"); err != nil {
+		return err
 	}
 	if err := a.stopAllServers(w, r, u); err != nil {
 		return err

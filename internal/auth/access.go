@@ -3,6 +3,9 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"gohub/internal/store"
 )
 
 // Revoker ends a user's access at once, without a hub restart: the user's login cookies and
@@ -54,6 +57,48 @@ type PasswordSetter interface {
 	SetPassword(ctx context.Context, name, newPassword string) error
 }
 
+// OwnerPasswordSetter is a PasswordSetter that can hand an account to its rightful owner:
+// `gohub user set-password` and invitations bound to a name (the first admin's) use it.
+// SetOwnerPassword replaces whatever a stranger's claim of the name left (Native: their
+// sign-up's password, 2FA secret and email) and makes the account one that may log in.
+type OwnerPasswordSetter interface {
+	SetOwnerPassword(ctx context.Context, name, newPassword string) error
+}
+
+// SetOwnerPassword sets the password of name for its rightful owner: the authenticator's
+// OwnerPasswordSetter, else its PasswordSetter; ErrNoPasswords without either.
+func (p *Pipeline) SetOwnerPassword(ctx context.Context, name, pw string) error {
+	ps, ok := p.PasswordSetter()
+	if !ok {
+		return ErrNoPasswords
+	}
+	if os, ok := p.auth.(OwnerPasswordSetter); ok {
+		return os.SetOwnerPassword(ctx, name, pw)
+	}
+	return ps.SetPassword(ctx, name, pw)
+}
+
+// PasswordKnower is a PasswordSetter that tells whether a name has a password that logs in
+// (FirstUse: a stored password; Native: an authorized sign-up). The hub asks it at startup which
+// admin_users still need one (it then prints an invitation for each).
+type PasswordKnower interface {
+	HasPassword(ctx context.Context, name string) (bool, error)
+}
+
+// HasPassword reports whether name has a password that logs in; known is false when the
+// authenticator cannot tell (it keeps no passwords, or is no PasswordKnower).
+func (p *Pipeline) HasPassword(ctx context.Context, name string) (has, known bool, err error) {
+	pk, ok := p.auth.(PasswordKnower)
+	if _, keeps := p.PasswordSetter(); !ok || !keeps {
+		return false, false, nil
+	}
+	has, err = pk.HasPassword(ctx, name)
+	return has, err == nil, err
+}
+
+// ErrNoPasswords: the authenticator keeps no passwords the hub could set.
+var ErrNoPasswords = errors.New("the authenticator keeps no passwords the hub can set")
+
 // PasswordRules is a PasswordSetter that can check a new password without storing it, so a
 // form can refuse a bad one before a one-time link is spent. The error is a *Rejection.
 type PasswordRules interface {
@@ -96,4 +141,43 @@ func (p *Pipeline) CheckNewPassword(name, pw string) error {
 		return r.CheckNewPassword(name, pw)
 	}
 	return nil
+}
+
+// ErrOnlyAdmins is CheckActOn's refusal: only admins act on the account of an admin.
+var ErrOnlyAdmins = errors.New("only admins can act on the account of an admin")
+
+// CheckActOn is the hub's one rule for pages and APIs that change another user's account
+// (JupyterHub's "Only admins can modify other admins"): an actor who is not an admin may not
+// act on an admin, whatever scopes their roles grant. An admin is a hub user with the admin
+// flag, or a name in admin_users (it becomes one at its next login, whether or not its hub
+// user exists yet). p may be nil (no admin_users known). The error wraps ErrOnlyAdmins.
+func CheckActOn(ctx context.Context, db *store.DB, p *Pipeline, actorAdmin bool, name string) error {
+	if actorAdmin {
+		return nil
+	}
+	isAdmin, err := IsAdminAccount(ctx, db, p, name)
+	if err != nil {
+		return err
+	}
+	if isAdmin {
+		return fmt.Errorf("%w (%s)", ErrOnlyAdmins, name)
+	}
+	return nil
+}
+
+// IsAdminAccount reports whether name is an admin's account: a hub user with the admin flag,
+// or a name in admin_users (it becomes one at its next login, whether or not its hub user
+// exists yet). p may be nil (no admin_users known).
+func IsAdminAccount(ctx context.Context, db *store.DB, p *Pipeline, name string) (bool, error) {
+	if p != nil && p.IsAdminUser(name) {
+		return true, nil
+	}
+	u, err := db.GetUser(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return u.Admin, nil
 }

@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // usernames is the username policy: normalisation, validity and the three name lists, all
@@ -64,7 +67,65 @@ func (u *usernames) base(name string) string {
 	if u.normalizer != nil {
 		return u.normalizer.NormalizeUsername(name)
 	}
-	return strings.ToLower(name)
+	return FoldUsername(name)
+}
+
+// FoldUsername is the default normalisation of a username (JupyterHub lowercases): Unicode
+// NFKC, then lowercasing that never maps a character outside ASCII onto ASCII. Go's
+// strings.ToLower folds 'İ' (U+0130) to "i" and the Kelvin sign (U+212A) to "k", and NFKC maps
+// fullwidth letters, ligatures and 'ſ' (U+017F) to ASCII: a back end's account "admİn" or
+// "ａｄｍｉｎ" must not become the hub's "admin". So:
+//   - ASCII letters are lowercased; other characters are lowercased only when the result is
+//     not ASCII ('Ä' → 'ä', but 'İ' stays 'İ');
+//   - when NFKC would turn a name with characters outside ASCII into an all-ASCII one, the
+//     name is kept as it was, and CheckUsername then refuses it (it is not in NFKC form).
+//
+// A name with a character outside ASCII therefore never folds to an all-ASCII name.
+// Authenticators with their own normaliser (PAM) use this too.
+func FoldUsername(name string) string {
+	// Bytes that are not UTF-8 become U+FFFD first (CheckUsername refuses it), so what follows
+	// them is normalised as anywhere else.
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	n := norm.NFKC.String(name)
+	if !isASCII(name) && isASCII(n) {
+		n = name
+	}
+	var b strings.Builder
+	b.Grow(len(n))
+	for _, r := range n {
+		switch {
+		case 'A' <= r && r <= 'Z':
+			r += 'a' - 'A'
+		case r >= utf8.RuneSelf:
+			if l := unicode.ToLower(r); l >= utf8.RuneSelf {
+				r = l
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// hiddenRune reports whether r may not be part of a username: anything but a letter, mark,
+// number, punctuation, symbol or space — so control characters (NUL, newlines), format
+// characters (zero-width spaces and joiners, bidirectional overrides and isolates, the soft
+// hyphen), line and paragraph separators, private-use, surrogate and unassigned code points —
+// and the default-ignorable letters and marks (variation selectors, Hangul fillers, the
+// combining grapheme joiner). They are invisible or reorder text, so two names that look the
+// same would be two accounts, and a log line or page could be forged.
+func hiddenRune(r rune) bool {
+	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs) ||
+		unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) ||
+		r == utf8.RuneError || r == 0x034F
 }
 
 // normalize lowercases (or applies the authenticator's normaliser), then username_map.
@@ -93,6 +154,12 @@ func (u *usernames) problem(name string) string {
 	switch {
 	case name == "":
 		return "the name is empty"
+	case !utf8.ValidString(name):
+		return "a name must be valid UTF-8"
+	case strings.IndexFunc(name, hiddenRune) >= 0:
+		return "a name cannot contain control, invisible or text-direction characters"
+	case !norm.NFKC.IsNormalString(name):
+		return "a name cannot contain compatibility characters (fullwidth or styled letters, ligatures, signs standing for letters)"
 	case strings.Contains(name, "/"):
 		return "a name cannot contain '/'"
 	case name == "." || name == "..":
@@ -111,13 +178,19 @@ func (u *usernames) problem(name string) string {
 	return ""
 }
 
-// Normalize returns the hub username for name: lowercased (or normalised by the authenticator,
-// such as PAM's pam_normalize_username), then mapped through username_map. It does not strip
+// CheckBaseUsername says why a normalised name breaks the rules every hub username follows
+// (CheckUsername without username_pattern and an authenticator's own rules), for importers
+// that have no pipeline. The error wraps ErrInvalidUsername.
+func CheckBaseUsername(name string) error { return (&usernames{}).check(name) }
+
+// Normalize returns the hub username for name: FoldUsername (or normalised by the
+// authenticator, such as PAM's pam_normalize_username), then mapped through username_map. It does not strip
 // blanks; CheckUsername refuses them.
 func (p *Pipeline) Normalize(name string) string { return p.names.normalize(name) }
 
-// CheckUsername says why a normalised name is not a valid hub username: empty, containing '/',
-// '.' or '..', leading or trailing blanks, not matching username_pattern in full, or refused by the
+// CheckUsername says why a normalised name is not a valid hub username: empty, not UTF-8,
+// containing control, invisible or text-direction characters (hiddenRune), not in NFKC form,
+// containing '/', '.' or '..', leading or trailing blanks, not matching username_pattern in full, or refused by the
 // authenticator's own rules. The error wraps ErrInvalidUsername.
 func (p *Pipeline) CheckUsername(name string) error { return p.names.check(name) }
 

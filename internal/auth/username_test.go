@@ -5,6 +5,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -45,7 +49,7 @@ func TestNormalizeAndCheck(t *testing.T) {
 		{in: "..", norm: "..", bad: "'..'"},
 		{in: ".", norm: ".", bad: "'.'"},
 		{in: " alice", norm: " alice", bad: "blank"},
-		{in: "alice\t", norm: "alice\t", bad: "blank"},
+		{in: "alice\t", norm: "alice\t", bad: "control"},
 		{in: "1alice", norm: "1alice", bad: "username_pattern"},
 		{in: "alice!", norm: "alice!", bad: "username_pattern"},
 	}
@@ -225,11 +229,98 @@ func TestPasswordsEqual(t *testing.T) {
 	}
 }
 
+// TestUsernameConfusables: names that Go's lowercasing or NFKC would turn into another
+// (ASCII) account, and names with control, invisible or text-direction characters, are either
+// kept apart from the ASCII name or refused, at Normalize + CheckUsername (every entrance:
+// login, REST API, sign-up, import, multi's sources and the names OAuth and LDAP return go
+// through them).
+func TestUsernameConfusables(t *testing.T) {
+	p, err := auth.NewPipeline(auth.DefaultConfig(), &scripted{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		in, norm string
+		bad      string // part of CheckUsername's error; "" means valid
+	}{
+		{in: "adm\u0130n", norm: "adm\u0130n"},                                                               // İ: Go's ToLower gives "admin"
+		{in: "\u212Aate", norm: "\u212Aate", bad: "compatibility"},                                           // Kelvin sign: NFKC and ToLower give "kate"
+		{in: "\u017Fam", norm: "\u017Fam", bad: "compatibility"},                                             // long s: NFKC gives "sam"
+		{in: "\uFF41\uFF44\uFF4D\uFF49\uFF4E", norm: "\uFF41\uFF44\uFF4D\uFF49\uFF4E", bad: "compatibility"}, // fullwidth "admin"
+		{in: "\uFF21DMIN", norm: "\uFF41dmin", bad: "compatibility"},
+		{in: "\uFB01le", norm: "\uFB01le", bad: "compatibility"}, // the fi ligature
+		{in: "admin\x00", norm: "admin\x00", bad: "control"},
+		{in: "ad\nmin", norm: "ad\nmin", bad: "control"},
+		{in: "ad\u200Bmin", norm: "ad\u200Bmin", bad: "control"},         // zero-width space
+		{in: "ad\u200Dmin", norm: "ad\u200Dmin", bad: "control"},         // zero-width joiner
+		{in: "\u202Enimda", norm: "\u202Enimda", bad: "control"},         // right-to-left override
+		{in: "ad\u2066min", norm: "ad\u2066min", bad: "control"},         // left-to-right isolate
+		{in: "ad\u00ADmin", norm: "ad\u00ADmin", bad: "control"},         // soft hyphen
+		{in: "ad\u2028min", norm: "ad\u2028min", bad: "control"},         // line separator
+		{in: "ad\u3164min", norm: "ad\u1160min", bad: "control"},         // Hangul filler
+		{in: "ad\uFE0Fmin", norm: "ad\uFE0Fmin", bad: "control"},         // variation selector
+		{in: "ad\uE000min", norm: "ad\uE000min", bad: "control"},         // private use
+		{in: "ad\U000E0041min", norm: "ad\U000E0041min", bad: "control"}, // tag character
+		{in: "ad\xffmin", norm: "ad\uFFFDmin", bad: "control"},           // not UTF-8
+		{in: "ADM\u00CDN", norm: "adm\u00EDn"},                           // Í folds to í, not ASCII
+		{in: "Ren\u0065\u0301", norm: "ren\u00E9"},                       // NFC composes
+		{in: "\u0391\u0392", norm: "\u03B1\u03B2"},                       // Greek folds to Greek
+		{in: "Alice", norm: "alice"},
+	}
+	for _, tt := range tests {
+		in, want := tt.in, tt.norm
+		got := p.Normalize(in)
+		if got != want {
+			t.Errorf("Normalize(%+q) = %+q, want %+q", in, got, want)
+		}
+		err := p.CheckUsername(got)
+		switch {
+		case tt.bad == "" && err != nil:
+			t.Errorf("CheckUsername(%+q) = %v, want nil", got, err)
+		case tt.bad != "" && (err == nil || !strings.Contains(err.Error(), tt.bad)):
+			t.Errorf("CheckUsername(%+q) = %v, want an error about %q", got, err, tt.bad)
+		}
+		if err == nil && got != in && isASCIIString(got) && !isASCIIString(in) {
+			t.Errorf("%+q became the ASCII name %q", in, got)
+		}
+	}
+	// The same rules for the names of a login and the name an authenticator returns.
+	for _, name := range []string{"adm\u0130n", "\u212Aate", "ad\u200Bmin", "\uFF41dmin"} {
+		a := &scripted{id: &auth.Identity{Name: name}}
+		lp, err := auth.NewPipeline(func() auth.Config {
+			c := auth.DefaultConfig()
+			c.AdminUsers = []string{"admin", "kate"}
+			c.AllowAll = auth.Bool(true)
+			return c
+		}(), a, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, err := lp.Login(t.Context(), auth.Credentials{}); err == nil && (id.Name == "admin" || id.Name == "kate" || id.Admin != nil && *id.Admin) {
+			t.Errorf("the back end's %+q logged in as the hub's %q (admin %v)", name, id.Name, id.Admin)
+		}
+	}
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // FuzzNormalize checks that a hub name is a fixed point: normalising a name that is already
 // normalised (as the pipeline does with the name an authenticator returns) changes nothing, and
-// that a name CheckUsername accepts has no '/' or surrounding blanks.
+// that a name CheckUsername accepts has no '/' or surrounding blanks. It also checks
+// FoldUsername against a plain reference: NFKC then strings.ToLower must give the same name
+// whenever neither maps a character outside ASCII onto ASCII; a name with characters outside
+// ASCII never folds to an all-ASCII name; and an accepted name has no control, format,
+// separator, private-use or unassigned character and is in NFKC form.
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"Alice", "İstanbul", "ǅemal", "ß", "K", " a", "a/b", "Ω", "ﬃ"} {
+	for _, s := range []string{"Alice", "İstanbul", "ǅemal", "ß", "K", " a", "a/b", "Ω", "ﬃ",
+		"admİn", "\u212Aate", "ſam", "ａｄｍｉｎ", "a\x00", "a\nb", "a\u200bb", "\u202eabc", "ａä", "\xff", "Ｋ"} {
 		f.Add(s)
 	}
 	p, err := auth.NewPipeline(auth.DefaultConfig(), &scripted{}, nil, nil)
@@ -239,10 +330,35 @@ func FuzzNormalize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		n := p.Normalize(s)
 		if again := p.Normalize(n); again != n {
-			t.Errorf("Normalize(%q) = %q, but Normalize(%q) = %q", s, n, n, again)
+			t.Errorf("Normalize(%+q) = %+q, but Normalize(%+q) = %+q", s, n, n, again)
 		}
-		if p.CheckUsername(n) == nil && (strings.Contains(n, "/") || strings.TrimSpace(n) != n || n == "") {
-			t.Errorf("CheckUsername accepted %q", n)
+		if !isASCIIString(s) && isASCIIString(n) {
+			t.Errorf("Normalize(%+q) = %q: a name outside ASCII became an ASCII one", s, n)
+		}
+		ref := norm.NFKC.String(s)
+		plain := isASCIIString(s) || !isASCIIString(ref)
+		for _, r := range ref {
+			if r >= utf8.RuneSelf && unicode.ToLower(r) < utf8.RuneSelf {
+				plain = false
+			}
+		}
+		if plain && utf8.ValidString(s) && n != strings.ToLower(ref) {
+			t.Errorf("Normalize(%+q) = %+q, the reference gives %+q", s, n, strings.ToLower(ref))
+		}
+		if p.CheckUsername(n) != nil {
+			return
+		}
+		if strings.Contains(n, "/") || strings.TrimSpace(n) != n || n == "" {
+			t.Errorf("CheckUsername accepted %+q", n)
+		}
+		if !utf8.ValidString(n) || !norm.NFKC.IsNormalString(n) {
+			t.Errorf("CheckUsername accepted %+q, not UTF-8 in NFKC form", n)
+		}
+		for _, r := range n {
+			if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Cs) ||
+				!unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs) {
+				t.Errorf("CheckUsername accepted %+q with %U", n, r)
+			}
 		}
 	})
 }

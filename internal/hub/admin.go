@@ -72,11 +72,47 @@ func (a *Admin) DeleteUser(ctx context.Context, name string) error {
 	return a.pipeline.DeleteUser(ctx, name)
 }
 
+// CheckUsername says why a normalised name is not a valid username for the authenticator.
+func (a *Admin) CheckUsername(name string) error { return a.pipeline.CheckUsername(name) }
+
 // UserName normalises and checks a user name as the authenticator would.
 func (a *Admin) UserName(name string) (string, error) {
 	n := a.pipeline.Normalize(name)
 	if err := a.pipeline.CheckUsername(n); err != nil {
 		return "", fmt.Errorf("invalid user name %q: %w", name, err)
+	}
+	return n, nil
+}
+
+// SetPassword sets the password of the user typed as name for its rightful owner (`gohub user
+// set-password`), for authenticators whose passwords the hub keeps (firstuse, native, and
+// multi with such a source). It is how the first admin gets a password: no page lets anyone
+// claim an admin's name. The new password must pass the authenticator's rules; Native's
+// account becomes an authorized sign-up (auth.OwnerPasswordSetter); the user's browser
+// sessions end. It returns the normalised name.
+func (a *Admin) SetPassword(ctx context.Context, name, pw string) (string, error) {
+	n, err := a.UserName(name)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := a.pipeline.PasswordSetter(); !ok {
+		return "", fmt.Errorf("%w (only firstuse and native keep passwords)", auth.ErrNoPasswords)
+	}
+	if err := a.pipeline.Start(ctx, a.DB); err != nil {
+		return "", err
+	}
+	if err := a.pipeline.CheckNewPassword(n, pw); err != nil {
+		return "", err
+	}
+	if err := a.pipeline.SetOwnerPassword(ctx, n, pw); err != nil {
+		return "", err
+	}
+	if u, err := a.DB.GetUser(ctx, n); err == nil {
+		if _, err := a.DB.RotateCookieID(ctx, u.ID); err != nil {
+			return "", fmt.Errorf("end the sessions of %s: %w", n, err)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", err
 	}
 	return n, nil
 }

@@ -101,6 +101,7 @@ func TestAdminPageBlockAndResetInBrowser(t *testing.T) {
 	}
 
 	root := newAdminTab(t)
+	lh.setPassword("chief", "chief-first-pw")
 	root.login(base, "chief", "chief-first-pw")
 	root.do(
 		chromedp.Navigate(base+"/hub/admin"),
@@ -225,6 +226,7 @@ func TestResetLinkPageForUserManagers(t *testing.T) {
 		return recoveryConfig(t, dir, pub, hubPort, "")
 	})
 	jack, root := lh.browser(), lh.browser()
+	lh.setPassword("chief", "chief-first-pw")
 	if !jack.login("jack", "jack-first-pw") || !root.login("chief", "chief-first-pw") || !lh.browser().login("ivy", "ivy-first-pw") {
 		t.Fatal("first logins")
 	}

@@ -29,6 +29,7 @@ func TestRecoveryInBrowser(t *testing.T) {
   user_emails: {ivy: ivy@example.org}
 `, smtp.Port))
 	})
+	lh.setPassword("chief", "chief-first-pw")
 	for _, who := range []string{"ivy", "chief"} {
 		if !lh.browser().login(who, who+"-first-pw") {
 			t.Fatalf("%s's first login", who)

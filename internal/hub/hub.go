@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,6 +46,9 @@ type Options struct {
 	ReloadSignals <-chan os.Signal
 	// LoadConfig reads the config file again for a reload.
 	LoadConfig func() (*config.File, error)
+	// Console is where the hub prints what its operator must see and the log must not hold
+	// (the one-time invitation of an admin without a password); os.Stderr when nil.
+	Console io.Writer
 }
 
 // Hub is one running gohub: everything hangs off it, nothing is global.
@@ -54,6 +58,7 @@ type Hub struct {
 	log      *slog.Logger
 	getenv   func(string) string
 	db       *store.DB
+	console  io.Writer // Options.Console
 	pipeline *auth.Pipeline
 	sessions *session.Manager
 	api      *api.API
@@ -180,7 +185,10 @@ func New(ctx context.Context, file *config.File, opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("open database %s: %w", redactURL(cfg.DBURL), err)
 	}
 	h := &Hub{cfg: cfg, loaded: l, log: log, getenv: getenv, db: db, shutdown: make(chan shutdownRequest, 1),
-		catalog: catalog, reloadSigs: opts.ReloadSignals, loadConfig: opts.LoadConfig}
+		catalog: catalog, reloadSigs: opts.ReloadSignals, loadConfig: opts.LoadConfig, console: opts.Console}
+	if h.console == nil {
+		h.console = os.Stderr
+	}
 	h.stopOnRevoke.Store(l.revocation.StopServers)
 	if err := h.init(ctx, catalog, secret); err != nil {
 		h.Close()
@@ -273,6 +281,9 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		}
 	}
 	if err := h.initRecovery(publicURL); err != nil {
+		return err
+	}
+	if err := h.inviteFirstAdmins(ctx, publicURL); err != nil {
 		return err
 	}
 	h.pages, err = web.New(web.Deps{

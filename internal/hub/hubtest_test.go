@@ -103,7 +103,7 @@ func startLiveHub(t *testing.T, hup chan os.Signal, mk func(dir string, pubPort,
 		ctx, cancel = context.WithCancel(context.Background())
 		logger := slog.New(slog.NewMultiHandler(testLogger(t).Handler(),
 			slog.NewTextHandler(lh.logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
-		opts := Options{Logger: logger, LoadConfig: load}
+		opts := Options{Logger: logger, LoadConfig: load, Console: io.Discard}
 		if hup != nil {
 			opts.ReloadSignals = hup
 		}
@@ -176,6 +176,15 @@ func (lh *liveHub) api(method, path, token string, body any, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// setPassword gives user a password as `gohub user set-password` does: an admin's cannot be
+// claimed by a first login.
+func (lh *liveHub) setPassword(user, pw string) {
+	lh.t.Helper()
+	if err := lh.h.pipeline.SetOwnerPassword(lh.t.Context(), user, pw); err != nil {
+		lh.t.Fatalf("password of %s: %v", user, err)
+	}
 }
 
 // newToken makes an API token for user through the admin service.

@@ -39,6 +39,7 @@ func (h *Hub) initRecovery(publicURL *url.URL) error {
 	if ps, ok := h.pipeline.PasswordSetter(); ok {
 		d.Passwords = ps
 		d.CheckName, d.CreateAccount, d.DropAccount = h.inviteName, h.createInvited, h.dropInvited
+		d.SetOwnerPassword, d.HasPassword = h.pipeline.SetOwnerPassword, h.pipeline.HasPassword
 	}
 	if publicURL != nil {
 		d.PublicHubURL = strings.TrimSuffix(publicURL.Scheme+"://"+publicURL.Host, "/") + h.cfg.BaseURL + "hub/"
@@ -95,6 +96,13 @@ func (h *Hub) inviteName(ctx context.Context, name string) error {
 	if h.pipeline.IsBlocked(name) {
 		return auth.Reject("This name cannot be used.")
 	}
+	// An invitation anyone with admin:users can issue must not make an admin: an admin's name
+	// is claimed only through an invitation issued for it.
+	if isAdmin, err := auth.IsAdminAccount(ctx, h.db, h.pipeline, name); err != nil {
+		return err
+	} else if isAdmin {
+		return auth.Reject("This name cannot be used.")
+	}
 	// As for any user the hub adds (a LocalAuthenticator may need or create a system account).
 	if err := h.pipeline.AddUser(ctx, name); err != nil {
 		var shown *auth.Rejection
@@ -144,4 +152,53 @@ func (a hubAccess) IssueInvite(ctx context.Context, by string) (string, time.Tim
 		return "", time.Time{}, err
 	}
 	return l.Path, l.ExpiresAt, nil
+}
+
+// inviteFirstAdmins prints, for every name in admin_users that has no password yet (firstuse,
+// native), a one-time invitation that sets it, to Options.Console (never the log: the link is a
+// secret). No page lets anyone claim an admin's name, so this or `gohub user set-password` is how
+// the first admin gets in. It runs at every start until the admin has a password; each link
+// works once, until invite_expiry_seconds, and not at all once the admin has a password.
+func (h *Hub) inviteFirstAdmins(ctx context.Context, publicURL *url.URL) error {
+	if h.recovery == nil || !h.recovery.InvitesAvailable() {
+		return nil
+	}
+	for _, name := range h.pipeline.AdminUsers() {
+		has, known, err := h.pipeline.HasPassword(ctx, name)
+		if err != nil || !known {
+			h.log.Debug("admin_users: cannot tell whether the admin has a password", "user", name, "err", err)
+			continue
+		}
+		if has {
+			continue
+		}
+		l, err := h.recovery.IssueInviteFor(ctx, name, "startup")
+		if err != nil {
+			return fmt.Errorf("invitation for admin %s: %w", name, err)
+		}
+		h.log.Warn("an admin has no password yet: a one-time invitation to set it is printed on the console", "user", name)
+		fmt.Fprintf(h.console, "\nThe admin %s has no password yet. Open this link once to set it (valid until %s):\n\n    %s\n\nor run: gohub user set-password %s\n\n",
+			name, l.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"), h.linkBase(publicURL)+l.Path, name)
+	}
+	return nil
+}
+
+// linkBase is the scheme and host of links printed for the operator: public_url's, else
+// bind_url's (localhost for all interfaces).
+func (h *Hub) linkBase(publicURL *url.URL) string {
+	u := publicURL
+	if u == nil {
+		var err error
+		if u, err = url.Parse(h.cfg.BindURL); err != nil || u.Host == "" {
+			return "http://localhost:8000"
+		}
+	}
+	host := u.Host
+	if hn := u.Hostname(); hn == "" || hn == "0.0.0.0" || hn == "::" {
+		host = "localhost"
+		if p := u.Port(); p != "" {
+			host += ":" + p
+		}
+	}
+	return u.Scheme + "://" + host
 }

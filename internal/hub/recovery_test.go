@@ -61,6 +61,7 @@ func TestPasswordResetLinks(t *testing.T) {
 		return recoveryConfig(t, dir, pub, hubPort, "  reset_link_expiry_seconds: 3600\n")
 	})
 	ivy, jack, root := lh.browser(), lh.browser(), lh.browser()
+	lh.setPassword("chief", "chief-first-pw")
 	for b, who := range map[*browser]string{ivy: "ivy", jack: "jack", root: "chief"} {
 		if !b.login(who, who+"-first-pw") {
 			t.Fatalf("%s's first login", who)
@@ -288,6 +289,7 @@ func TestInvitations(t *testing.T) {
 
 	// The admin page creates invitations too.
 	root := lh.browser()
+	lh.setPassword("chief", "chief-first-pw")
 	if !root.login("chief", "chief-first-pw") {
 		t.Fatal("chief's login")
 	}
@@ -303,5 +305,21 @@ func TestInvitations(t *testing.T) {
 	}
 	if lh.browser().login("kate", "kate-password") {
 		t.Error("a deleted invited user can still log in")
+	}
+
+	// An invitation (any holder of admin:users issues them) cannot create an admin: with the
+	// hub user of the admin_users name chief deleted, the name is free, but not for an invitee.
+	if code := lh.api("DELETE", "/users/chief", adminToken, nil, nil); code != 204 {
+		t.Fatalf("delete chief: %d", code)
+	}
+	iu, _ := url.Parse(inv)
+	ib := lh.browser()
+	code, _, body = ib.post(iu.RequestURI(), "/hub/invite", url.Values{"token": {iu.Query().Get("token")},
+		"username": {"chief"}, "password": {"mallory-password"}, "confirm": {"mallory-password"}})
+	if code != 400 || !strings.Contains(body, "cannot be used") {
+		t.Errorf("an invitation for the admin_users name chief: %d", code)
+	}
+	if lh.browser().login("chief", "mallory-password") {
+		t.Error("an invitee became the admin chief")
 	}
 }

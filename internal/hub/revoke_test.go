@@ -1,11 +1,12 @@
 package hub
 
 import (
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -206,7 +207,9 @@ func TestRevocationThroughAPI(t *testing.T) {
 }
 
 // TestRevocationKeepServers: with Revocation.stop_servers false a block ends the user's
-// sessions and tokens but leaves the server running, and its own token working.
+// sessions and tokens but leaves the server running, and its own token working. A token the
+// user made with the server token's note ("Server at /user/gina/") is no server token: it
+// dies with the block, and is refused even when re-created behind the hub's back.
 func TestRevocationKeepServers(t *testing.T) {
 	t.Parallel()
 	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
@@ -218,22 +221,67 @@ func TestRevocationKeepServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The attack: gina gives a token of her own the note of her server's token.
+	var fake map[string]any
+	if code := lh.api("POST", "/users/gina/tokens", gina.token, map[string]any{"note": "Server at /user/gina/"}, &fake); code != 201 {
+		t.Fatalf("gina's token with a server's note: %d %v", code, fake)
+	}
+	disguised := fake["token"].(string)
+	serverToken := serverEnv(t, gina.target+"/user/gina/")["JUPYTERHUB_API_TOKEN"]
+	if serverToken == "" || lh.api("GET", "/user", serverToken, nil, nil) != 200 {
+		t.Fatal("the server's own token does not work before the block")
+	}
+
 	if err := lh.h.BlockUser(t.Context(), "gina", "test"); err != nil {
 		t.Fatal(err)
 	}
 	if gina.b.loggedIn() || lh.api("GET", "/user", gina.token, nil, nil) != 403 {
 		t.Error("gina's session or token survived the block")
 	}
+	if code := lh.api("GET", "/user", disguised, nil, nil); code != 403 {
+		t.Errorf("a blocked user's token noted %q still works: %d", "Server at /user/gina/", code)
+	}
 	if !lh.h.spawners.Status("gina", "").Ready || !serverAnswers(gina.target) {
 		t.Error("gina's server stopped although stop_servers is false")
+	}
+	if code := lh.api("GET", "/user", serverToken, nil, nil); code != 200 {
+		t.Errorf("the kept server's own token stopped working: %d", code)
 	}
 	toks, err := lh.h.db.ListTokens(t.Context(), store.KindUser, u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(toks) != 1 || !strings.HasPrefix(toks[0].Note, "Server at ") {
+	if len(toks) != 1 || toks[0].SpawnerID == nil {
 		t.Errorf("tokens left: %v, want only the server's own", toks)
 	}
+
+	// A token with the note made while gina is blocked (as by an admin, or by a database
+	// restored from before the block) is refused too: the note does not make a server token.
+	id := u.ID
+	plain := "disguised-0123456789abcdef"
+	if _, err := lh.h.db.CreateToken(t.Context(), store.NewToken{Plain: plain, UserID: &id,
+		Note: "Server at /user/gina/", Scopes: []string{"inherit"}}); err != nil {
+		t.Fatal(err)
+	}
+	lh.h.api.Invalidate()
+	if code := lh.api("GET", "/user", plain, nil, nil); code != 403 {
+		t.Errorf("a token noted as a server's, made during the block, works: %d", code)
+	}
+}
+
+// serverEnv reads the environment the hub gave a running test server (its {prefix}env page).
+func serverEnv(t *testing.T, target string) map[string]string {
+	t.Helper()
+	resp, err := http.Get(target + "env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	env := map[string]string{}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatalf("server env: %v", err)
+	}
+	return env
 }
 
 // TestLogoutEndsSessionTokensAtOnce: a token tied to the browser session (as the OAuth tokens

@@ -49,7 +49,12 @@ func (p *Provider) PrepareServer(ctx context.Context, user *store.User, serverNa
 	if err != nil {
 		return "", "", err
 	}
-	if err := p.deleteServerTokens(ctx, user, note); err != nil {
+	// The token is tied to the spawner row: that, not the note, makes it the server's token.
+	sp, err := p.db.EnsureSpawner(ctx, user.ID, serverName)
+	if err != nil {
+		return "", "", fmt.Errorf("spawner row of %s: %w", serverURL, err)
+	}
+	if err := p.deleteServerTokens(ctx, user, sp.ID, note); err != nil {
 		return "", "", err
 	}
 	// The old client's secret and tokens are replaced below: caches must forget them.
@@ -58,7 +63,7 @@ func (p *Provider) PrepareServer(ctx context.Context, user *store.User, serverNa
 	id := user.ID
 	if _, err := p.db.CreateToken(ctx, store.NewToken{
 		Plain: apiToken, Rounds: store.GeneratedTokenRounds, UserID: &id,
-		ClientID: store.HubClientID, Note: note, Scopes: scopes,
+		ClientID: store.HubClientID, Note: note, Scopes: scopes, SpawnerID: &sp.ID,
 	}); err != nil {
 		return "", "", fmt.Errorf("create server token for %s: %w", serverURL, err)
 	}
@@ -146,10 +151,14 @@ func (p *Provider) CleanupServer(ctx context.Context, user *store.User, serverNa
 			notes = append(notes, c.Description)
 		}
 	}
-	for _, note := range notes {
-		if err := p.deleteServerTokens(ctx, user, note); err != nil {
-			return err
+	var spawnerID int64 // 0 matches no row
+	for _, sp := range user.Spawners {
+		if sp.Name == serverName {
+			spawnerID = sp.ID
 		}
+	}
+	if err := p.deleteServerTokens(ctx, user, spawnerID, notes...); err != nil {
+		return err
 	}
 	for _, id := range clients {
 		if err := p.db.DeleteOAuthClient(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -159,14 +168,18 @@ func (p *Provider) CleanupServer(ctx context.Context, user *store.User, serverNa
 	return nil
 }
 
-// deleteServerTokens deletes the user's hub-issued tokens carrying a server's note.
-func (p *Provider) deleteServerTokens(ctx context.Context, user *store.User, note string) error {
+// deleteServerTokens deletes the tokens of the user's spawner row spawnerID, and hub-issued
+// tokens without a spawner row that carry one of the server's notes: those a server started
+// before tokens were tied to spawner rows still holds.
+func (p *Provider) deleteServerTokens(ctx context.Context, user *store.User, spawnerID int64, notes ...string) error {
 	tokens, err := p.db.ListTokens(ctx, store.KindUser, user.ID)
 	if err != nil {
 		return fmt.Errorf("tokens of user %s: %w", user.Name, err)
 	}
 	for _, t := range tokens {
-		if t.Note != note || t.ClientID != store.HubClientID {
+		own := t.SpawnerID != nil && *t.SpawnerID == spawnerID
+		legacy := t.SpawnerID == nil && t.ClientID == store.HubClientID && slices.Contains(notes, t.Note)
+		if !own && !legacy {
 			continue
 		}
 		if err := p.db.DeleteToken(ctx, t.ID); err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -66,7 +66,15 @@ type Deps struct {
 	// needed for invitations (nil: invitations are unavailable).
 	CreateAccount func(ctx context.Context, name string) error
 	DropAccount   func(ctx context.Context, name string)
-	Logger        *slog.Logger
+	// SetOwnerPassword sets the password of an invitation issued for one name (the first
+	// admin's, IssueInviteFor) for its rightful owner (auth.Pipeline.SetOwnerPassword);
+	// Passwords.SetPassword when nil.
+	SetOwnerPassword func(ctx context.Context, name, password string) error
+	// HasPassword tells whether name has a password that logs in (auth.Pipeline.HasPassword):
+	// an invitation issued for one name stops working once the account has one, so a link
+	// left in a log cannot replace the admin's password later. Optional.
+	HasPassword func(ctx context.Context, name string) (has, known bool, err error)
+	Logger      *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -357,17 +365,48 @@ func (s *Service) IssueInvite(ctx context.Context, by string) (*Link, error) {
 	return &Link{Token: token, Path: s.invitePath(token), ExpiresAt: l.ExpiresAt}, nil
 }
 
-// CheckInvite reports whether an invitation can still be used (ErrInvalidLink otherwise).
-func (s *Service) CheckInvite(ctx context.Context, token string) error {
+// IssueInviteFor creates a one-time invitation for the account name only (the first admin's,
+// printed at startup): whoever holds it sets the password of name, which may already be a hub
+// user (admin_users are) but must have no password. by names who asked.
+func (s *Service) IssueInviteFor(ctx context.Context, name, by string) (*Link, error) {
+	if !s.InvitesAvailable() {
+		return nil, ErrUnavailable
+	}
+	if name == "" {
+		return nil, errors.New("invitation for a name: empty name")
+	}
+	token := rand.Text()
+	l, err := s.d.Store.CreateAccountLink(ctx, store.NewAccountLink{Plain: token, Kind: store.LinkInvite,
+		Username: name, CreatedBy: by, ExpiresAt: s.now().Add(s.cfg.InviteTTL())})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("invitation issued", "user", name, "by", by, "expires_at", l.ExpiresAt)
+	return &Link{Username: name, Token: token, Path: s.invitePath(token), ExpiresAt: l.ExpiresAt}, nil
+}
+
+// CheckInvite reports whether an invitation can still be used (ErrInvalidLink otherwise) and
+// the name it is for ("" for any free name).
+func (s *Service) CheckInvite(ctx context.Context, token string) (string, error) {
 	if token == "" || !s.InvitesAvailable() {
-		return ErrInvalidLink
+		return "", ErrInvalidLink
 	}
-	if _, err := s.d.Store.PeekAccountLink(ctx, token, store.LinkInvite, s.now()); errors.Is(err, store.ErrNotFound) {
-		return ErrInvalidLink
+	l, err := s.d.Store.PeekAccountLink(ctx, token, store.LinkInvite, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrInvalidLink
 	} else if err != nil {
-		return err
+		return "", err
 	}
-	return nil
+	if l.Username != "" && s.d.HasPassword != nil {
+		has, _, err := s.d.HasPassword(ctx, l.Username)
+		if err != nil {
+			return "", err
+		}
+		if has {
+			return "", ErrInvalidLink
+		}
+	}
+	return l.Username, nil
 }
 
 // AcceptInvite creates the account typed as name with password through an invitation and
@@ -375,10 +414,14 @@ func (s *Service) CheckInvite(ctx context.Context, token string) error {
 // *auth.Rejection and leaves the invitation usable; a spent or expired one is ErrInvalidLink.
 // It returns the account's hub name.
 func (s *Service) AcceptInvite(ctx context.Context, token, typed, password string) (string, error) {
-	if err := s.CheckInvite(ctx, token); err != nil {
+	bound, err := s.CheckInvite(ctx, token)
+	if err != nil {
 		return "", err
 	}
 	name := s.d.Normalize(strings.TrimSpace(typed))
+	if bound != "" {
+		return s.acceptBound(ctx, token, bound, name, password)
+	}
 	if err := s.d.CheckName(ctx, name); err != nil {
 		return "", err
 	}
@@ -418,5 +461,47 @@ func (s *Service) AcceptInvite(ctx context.Context, token, typed, password strin
 		return "", fmt.Errorf("set password of %q: %w", name, err)
 	}
 	s.log.Info("account created through an invitation", "user", name)
+	return name, nil
+}
+
+// acceptBound accepts an invitation issued for the account bound (IssueInviteFor): typed must
+// be that name, and the account gets its password for its owner. Its hub user may exist (an
+// admin_users name does from the start) and is created otherwise.
+func (s *Service) acceptBound(ctx context.Context, token, bound, name, password string) (string, error) {
+	if name != bound {
+		return "", auth.Reject("This invitation is for the account " + bound + ".")
+	}
+	if s.d.Rules != nil {
+		if err := s.d.Rules(name, password); err != nil {
+			return "", err
+		}
+	}
+	created := false
+	switch err := s.d.CreateAccount(ctx, name); {
+	case err == nil:
+		created = true
+	case !errors.Is(err, store.ErrExists):
+		return "", err
+	}
+	if _, err := s.d.Store.ClaimInvite(ctx, token, name, s.now()); err != nil {
+		if created && s.d.DropAccount != nil {
+			s.d.DropAccount(ctx, name)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return "", ErrInvalidLink
+		}
+		return "", err
+	}
+	set := s.d.SetOwnerPassword
+	if set == nil {
+		set = s.d.Passwords.SetPassword
+	}
+	if err := set(ctx, name, password); err != nil {
+		return "", fmt.Errorf("set password of %q: %w", name, err)
+	}
+	s.log.Info("password set through an invitation for the account", "user", name)
+	if s.d.AfterReset != nil {
+		s.d.AfterReset(ctx, name)
+	}
 	return name, nil
 }

@@ -72,8 +72,8 @@ func (db *DB) BlockedUserNames(ctx context.Context) ([]string, error) {
 
 // RevokeUserAccess ends every credential of a user in one transaction: a new cookie_id (every
 // browser session's login cookie stops verifying), and every API and OAuth token and pending
-// OAuth code deleted. With keepServerTokens the API tokens of the user's servers (note "Server
-// at ...") stay, so servers the hub keeps running can still reach the hub. It returns how many
+// OAuth code deleted. With keepServerTokens the API tokens of the user's servers (tied to
+// their spawner rows, Token.SpawnerID) stay, so servers the hub keeps running can still reach the hub. It returns how many
 // tokens were deleted; ErrNotFound if the user does not exist.
 func (db *DB) RevokeUserAccess(ctx context.Context, userID int64, keepServerTokens bool) (int, error) {
 	var deleted int
@@ -87,7 +87,7 @@ func (db *DB) RevokeUserAccess(ctx context.Context, userID int64, keepServerToke
 		}
 		q := `DELETE FROM api_tokens WHERE user_id = $1`
 		if keepServerTokens {
-			q += ` AND note NOT LIKE 'Server at %'`
+			q += ` AND spawner_id IS NULL`
 		}
 		if res, err = tx.ExecContext(ctx, q, userID); err != nil {
 			return fmt.Errorf("revoke user %d: tokens: %w", userID, err)
@@ -219,8 +219,10 @@ func (db *DB) ClaimInvite(ctx context.Context, plain, username string, now time.
 	if username == "" {
 		return nil, errors.New("claim invitation: empty username")
 	}
+	// An invitation issued for one name (username set) is claimed only by that name.
 	row := db.sql.QueryRowContext(ctx, `UPDATE account_links SET used = $1, username = $2
 		WHERE hashed = $3 AND kind = $4 AND used IS NULL AND expires_at > $1
+		AND (username = '' OR username = $2)
 		RETURNING `+linkCols, db.ts(now), username, linkDigest(plain), LinkInvite)
 	l, err := scanLink(row)
 	if errors.Is(err, sql.ErrNoRows) {

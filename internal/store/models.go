@@ -117,6 +117,9 @@ type Token struct {
 	LastActivity *time.Time
 	Note         string
 	Scopes       []string // raw, unexpanded
+	// SpawnerID is set on a server's own API token (the hub made it when the server started):
+	// the spawner row it belongs to. Only this marks a server token; the note is free text.
+	SpawnerID *int64
 }
 
 // OAuthClient is a row of oauth_clients.
@@ -180,4 +183,7 @@ type NewToken struct {
 	ExpiresAt *time.Time
 	Note      string
 	Scopes    []string
+	// SpawnerID ties the token to a spawner row of its user: the server's own token, made only
+	// by the hub when the server starts (Token.SpawnerID).
+	SpawnerID *int64
 }

@@ -14,7 +14,7 @@ const MinTokenLength = 8
 
 const tokenSelect = `SELECT t.id, t.hashed, t.prefix, t.user_id, t.service_id,
 	COALESCE(u.name, s.name, ''), t.client_id, t.session_id, t.created, t.expires_at,
-	t.last_activity, t.note, t.scopes
+	t.last_activity, t.note, t.scopes, t.spawner_id
 	FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
 	LEFT JOIN services s ON s.id = t.service_id`
 
@@ -28,11 +28,11 @@ func tokenRows(rows *sql.Rows) ([]*Token, error) {
 	out := []*Token{}
 	for rows.Next() {
 		t := &Token{}
-		var uid, sid sql.NullInt64
+		var uid, sid, spid sql.NullInt64
 		var created, expires, last nullTime
 		var scopes string
 		if err := rows.Scan(&t.ID, &t.Hashed, &t.Prefix, &uid, &sid, &t.OwnerName, &t.ClientID,
-			&t.SessionID, &created, &expires, &last, &t.Note, &scopes); err != nil {
+			&t.SessionID, &created, &expires, &last, &t.Note, &scopes, &spid); err != nil {
 			return nil, err
 		}
 		if uid.Valid {
@@ -40,6 +40,9 @@ func tokenRows(rows *sql.Rows) ([]*Token, error) {
 		}
 		if sid.Valid {
 			t.ServiceID = &sid.Int64
+		}
+		if spid.Valid {
+			t.SpawnerID = &spid.Int64
 		}
 		t.Created, t.ExpiresAt, t.LastActivity = created.Time, expires.ptr(), last.ptr()
 		t.Scopes = strList(scopes)
@@ -82,19 +85,25 @@ func (db *DB) CreateToken(ctx context.Context, t NewToken) (*Token, error) {
 				return fmt.Errorf("create token: collision with token a%d: %w", c.ID, ErrExists)
 			}
 		}
-		var uid, sid any
+		var uid, sid, spid any
 		if t.UserID != nil {
 			uid = *t.UserID
+		}
+		if t.SpawnerID != nil {
+			if t.UserID == nil {
+				return errors.New("create token: a server's token belongs to a user")
+			}
+			spid = *t.SpawnerID
 		}
 		if t.ServiceID != nil {
 			sid = *t.ServiceID
 		}
 		var id int64
 		err = tx.QueryRowContext(ctx, `INSERT INTO api_tokens (hashed, prefix, user_id, service_id,
-			client_id, session_id, created, expires_at, note, scopes)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			client_id, session_id, created, expires_at, note, scopes, spawner_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 			hashed, prefix, uid, sid, client, t.SessionID, db.ts(time.Now()), db.tsp(t.ExpiresAt),
-			t.Note, listArg(t.Scopes)).Scan(&id)
+			t.Note, listArg(t.Scopes), spid).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("create token: %w", mapErr(err))
 		}

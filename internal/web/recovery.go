@@ -414,12 +414,13 @@ func (p *Pages) inviteLinkPost(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) inviteGet(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	token := r.URL.Query().Get("token")
-	if err := p.d.Recovery.CheckInvite(r.Context(), token); err != nil {
+	bound, err := p.d.Recovery.CheckInvite(r.Context(), token)
+	if err != nil {
 		p.inviteFailed(w, r, err)
 		return
 	}
 	p.renderFragment(w, http.StatusOK, "Create your account", "invite", nil, &recoveryView{
-		Action: p.hubPrefix + "invite", XSRF: p.anonXSRF(w, r), Form: true, Token: token})
+		Action: p.hubPrefix + "invite", XSRF: p.anonXSRF(w, r), Form: true, Token: token, User: bound})
 }
 
 func (p *Pages) invitePost(w http.ResponseWriter, r *http.Request) {
@@ -429,7 +430,7 @@ func (p *Pages) invitePost(w http.ResponseWriter, r *http.Request) {
 	}
 	token, typed, pw := r.PostForm.Get("token"), strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
 	again := func(status int, msg string) {
-		if err := p.d.Recovery.CheckInvite(r.Context(), token); err != nil {
+		if _, err := p.d.Recovery.CheckInvite(r.Context(), token); err != nil {
 			p.inviteFailed(w, r, err)
 			return
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"gohub/internal/auth"
 	"gohub/internal/auth/password"
 	"gohub/internal/store"
 )
@@ -192,9 +193,13 @@ func parsePyStr(s string) (string, string, error) {
 
 // ImportOptions tune ImportDBM.
 type ImportOptions struct {
-	// Normalize turns a stored name into the hub name; strings.ToLower when nil (pass the
+	// Normalize turns a stored name into the hub name; auth.FoldUsername when nil (pass the
 	// pipeline's Normalize to apply username_map too).
 	Normalize func(string) string
+	// Check says why a normalised name cannot be a hub username (control or invisible
+	// characters, …); such entries are skipped as Invalid. auth.CheckBaseUsername when nil
+	// (pass the pipeline's CheckUsername for username_pattern too).
+	Check func(string) error
 	// Overwrite replaces passwords the hub already has; by default they are kept.
 	Overwrite bool
 	// Python is the interpreter for non-dumb dbm files; see ReadDBM when empty.
@@ -222,7 +227,11 @@ func ImportDBM(ctx context.Context, db *store.DB, path string, opts ImportOption
 	}
 	norm := opts.Normalize
 	if norm == nil {
-		norm = strings.ToLower
+		norm = auth.FoldUsername
+	}
+	check := opts.Check
+	if check == nil {
+		check = auth.CheckBaseUsername
 	}
 	log := opts.Logger
 	if log == nil {
@@ -252,6 +261,11 @@ func ImportDBM(ctx context.Context, db *store.DB, path string, opts ImportOption
 		if !password.IsHash(hash) || !utf8Valid(k) || name == "" {
 			rep.Invalid = append(rep.Invalid, k)
 			log.Warn("firstuse import: skipped an entry that is not a bcrypt hash", "name", k)
+			continue
+		}
+		if err := check(name); err != nil {
+			rep.Invalid = append(rep.Invalid, k)
+			log.Warn("firstuse import: skipped a name that cannot be a hub username", "name", strconv.Quote(k), "err", err)
 			continue
 		}
 		if seen[name] {

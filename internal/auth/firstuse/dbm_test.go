@@ -81,12 +81,16 @@ func TestImportDBM(t *testing.T) {
 				"Bob":      bcryptHash(t, "bob-password"), // pre-1.0 un-normalised key
 				"it's\"me": bcryptHash(t, "quote-password"),
 				"carol":    "not a hash",
+				// Names that cannot be hub usernames (hidden or ASCII-lookalike characters).
+				"ad\u200bmin": bcryptHash(t, "zw-password"),
+				"root\n":      bcryptHash(t, "nl-password"),
+				"\uff41dmin":  bcryptHash(t, "fw-password"),
 			})
 			got, err := firstuse.ReadDBM(context.Background(), path, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != 5 || !strings.HasPrefix(got["émile"], "$2b$04$") {
+			if len(got) != 8 || !strings.HasPrefix(got["émile"], "$2b$04$") {
 				t.Fatalf("ReadDBM = %q", got)
 			}
 
@@ -100,8 +104,10 @@ func TestImportDBM(t *testing.T) {
 				t.Fatal(err)
 			}
 			slices.Sort(rep.Imported)
-			if want := []string{"alice", "bob", "it's\"me", "émile"}; !slices.Equal(rep.Imported, want) || !slices.Equal(rep.Invalid, []string{"carol"}) {
-				t.Errorf("report %+v, want imported %q and invalid carol", rep, want)
+			slices.Sort(rep.Invalid)
+			wantInvalid := []string{"ad\u200bmin", "carol", "root\n", "\uff41dmin"}
+			if want := []string{"alice", "bob", "it's\"me", "émile"}; !slices.Equal(rep.Imported, want) || !slices.Equal(rep.Invalid, wantInvalid) {
+				t.Errorf("report %+q, want imported %q and invalid %q", rep, want, wantInvalid)
 			}
 			// The hashes are unchanged, so the old passwords work through the login page.
 			for name, pw := range map[string]string{"alice": "alice-password", "émile": "émile-password", "Bob": "bob-password"} {

@@ -12,7 +12,9 @@
 //   - two simultaneous first logins of one name cannot both win: the second must match the
 //     password the first stored;
 //   - hashing runs with bounded concurrency (package password), so a login flood cannot take
-//     every CPU from the rest of the hub.
+//     every CPU from the rest of the hub;
+//   - the first login of an admin's name (admin_users, or the admin flag) does not set its
+//     password: `gohub user set-password` or the invitation printed at startup does.
 package firstuse
 
 import (
@@ -112,7 +114,7 @@ func (a *Authenticator) UseDatabase(ctx context.Context, db *store.DB) error {
 	}
 	a.db.Store(db)
 	if a.checkStartup {
-		return NormalizeStoredNames(ctx, db, strings.ToLower, a.log)
+		return NormalizeStoredNames(ctx, db, auth.FoldUsername, a.log)
 	}
 	return nil
 }
@@ -222,18 +224,29 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
-	if !a.createUsers {
-		if _, err := db.GetUser(ctx, name); errors.Is(err, store.ErrNotFound) {
+	hu, err := db.GetUser(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if !a.createUsers {
 			return nil, fmt.Errorf("%w: new name and create_users is off", auth.ErrRejected)
-		} else if err != nil {
-			return nil, err
 		}
+	case err != nil:
+		return nil, err
+	}
+	// No unauthenticated path leads to an admin account: the first login of an admin's name
+	// does not set its password (gohub user set-password, or the invitation printed at the
+	// first start, does). Upstream lets the first comer claim it.
+	if c.InAdminUsers || (hu != nil && hu.Admin) {
+		return nil, auth.Reject(MsgAdminNoPassword)
 	}
 	if err := a.checkNew(c.Password); err != nil {
 		return nil, err
 	}
 	return &auth.Identity{Name: name, Private: firstUse{}}, nil
 }
+
+// MsgAdminNoPassword answers the first login of an admin's name, which has no password yet.
+const MsgAdminNoPassword = "This administrator account has no password yet. The hub's operator sets it with 'gohub user set-password', or opens the invitation link the hub printed when it first started."
 
 // hashErr turns a busy hasher into a message the user can act on.
 func (a *Authenticator) hashErr(err error) error {
@@ -328,6 +341,19 @@ func (a *Authenticator) SetPassword(ctx context.Context, name, pw string) error 
 		return a.hashErr(err)
 	}
 	return db.SetPasswordHash(ctx, name, hash)
+}
+
+// HasPassword reports whether name has a stored password (auth.PasswordKnower).
+func (a *Authenticator) HasPassword(ctx context.Context, name string) (bool, error) {
+	db, err := a.store()
+	if err != nil {
+		return false, err
+	}
+	_, err = db.GetPasswordHash(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // DeleteUser forgets the user's password (auth.UserDeleter), so the name can be claimed again.

@@ -65,6 +65,40 @@ func TestFirstLoginSetsThePassword(t *testing.T) {
 	}
 }
 
+// TestAdminFirstLoginRefused performs the claim of an admin's name: the first login as a name
+// in admin_users (or as a hub user with the admin flag) set its password and made the stranger
+// the admin. It is refused and stores nothing; after `gohub user set-password` (the hub's
+// SetOwnerPassword) the admin logs in with that password only.
+func TestAdminFirstLoginRefused(t *testing.T) {
+	h := newHub(t, func(c *firstuse.Config) { c.AdminUsers = []string{"admin"} }, authtest.Options{})
+	if _, err := h.DB.CreateUser(t.Context(), "root", true); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"admin", "Admin", "root"} {
+		r := h.Browser().Login(name, "mallory-password")
+		if r.Status == 302 || !strings.Contains(r.Body, "gohub user set-password") {
+			t.Errorf("first login as the admin %s: %d", name, r.Status)
+		}
+	}
+	for _, name := range []string{"admin", "root"} {
+		if _, err := h.DB.GetPasswordHash(t.Context(), name); err == nil {
+			t.Errorf("a refused first login stored a password for %s", name)
+		}
+	}
+	if err := h.Pipeline.SetOwnerPassword(t.Context(), "admin", "the-admins-own"); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.Browser().Login("admin", "the-admins-own"); r.Status != 302 {
+		t.Errorf("the admin's login after set-password: %d", r.Status)
+	}
+	if r := h.Browser().Login("admin", "mallory-password"); r.Status == 302 {
+		t.Error("another password logs in as the admin")
+	}
+	if u := h.User("admin"); u == nil || !u.Admin {
+		t.Errorf("admin after login: %+v", u)
+	}
+}
+
 func TestShortPassword(t *testing.T) {
 	h := newHub(t, nil, authtest.Options{})
 	r := h.Browser().Login("bob", "short")

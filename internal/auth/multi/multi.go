@@ -28,11 +28,14 @@ type source struct {
 
 // Authenticator is MultiAuthenticator. It is safe for concurrent use.
 type Authenticator struct {
-	sources []*source
-	byName  map[string]*source
-	forms   []*source // sources with a username/password form
-	log     *slog.Logger
-	db      atomic.Pointer[store.DB]
+	// hubAdmins are the top-level admin_users, normalised: each may come only through the
+	// source that owns it (hubAdminOwners).
+	hubAdmins map[string]bool
+	sources   []*source
+	byName    map[string]*source
+	forms     []*source // sources with a username/password form
+	log       *slog.Logger
+	db        atomic.Pointer[store.DB]
 }
 
 // New builds every source from its validated config.
@@ -49,6 +52,8 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		}
 	}
 	m := &Authenticator{byName: map[string]*source{}, log: log}
+	var owned map[int][]string
+	m.hubAdmins, owned = hubAdminOwners(cfg)
 	probe := &pageProbe{mux: http.NewServeMux()}
 	for i, s := range cfg.Authenticators {
 		cl, ok := lookupClass(s.Class)
@@ -65,6 +70,9 @@ func New(cfg *Config, log *slog.Logger) (*Authenticator, error) {
 		common.AllowedUsers = append(common.AllowedUsers, s.AllowedUsers...)
 		common.BlockedUsers = append(common.BlockedUsers, s.BlockedUsers...)
 		common.AdminUsers = append(common.AdminUsers, s.AdminUsers...)
+		// The hub-wide admins this source owns are its admins too: a source whose people
+		// choose their names (native, firstuse) then refuses to let anyone claim them.
+		common.AdminUsers = append(common.AdminUsers, owned[i]...)
 		slg := log.With("source", s.Name)
 		a, common, err := cl.New(sub, slg)
 		if err != nil {
@@ -150,6 +158,36 @@ func (m *Authenticator) ConfigWarnings(auth.Config) []string {
 	return nil
 }
 
+// hubAdminOwners normalises the top-level admin_users and gives each name to the one source
+// that can produce it: the source with the longest prefix the name starts with, if no other
+// source has a prefix of that length the name starts with. owned maps a source's index to the
+// names it owns, without the prefix. A name two sources could produce (two sources without a
+// prefix) has no owner: it logs in only through a source whose own admin_users lists it, so
+// the first person to use a name at whichever source cannot claim a hub admin.
+func hubAdminOwners(cfg *Config) (all map[string]bool, owned map[int][]string) {
+	all, owned = map[string]bool{}, map[int][]string{}
+	for _, raw := range cfg.AdminUsers {
+		name := auth.FoldUsername(strings.TrimSpace(raw))
+		all[name] = true
+		best, n, owner := -1, 0, -1
+		for i, s := range cfg.Authenticators {
+			if !strings.HasPrefix(name, s.Prefix) {
+				continue
+			}
+			switch l := len(s.Prefix); {
+			case l > best:
+				best, n, owner = l, 1, i
+			case l == best:
+				n++
+			}
+		}
+		if n == 1 && len(name) > best {
+			owned[owner] = append(owned[owner], name[best:])
+		}
+	}
+	return all, owned
+}
+
 // pageSourceKey marks the request of a source's own page that completes a login (the OAuth
 // callback): only such a request may log in through that source.
 type pageSourceKey struct{}
@@ -220,6 +258,10 @@ func (m *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	}
 	l.subName = id.Name
 	final := src.prefix + id.Name
+	if m.hubAdmins[final] && !src.pipeline.IsAdminUser(id.Name) {
+		return nil, fmt.Errorf("%w: %s is a hub-wide admin, and source %s does not own that name (list it in the source's admin_users, or give the sources distinct prefixes)",
+			auth.ErrRejected, final, src.name)
+	}
 	if err := m.checkSource(ctx, src, final); err != nil {
 		return nil, err
 	}
@@ -554,6 +596,31 @@ func (m *Authenticator) SetPassword(ctx context.Context, name, pw string) error 
 		return err
 	}
 	return ps.SetPassword(ctx, sub, pw)
+}
+
+// SetOwnerPassword hands the user to its owner through its source (auth.OwnerPasswordSetter
+// when the source has it, else its SetPassword).
+func (m *Authenticator) SetOwnerPassword(ctx context.Context, name, pw string) error {
+	ps, sub, err := m.passwordSource(ctx, name)
+	if err != nil {
+		return err
+	}
+	if os, ok := ps.(auth.OwnerPasswordSetter); ok {
+		return os.SetOwnerPassword(ctx, sub, pw)
+	}
+	return ps.SetPassword(ctx, sub, pw)
+}
+
+// HasPassword asks the user's source (auth.PasswordKnower); false when it cannot tell.
+func (m *Authenticator) HasPassword(ctx context.Context, name string) (bool, error) {
+	ps, sub, err := m.passwordSource(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	if pk, ok := ps.(auth.PasswordKnower); ok {
+		return pk.HasPassword(ctx, sub)
+	}
+	return false, nil
 }
 
 // CheckNewPassword applies the password rules of the user's source (auth.PasswordRules).

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gohub/internal/auth"
+	"gohub/internal/auth/authtest"
 	"gohub/internal/auth/registry"
 	"gohub/internal/config"
 	"gohub/internal/hub"
@@ -174,5 +175,74 @@ MultiAuthenticator:
 		if refused := errors.As(err, &shown); refused != c.refused || !c.refused && err != nil {
 			t.Errorf("%s's %s: %v", c.src, c.user, err)
 		}
+	}
+}
+
+// TestHubAdminNameNotClaimable performs the claim of a hub-wide admin name through a source
+// without a prefix: with two such sources, whoever logs in first as "boss" at either one became
+// the hub's admin boss. A hub-wide admin name now comes only through the one source that owns
+// it (the longest prefix it starts with, unshared) or a source whose own admin_users lists it;
+// a source whose people choose their names (firstuse) refuses the first login of an owned
+// admin name, since its password must come from `gohub user set-password`.
+func TestHubAdminNameNotClaimable(t *testing.T) {
+	p := pipeline(t, `
+MultiAuthenticator:
+  admin_users: [boss, guest-root]
+  authenticators:
+    - {class: dummy, name: one, config: {password: one-password}}
+    - {class: dummy, name: two, config: {password: two-password}}
+    - {class: dummy, name: guests, prefix: guest-, config: {password: guest-password}}
+`)
+	for _, src := range []string{"one", "two"} {
+		if id, err := login(p, src, "boss", src+"-password"); err == nil {
+			t.Errorf("source %s claimed the hub admin boss: %+v", src, id)
+		}
+	}
+	if id, err := login(p, "guests", "root", "guest-password"); err != nil || id.Admin == nil || !*id.Admin {
+		t.Errorf("guest-root through its own source: %+v %v", id, err)
+	}
+	if id, err := login(p, "one", "guest-root", "one-password"); err == nil {
+		t.Errorf("source one claimed the hub admin guest-root: %+v", id)
+	}
+	// The operator names the source of an admin explicitly.
+	p = pipeline(t, `
+MultiAuthenticator:
+  admin_users: [boss]
+  authenticators:
+    - {class: dummy, name: one, config: {password: one-password}, admin_users: [boss]}
+    - {class: dummy, name: two, config: {password: two-password}}
+`)
+	if id, err := login(p, "one", "boss", "one-password"); err != nil || id.Admin == nil || !*id.Admin {
+		t.Errorf("boss through the source listing him: %+v %v", id, err)
+	}
+	if id, err := login(p, "two", "boss", "two-password"); err == nil {
+		t.Errorf("source two claimed the hub admin boss: %+v", id)
+	}
+
+	// One firstuse source without a prefix owns boss, and refuses boss's first login.
+	file, err := config.Parse("gohub_config.yaml", []byte(`
+MultiAuthenticator:
+  admin_users: [boss]
+  authenticators:
+    - {class: firstuse, config: {bcrypt_cost: 10}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := registry.Lookup("multi")
+	cfg := e.NewConfig()
+	if err := file.Decode(hub.Schema(), e.Class, cfg); err != nil {
+		t.Fatal(err)
+	}
+	a, common, err := e.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := authtest.New(t, a, *common, authtest.Options{})
+	if r := h.Browser().Login("boss", "mallory-password"); r.Status == 302 {
+		t.Error("the first login of boss through firstuse set the hub admin's password")
+	}
+	if r := h.Browser().Login("carol", "carol-password"); r.Status != 302 {
+		t.Errorf("carol's first login: %d", r.Status)
 	}
 }

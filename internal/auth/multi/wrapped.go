@@ -2,7 +2,6 @@ package multi
 
 import (
 	"context"
-	"strings"
 
 	"gohub/internal/auth"
 	"gohub/internal/store"
@@ -31,7 +30,7 @@ func (w *wrapped) NormalizeUsername(name string) string {
 	if n, ok := w.a.(auth.UsernameNormalizer); ok {
 		return n.NormalizeUsername(name)
 	}
-	return strings.ToLower(name)
+	return auth.FoldUsername(name)
 }
 
 func (w *wrapped) ValidateUsername(name string) error {

@@ -93,7 +93,7 @@ func (a *Authenticator) registerAPI(mux *http.ServeMux, d auth.PageDeps) {
 	for _, action := range []string{"authorize", "unauthorize"} {
 		handle("POST "+base+"/{name}/"+action, func(w http.ResponseWriter, r *http.Request, c *auth.APICaller) {
 			name := r.PathValue("name")
-			if err := a.act(r.Context(), c.Name, action, name); err != nil {
+			if err := a.act(r.Context(), d, actor{c.Name, c.Admin}, action, name); err != nil {
 				a.apiActFailed(w, name, err)
 				return
 			}
@@ -103,7 +103,7 @@ func (a *Authenticator) registerAPI(mux *http.ServeMux, d auth.PageDeps) {
 	}
 	handle("DELETE "+base+"/{name}", func(w http.ResponseWriter, r *http.Request, c *auth.APICaller) {
 		name := r.PathValue("name")
-		if err := a.act(r.Context(), c.Name, "discard", name); err != nil {
+		if err := a.act(r.Context(), d, actor{c.Name, c.Admin}, "discard", name); err != nil {
 			a.apiActFailed(w, name, err)
 			return
 		}
@@ -169,6 +169,8 @@ func (a *Authenticator) apiAnswerUser(w http.ResponseWriter, r *http.Request, na
 func (a *Authenticator) apiActFailed(w http.ResponseWriter, name string, err error) {
 	var shown *auth.Rejection
 	switch {
+	case errors.Is(err, auth.ErrOnlyAdmins):
+		apiError(w, http.StatusForbidden, msgOnlyAdmins)
 	case errors.As(err, &shown):
 		apiError(w, http.StatusBadRequest, shown.Message)
 	case errors.Is(err, store.ErrNotFound):

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"gohub/internal/auth"
 	"gohub/internal/auth/firstuse"
 	"gohub/internal/store"
 )
@@ -26,7 +27,7 @@ func (a *Authenticator) importFirstuse(ctx context.Context, db *store.DB) error 
 			return fmt.Errorf("import_from_firstuse: read %s: %w", a.cfg.FirstuseDBPath, err)
 		}
 		for name, hash := range m {
-			hashes[strings.ToLower(strings.TrimSpace(name))] = hash
+			hashes[auth.FoldUsername(strings.TrimSpace(name))] = hash
 		}
 	}
 	names, err := db.PasswordUsernames(ctx)
@@ -42,7 +43,7 @@ func (a *Authenticator) importFirstuse(ctx context.Context, db *store.DB) error 
 	}
 	imported := 0
 	for name, hash := range hashes {
-		if name == "" || a.ValidateUsername(name) != nil {
+		if auth.CheckBaseUsername(name) != nil || a.ValidateUsername(name) != nil {
 			a.log.Warn("native: import_from_firstuse skips a name the sign-up rules refuse", "user", name)
 			continue
 		}

@@ -82,3 +82,51 @@ func TestUserManagersUseAdminPages(t *testing.T) {
 		})
 	}
 }
+
+// TestUserManagerCannotTakeOverAdmin performs the takeover a non-admin holding admin:users
+// tried on the native pages: set the admin's password on /hub/change-password/admin, and
+// un-authorize the admin on /hub/authorize. Both answer 403 and change nothing; the same pages
+// still work on a user who is no admin.
+func TestUserManagerCannotTakeOverAdmin(t *testing.T) {
+	h := newHub(t, func(c *native.Config) { c.OpenSignup = true })
+	ctx := t.Context()
+	adminBrowser(t, h)
+	signup(h.Browser(), "otto", "otto-password")
+	b := h.Browser()
+	signup(b, "mallory", "mallory-password")
+	if r := b.Login("mallory", "mallory-password"); r.Status != 302 {
+		t.Fatalf("mallory's login: %d %q", r.Status, alert(r.Body))
+	}
+	if _, err := h.DB.UpsertRole(ctx, store.Role{Name: "user-admins", Scopes: []string{"admin:users"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.DB.GrantRole(ctx, "user-admins", store.KindUser, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	xsrf := b.XSRF("/hub/change-password")
+	pw := "mallory-owns-admin"
+	if r := b.Do("GET", "/hub/change-password/admin", nil); r.Status != 403 {
+		t.Errorf("GET /hub/change-password/admin by a non-admin: %d", r.Status)
+	}
+	if r := b.Do("POST", "/hub/change-password/admin", url.Values{"_xsrf": {xsrf}, "new_password": {pw}, "new_password_confirmation": {pw}}); r.Status != 403 {
+		t.Errorf("POST /hub/change-password/admin by a non-admin: %d %q", r.Status, alert(r.Body))
+	}
+	if h.Browser().Login("admin", pw).Status == 302 {
+		t.Error("mallory set the admin's password and signs in as admin")
+	}
+	for _, action := range []string{"unauthorize", "discard", "authorize"} {
+		if r := b.Do("POST", "/hub/authorize", url.Values{"_xsrf": {xsrf}, "username": {"admin"}, "action": {action}}); r.Status != 403 {
+			t.Errorf("%s the admin by a non-admin: %d %q", action, r.Status, alert(r.Body))
+		}
+	}
+	if h.Browser().Login("admin", "admin-secret-pw").Status != 302 {
+		t.Error("the admin cannot sign in any more")
+	}
+	// On otto, who is no admin, mallory's role works.
+	if r := b.Do("POST", "/hub/change-password/otto", url.Values{"_xsrf": {xsrf}, "new_password": {pw}, "new_password_confirmation": {pw}}); r.Status != 200 {
+		t.Errorf("set otto's password: %d %q", r.Status, alert(r.Body))
+	}
+	if r := b.Do("POST", "/hub/authorize", url.Values{"_xsrf": {xsrf}, "username": {"otto"}, "action": {"unauthorize"}}); r.Status != 303 {
+		t.Errorf("unauthorize otto: %d %q", r.Status, alert(r.Body))
+	}
+}

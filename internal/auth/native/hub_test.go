@@ -1,6 +1,7 @@
 package native_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,11 +22,37 @@ import (
 )
 
 // fullHub is a whole gohub (pages, REST API, spawner) with the native authenticator, served by
-// an httptest server; approverToken is an admin service's API token.
+// an httptest server; approverToken is an admin service's API token. mallory (no admin) holds
+// admin:users on every user through the role user-admins.
 type fullHub struct {
-	t   *testing.T
-	h   *hub.Hub
-	srv *httptest.Server
+	t       *testing.T
+	h       *hub.Hub
+	file    *config.File
+	srv     *httptest.Server
+	console *bytes.Buffer // what the hub printed for its operator (Options.Console)
+}
+
+// setPassword sets a password as `gohub user set-password` does: the only way, with the
+// invitation printed at startup, to give an admin one.
+func (f *fullHub) setPassword(name, pw string) {
+	f.t.Helper()
+	ad, err := hub.OpenAdmin(f.t.Context(), f.file, false)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer ad.Close()
+	if _, err := ad.SetPassword(f.t.Context(), name, pw); err != nil {
+		f.t.Fatalf("set-password %s: %v", name, err)
+	}
+}
+
+// adminLogin gives the admin a password and logs the client in.
+func (c *client) adminLogin(pw string) {
+	c.f.t.Helper()
+	c.f.setPassword("admin", pw)
+	if s, body := c.submit("/hub/login", url.Values{"username": {"admin"}, "password": {pw}}); s != 302 {
+		c.f.t.Fatalf("login admin: %d %s", s, alert(body))
+	}
 }
 
 const approverToken = "approver-token-0123456789abcdef0123456789"
@@ -41,6 +68,8 @@ JupyterHub:
   spawner_class: simple
   services:
     - {name: approver, api_token: %s, admin: true}
+  load_roles:
+    - {name: user-admins, scopes: [admin:users], users: [mallory]}
 Authenticator:
   admin_users: [admin]
   failed_logins_before_lockout: 0
@@ -58,7 +87,8 @@ SimpleLocalProcessSpawner:
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h, err := hub.New(context.Background(), f, hub.Options{Logger: log, Getenv: func(string) string { return "" }})
+	console := &bytes.Buffer{}
+	h, err := hub.New(context.Background(), f, hub.Options{Logger: log, Getenv: func(string) string { return "" }, Console: console})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +97,7 @@ SimpleLocalProcessSpawner:
 		srv.Close()
 		h.Close()
 	})
-	return &fullHub{t: t, h: h, srv: srv}
+	return &fullHub{t: t, h: h, file: f, srv: srv, console: console}
 }
 
 func indent(s string) string {
@@ -252,7 +282,7 @@ func TestAPI(t *testing.T) {
 	// without admin:users, an admin's cookie without X-XSRFToken.
 	annTok := f.token("ann")
 	admin := f.client()
-	admin.signupAndLogin("admin", "admin-password")
+	admin.adminLogin("admin-password")
 	weakAdminTok := f.token("admin", "read:users")
 	for _, c := range []struct {
 		name   string
@@ -372,5 +402,100 @@ func TestUnauthorizeRevokesAndResetLink(t *testing.T) {
 	}
 	if s, _ := f.client().submit("/hub/login", url.Values{"username": {"dan"}, "password": {"dan-password"}}); s != 403 {
 		t.Errorf("login with the old password: %d", s)
+	}
+}
+
+// TestAPIUserManagerCannotTouchAdmins: a non-admin whose token holds admin:users cannot
+// un-authorize, discard or authorize the sign-up of an admin through /hub/api/native/ (403,
+// nothing changes); on others the token works.
+func TestAPIUserManagerCannotTouchAdmins(t *testing.T) {
+	f := newFullHub(t, "")
+	bot := func(method, path string) (int, string) {
+		return f.client().do(method, path, nil, "Authorization", "token "+approverToken)
+	}
+	f.client().adminLogin("admin-password")
+	for _, n := range []string{"mallory", "otto"} {
+		f.client().submit("/hub/signup", url.Values{"username": {n}, "signup_password": {n + "-password"}, "signup_password_confirmation": {n + "-password"}})
+		if s, out := bot("POST", "/hub/api/native/users/"+n+"/authorize"); s != 200 {
+			t.Fatalf("authorize %s: %d %s", n, s, out)
+		}
+	}
+	tok := f.token("mallory")
+	as := func(method, path string) (int, string) {
+		return f.client().do(method, path, nil, "Authorization", "token "+tok)
+	}
+	for _, req := range []struct{ method, path string }{
+		{"POST", "/hub/api/native/users/admin/unauthorize"},
+		{"DELETE", "/hub/api/native/users/admin"},
+		{"POST", "/hub/api/native/users/admin/authorize"},
+	} {
+		if s, out := as(req.method, req.path); s != 403 {
+			t.Errorf("%s %s by a non-admin: %d %s", req.method, req.path, s, out)
+		}
+	}
+	if s, out := bot("GET", "/hub/api/native/users/admin"); !strings.Contains(out, `"authorized":true`) {
+		t.Errorf("the admin's sign-up changed: %d %s", s, out)
+	}
+	if s, out := as("POST", "/hub/api/native/users/otto/unauthorize"); s != 200 {
+		t.Errorf("unauthorize otto: %d %s", s, out)
+	}
+}
+
+// inviteRE finds the path of an invitation link the hub printed for its operator.
+var inviteRE = regexp.MustCompile(`https?://[^/\s]+(/hub/invite\?token=[^\s]+)`)
+
+// TestFirstAdminInvitation: at startup the hub prints (on its console, not its log) a one-time
+// invitation for an admin without a password, at every start until the admin has one. The
+// link sets the password of that account only, works once, and stops working as soon as the
+// admin has a password (a link left in a terminal's scrollback cannot replace it later).
+func TestFirstAdminInvitation(t *testing.T) {
+	f := newFullHub(t, "")
+	m := inviteRE.FindStringSubmatch(f.console.String())
+	if m == nil || !strings.Contains(f.console.String(), "gohub user set-password admin") {
+		t.Fatalf("no invitation printed for the admin:\n%s", f.console.String())
+	}
+	first := m[1]
+	token, _ := url.ParseQuery(strings.TrimPrefix(first, "/hub/invite?"))
+	// A second start before the admin has a password prints another link.
+	var again bytes.Buffer
+	h2, err := hub.New(t.Context(), f.file, hub.Options{Logger: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }, Console: &again})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2.Close()
+	m2 := inviteRE.FindStringSubmatch(again.String())
+	if m2 == nil || m2[1] == first {
+		t.Fatalf("second start: %q", again.String())
+	}
+
+	c := f.client()
+	if s, page := c.do("GET", first, nil); s != 200 || !strings.Contains(page, `value="admin"`) {
+		t.Fatalf("invitation page: %d %s", s, page)
+	}
+	fields := func(name string) url.Values {
+		return url.Values{"token": {token.Get("token")}, "username": {name}, "password": {"admin-first-pw"}, "confirm": {"admin-first-pw"}}
+	}
+	if s, page := c.submit(first, fields("mallory")); s != 400 || !strings.Contains(page, "for the account admin") {
+		t.Errorf("the admin's invitation used for another name: %d", s)
+	}
+	if s, page := c.submit(first, fields("admin")); s != 200 {
+		t.Fatalf("accept the admin's invitation: %d %s", s, page)
+	}
+	if s, body := c.submit("/hub/login", url.Values{"username": {"admin"}, "password": {"admin-first-pw"}}); s != 302 {
+		t.Fatalf("the admin's login: %d %s", s, alert(body))
+	}
+	for _, link := range []string{first, m2[1]} {
+		if s, _ := f.client().do("GET", link, nil); s != 400 {
+			t.Errorf("invitation %s after the admin has a password: %d, want 400", link, s)
+		}
+	}
+	var third bytes.Buffer
+	h3, err := hub.New(t.Context(), f.file, hub.Options{Logger: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }, Console: &third})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h3.Close()
+	if inviteRE.MatchString(third.String()) {
+		t.Errorf("an invitation printed although the admin has a password: %s", third.String())
 	}
 }

@@ -18,6 +18,11 @@
 //   - a lock lapses after seconds_before_next_try and the count starts again;
 //   - open_signup does not authorize a sign-up whose name is a hub user already (made through
 //     the API): that would hand the account to whoever signs up first; an admin approves it;
+//   - nobody signs up with an admin's name (upstream authorizes admin_users at sign-up, so the
+//     first comer became the admin): its password comes from `gohub user set-password` or an
+//     invitation bound to the name (SetOwnerPassword);
+//   - only admins act on an admin's sign-up or password (auth.CheckActOn), not every holder of
+//     admin:users;
 //   - un-authorizing a user ends their access at once (sessions, API and OAuth tokens, servers)
 //     through the hub's revoker, not only at their next login;
 //   - discard refuses a user with a running server, keeps a hub user older than the sign-up

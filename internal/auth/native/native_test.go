@@ -67,12 +67,13 @@ func alert(body string) string {
 	return html.UnescapeString(m[1])
 }
 
-// adminBrowser signs up and logs in the admin (authorized at once: admin_users).
+// adminBrowser gives the admin a password as `gohub user set-password` does (an admin's name
+// cannot be signed up for) and logs in.
 func adminBrowser(t *testing.T, h *authtest.Hub) *authtest.Browser {
 	t.Helper()
 	b := h.Browser()
-	if r := signup(b, "admin", "admin-secret-pw"); r.Status != 200 || !strings.Contains(alert(r.Body), "You can sign in now") {
-		t.Fatalf("admin sign-up: %d %q", r.Status, alert(r.Body))
+	if err := h.Pipeline.SetOwnerPassword(t.Context(), "admin", "admin-secret-pw"); err != nil {
+		t.Fatalf("admin's password: %v", err)
 	}
 	if r := b.Login("admin", "admin-secret-pw"); r.Status != 302 {
 		t.Fatalf("admin login: %d %q", r.Status, alert(r.Body))
@@ -297,6 +298,44 @@ func TestOpenSignupAndAdmins(t *testing.T) {
 		t.Errorf("admin after login: %+v", u)
 	}
 	_ = admin
+}
+
+// TestAdminNameCannotBeSignedUp performs the claim of an admin's name: the first stranger to
+// sign up as a name in admin_users (with or without open_signup), or as a hub user with the
+// admin flag, became that admin. The sign-up is refused and stores nothing; the admin's
+// password comes from `gohub user set-password` (SetOwnerPassword), which also replaces a
+// stranger's sign-up left from before (its password and 2FA secret).
+func TestAdminNameCannotBeSignedUp(t *testing.T) {
+	for _, open := range []bool{false, true} {
+		h := newHub(t, func(c *native.Config) { c.OpenSignup = open; c.Allow2FA = true })
+		if _, err := h.DB.CreateUser(t.Context(), "root", true); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"admin", "ADMIN", "root"} {
+			b := h.Browser()
+			if r := signup(b, name, "mallory-password"); r.Status != 400 || !strings.Contains(alert(r.Body), "administrator") {
+				t.Errorf("open_signup %v: sign-up as %s: %d %q", open, name, r.Status, alert(r.Body))
+			}
+			if r := b.Login(name, "mallory-password"); r.Status == 302 {
+				t.Errorf("open_signup %v: a stranger signed in as the admin %s", open, name)
+			}
+		}
+		if n, err := h.DB.NativeNameTaken(t.Context(), "admin"); err != nil || n {
+			t.Errorf("a refused sign-up left a row: %v %v", n, err)
+		}
+	}
+	// A sign-up a stranger made before the name was an admin's is replaced, 2FA and all.
+	h := newHub(t, func(c *native.Config) { c.AdminUsers = nil; c.Allow2FA = true })
+	signup(h.Browser(), "admin", "mallory-password", "2fa", "on")
+	if err := h.Pipeline.SetOwnerPassword(t.Context(), "admin", "the-admins-own"); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.Browser().Login("admin", "the-admins-own"); r.Status != 302 {
+		t.Errorf("the owner's login after set-password: %d %q", r.Status, alert(r.Body))
+	}
+	if r := h.Browser().Login("admin", "mallory-password"); r.Status == 302 {
+		t.Error("the stranger's password still works")
+	}
 }
 
 // TestSignupDisabled: enable_signup false hides the page, refuses posts and drops the link.

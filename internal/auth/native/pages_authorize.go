@@ -122,9 +122,12 @@ func (a *Authenticator) registerAuthorize(mux *http.ServeMux, d auth.PageDeps) {
 		}
 		name := r.PostForm.Get("username")
 		action := r.PostForm.Get("action")
-		err := a.act(r.Context(), u.Name, action, name)
+		err := a.act(r.Context(), d, actor{u.Name, u.Admin}, action, name)
 		var shown *auth.Rejection
 		switch {
+		case errors.Is(err, auth.ErrOnlyAdmins):
+			a.renderAuthorize(w, r, d, u, http.StatusForbidden, back, errAlert(msgOnlyAdmins))
+			return
 		case errors.As(err, &shown):
 			a.renderAuthorize(w, r, d, u, http.StatusBadRequest, back, errAlert(shown.Message))
 			return
@@ -160,12 +163,27 @@ func doneMessage(action, name string) string {
 	return ""
 }
 
-// act authorizes, un-authorizes or discards the sign-up of name for the admin named by.
-func (a *Authenticator) act(ctx context.Context, by, action, name string) error {
+// msgOnlyAdmins answers a non-admin acting on an admin's account (auth.ErrOnlyAdmins).
+const msgOnlyAdmins = "Only admins can change the account of an admin."
+
+// actor is who acts on a sign-up: their hub name and admin flag.
+type actor struct {
+	Name  string
+	Admin bool
+}
+
+// act authorizes, un-authorizes or discards the sign-up of name for the actor. Only admins
+// act on the sign-up of an admin (auth.CheckActOn): a holder of admin:users who is not one
+// could otherwise authorize someone's sign-up of an admin's name, or lock the admins out.
+func (a *Authenticator) act(ctx context.Context, d auth.PageDeps, who actor, action, name string) error {
 	db, err := a.store()
 	if err != nil {
 		return err
 	}
+	if err := auth.CheckActOn(ctx, db, d.Pipeline, who.Admin, name); err != nil {
+		return err
+	}
+	by := who.Name
 	defer a.invalidate()
 	switch action {
 	case "authorize", "unauthorize":

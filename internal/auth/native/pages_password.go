@@ -86,7 +86,7 @@ func (a *Authenticator) registerPassword(mux *http.ServeMux, d auth.PageDeps) {
 		if !ok {
 			return
 		}
-		if !a.hasSignup(w, r, d, u) {
+		if !a.hasSignup(w, r, d, u) || !a.mayActOn(w, r, d, u) {
 			return
 		}
 		a.renderChange(w, r, d, u, r.PathValue("user"), true, http.StatusOK, nil)
@@ -97,7 +97,7 @@ func (a *Authenticator) registerPassword(mux *http.ServeMux, d auth.PageDeps) {
 			return
 		}
 		target := r.PathValue("user")
-		if !a.changeForm(w, r, d, u, target, true) || !a.hasSignup(w, r, d, u) {
+		if !a.changeForm(w, r, d, u, target, true) || !a.hasSignup(w, r, d, u) || !a.mayActOn(w, r, d, u) {
 			return
 		}
 		a.setPassword(w, r, d, u, target, true)
@@ -126,6 +126,24 @@ func (a *Authenticator) hasSignup(w http.ResponseWriter, r *http.Request, d auth
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		a.render(w, d, http.StatusNotFound, "Not found", u, notFoundTmpl, nil)
+		return false
+	case err != nil:
+		a.changeFailed(w, r, d, u, r.PathValue("user"), true, err)
+		return false
+	}
+	return true
+}
+
+// mayActOn answers 403 when u may not set the password of the {user} of the path: only
+// admins set an admin's (auth.CheckActOn).
+func (a *Authenticator) mayActOn(w http.ResponseWriter, r *http.Request, d auth.PageDeps, u *store.User) bool {
+	db, err := a.store()
+	if err == nil {
+		err = auth.CheckActOn(r.Context(), db, d.Pipeline, u.Admin, r.PathValue("user"))
+	}
+	switch {
+	case errors.Is(err, auth.ErrOnlyAdmins):
+		a.renderChange(w, r, d, u, r.PathValue("user"), true, http.StatusForbidden, errAlert(msgOnlyAdmins))
 		return false
 	case err != nil:
 		a.changeFailed(w, r, d, u, r.PathValue("user"), true, err)

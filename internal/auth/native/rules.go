@@ -28,6 +28,7 @@ const (
 	msgEmailInvalid     = "Please enter a valid email address."
 	msgTOSRequired      = "Please accept the terms of service to sign up."
 	msgSignupDisabled   = "Sign-up is disabled on this hub."
+	msgUsernameAdmin    = "This name belongs to an administrator of the hub and cannot be signed up for."
 )
 
 // msgPasswordShort is the message for a password under the minimum length.
@@ -96,8 +97,7 @@ type Signup struct {
 type SignupResult struct {
 	// Name is the normalised hub name.
 	Name string
-	// Authorized is true when the account may log in at once (open_signup, admin_users,
-	// allowed_users).
+	// Authorized is true when the account may log in at once (open_signup, allowed_users).
 	Authorized bool
 	// TOTP is the new 2FA secret, shown once; nil without 2FA.
 	TOTP *enrolment
@@ -132,6 +132,14 @@ func (a *Authenticator) CreateAccount(ctx context.Context, p *auth.Pipeline, s S
 	} else if taken {
 		return nil, auth.Reject(msgUsernameTaken)
 	}
+	// No unauthenticated path leads to an admin account: an admin's password comes from the
+	// command line (gohub user set-password), an invitation bound to the name (printed at the
+	// first start) or a reset link an admin issues.
+	if isAdmin, err := auth.IsAdminAccount(ctx, db, p, name); err != nil {
+		return nil, err
+	} else if isAdmin {
+		return nil, auth.Reject(msgUsernameAdmin)
+	}
 	if s.Password != s.Confirmation {
 		return nil, auth.Reject(msgPasswordMismatch)
 	}
@@ -164,7 +172,7 @@ func (a *Authenticator) CreateAccount(ctx context.Context, p *auth.Pipeline, s S
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	res := &SignupResult{Name: name, Authorized: (a.cfg.OpenSignup && !existing) || p.IsAdminUser(name) || isIn(p.AllowedUsers(), name)}
+	res := &SignupResult{Name: name, Authorized: (a.cfg.OpenSignup && !existing) || isIn(p.AllowedUsers(), name)}
 	row := store.NativeUser{Username: name, Hash: hash, Email: email, Authorized: res.Authorized}
 	if a.cfg.Allow2FA && s.Want2FA {
 		if res.TOTP, err = newEnrolment("gohub", name); err != nil {
@@ -230,6 +238,50 @@ func (a *Authenticator) SetPassword(ctx context.Context, name, pw string) error 
 	a.log.Info("native: authorized sign-up created by a hub link", "user", name)
 	a.invalidate()
 	return nil
+}
+
+// SetOwnerPassword gives name to its rightful owner with password pw (auth.OwnerPasswordSetter:
+// `gohub user set-password`, an invitation bound to the name): any sign-up of the name is
+// replaced by an authorized one without 2FA or email, so a stranger who signed up with an
+// admin's name before the admin was configured keeps nothing of it.
+func (a *Authenticator) SetOwnerPassword(ctx context.Context, name, pw string) error {
+	if err := a.checkPassword(name, pw); err != nil {
+		return err
+	}
+	db, err := a.store()
+	if err != nil {
+		return err
+	}
+	hash, err := a.hasher.Hash(ctx, pw)
+	if err != nil {
+		return a.hashErr(err)
+	}
+	if err := db.DeleteNativeUser(ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := db.CreateNativeUser(ctx, store.NativeUser{Username: name, Hash: hash, Authorized: true}); err != nil {
+		return err
+	}
+	a.log.Info("native: account handed to its owner with a new password", "user", name)
+	a.invalidate()
+	return nil
+}
+
+// HasPassword reports whether name has an authorized sign-up (auth.PasswordKnower): a
+// waiting sign-up of an admin's name is someone else's claim, not the admin's password.
+func (a *Authenticator) HasPassword(ctx context.Context, name string) (bool, error) {
+	db, err := a.store()
+	if err != nil {
+		return false, err
+	}
+	u, err := db.GetNativeUser(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return u.Authorized, nil
 }
 
 // storePassword checks pw against the rules and stores its hash for an existing sign-up.

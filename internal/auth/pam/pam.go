@@ -174,11 +174,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 // it lowercases.
 func (a *Authenticator) NormalizeUsername(name string) string {
 	if !a.normalize {
-		return strings.ToLower(name)
+		return auth.FoldUsername(name)
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return strings.ToLower(name)
+		return auth.FoldUsername(name)
 	}
 	canon, err := user.LookupId(u.Uid)
 	if err != nil {

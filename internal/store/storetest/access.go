@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,19 +28,29 @@ func testBlocks(t *testing.T, open func(t *testing.T) *store.DB) {
 	ok(t, db.DeleteUser(ctx, "bob"))
 	eqList(t, "after deleting bob", must(db.BlockedUserNames(ctx)), []string{})
 
-	mk := func(plain, note string) *store.Token {
-		return must(db.CreateToken(ctx, store.NewToken{Plain: plain, Rounds: 1, UserID: &alice.ID, Note: note}))
+	mk := func(plain, note string, spawner *int64) *store.Token {
+		return must(db.CreateToken(ctx, store.NewToken{Plain: plain, Rounds: 1, UserID: &alice.ID, Note: note, SpawnerID: spawner}))
 	}
-	mk("user-token-0001", "Requested via api")
-	mk("server-token-01", "Server at /user/alice/")
+	sp := must(db.EnsureSpawner(ctx, alice.ID, ""))
+	mk("user-token-0001", "Requested via api", nil)
+	// A user may note a token as a server's: only the spawner row makes a server token.
+	mk("disguised-0001", "Server at /user/alice/", nil)
+	srv := mk("server-token-01", "Server at /user/alice/", &sp.ID)
+	if srv.SpawnerID == nil || *srv.SpawnerID != sp.ID {
+		t.Errorf("server token's spawner = %v, want %d", srv.SpawnerID, sp.ID)
+	}
 	other := must(db.CreateUser(ctx, "carol", false))
 	must(db.CreateToken(ctx, store.NewToken{Plain: "carol-token-001", Rounds: 1, UserID: &other.ID}))
+	svc := must(db.UpsertService(ctx, store.Service{Name: "culler"}))
+	if _, err := db.CreateToken(ctx, store.NewToken{Plain: "service-spawner", Rounds: 1, ServiceID: &svc.ID, SpawnerID: &sp.ID}); err == nil {
+		t.Error("a service's token tied to a spawner row was created")
+	}
 
-	eq(t, "revoked keeping server tokens", must(db.RevokeUserAccess(ctx, alice.ID, true)), 1)
+	eq(t, "revoked keeping server tokens", must(db.RevokeUserAccess(ctx, alice.ID, true)), 2)
 	_, err = db.GetUserByCookieID(ctx, alice.CookieID)
 	wantErr(t, err, store.ErrNotFound)
 	left := must(db.ListTokens(ctx, store.KindUser, alice.ID))
-	if len(left) != 1 || !strings.HasPrefix(left[0].Note, "Server at ") {
+	if len(left) != 1 || left[0].ID != srv.ID {
 		t.Errorf("tokens left = %+v, want only the server's", left)
 	}
 	eq(t, "revoked all", must(db.RevokeUserAccess(ctx, alice.ID, false)), 1)
