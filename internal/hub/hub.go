@@ -226,17 +226,22 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	if err := syncServices(ctx, h.db, cfg.Services, cfg.BaseURL, cfg.TrustUserProvidedTokens, h.log); err != nil {
 		return err
 	}
+	if h.subdomains, err = naming.ParseSubdomainHost(cfg.SubdomainHost); err != nil {
+		return fmt.Errorf("JupyterHub.subdomain_host: %w", err)
+	}
 	h.sessions, err = session.New(session.Options{
-		Secret:  secret,
-		BaseURL: cfg.BaseURL,
-		MaxAge:  time.Duration(cfg.CookieMaxAgeDays * float64(24*time.Hour)),
-		Secure:  strings.HasPrefix(cfg.PublicURL, "https:") || strings.HasPrefix(cfg.SubdomainHost, "https:"),
+		Secret:       secret,
+		BaseURL:      cfg.BaseURL,
+		MaxAge:       time.Duration(cfg.CookieMaxAgeDays * float64(24*time.Hour)),
+		Secure:       strings.HasPrefix(cfg.PublicURL, "https:") || strings.HasPrefix(cfg.SubdomainHost, "https:"),
+		HostPrefix:   cfg.CookieHostPrefixEnabled,
+		CookieDomain: cookieDomain(h.subdomains),
 	})
 	if err != nil {
 		return err
 	}
-	if h.subdomains, err = naming.ParseSubdomainHost(cfg.SubdomainHost); err != nil {
-		return fmt.Errorf("JupyterHub.subdomain_host: %w", err)
+	if h.subdomains != nil && !cfg.CookieHostPrefixEnabled {
+		h.log.Warn("subdomain_host without cookie_host_prefix_enabled: a user's server can plant its login cookie on the hub's host (cookie tossing); enable cookie_host_prefix_enabled")
 	}
 	if err := h.initProxy(); err != nil {
 		return err
@@ -311,6 +316,8 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			PublicURL:   cfg.PublicURL,
 			AdminAccess: cfg.AdminAccess,
 			Subdomains:  h.subdomains,
+
+			CookieHostPrefixEnabled: cfg.CookieHostPrefixEnabled,
 		},
 		Logger: h.log,
 		OnFailureLimit: func(n int) {
@@ -648,6 +655,16 @@ func (h *Hub) publicHandler() http.Handler {
 		}
 		h.proxy.ServeHTTP(w, r)
 	})
+}
+
+// cookieDomain is the session Manager's CookieDomain: the hub's host under subdomain_host,
+// where users' servers can toss cookies; "" without subdomains or on an IP address (which has
+// none).
+func cookieDomain(sd *naming.Subdomains) string {
+	if sd == nil || net.ParseIP(sd.HubHost()) != nil {
+		return ""
+	}
+	return sd.HubHost()
 }
 
 // hubRoutespec is the hub's own route: base_url, or "/" (every host) with subdomain_host, as
