@@ -146,7 +146,7 @@ func (m *Manager) LoginCookieID(r *http.Request) (string, bool) {
 	}
 	// Several cookies of the name may arrive (different paths); the first valid one wins.
 	for _, c := range cookies {
-		if id, ok := m.Verify(LoginCookie, c.Value); ok && id != "" {
+		if id, ok := m.Verify(m.loginName, c.Value); ok && id != "" {
 			return id, true
 		}
 	}
@@ -166,7 +166,7 @@ func (m *Manager) HasLoginCookie(r *http.Request) bool {
 func (m *Manager) SetLogin(w http.ResponseWriter, cookieID string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     m.loginName,
-		Value:    m.Sign(LoginCookie, cookieID),
+		Value:    m.Sign(m.loginName, cookieID), // signed with the prefix, as tornado does
 		Path:     m.loginPath,
 		MaxAge:   int(m.maxAge / time.Second),
 		HttpOnly: true,

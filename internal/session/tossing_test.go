@@ -23,8 +23,10 @@ func TestHostPrefixLoginCookie(t *testing.T) {
 	if c.Path != "/" || !c.Secure || !c.HttpOnly || c.Domain != "" {
 		t.Errorf("prefixed login cookie: %+v", c)
 	}
-	// The signature is over the unprefixed name, as upstream's (tornado signs the cookie's
-	// name, and upstream's prefix is part of it: check it verifies here).
+	// Signed with the prefixed name, as upstream's (tornado signs the cookie's full name).
+	if _, ok := m.Verify(m.LoginCookieName(), c.Value); !ok {
+		t.Error("prefixed cookie not signed with its name")
+	}
 	r := httptest.NewRequest("GET", "/prefix/hub/home", nil)
 	r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	if id, ok := m.LoginCookieID(r); !ok || id != vectorCookieID {
@@ -33,6 +35,7 @@ func TestHostPrefixLoginCookie(t *testing.T) {
 	// A tossed unprefixed cookie (valid: mallory's own, copied from her browser) is ignored.
 	r = httptest.NewRequest("GET", "/prefix/hub/home", nil)
 	r.AddCookie(&http.Cookie{Name: LoginCookie, Value: m.Sign(LoginCookie, "mallory")})
+	r.AddCookie(&http.Cookie{Name: LoginCookie, Value: m.Sign(m.LoginCookieName(), "mallory")})
 	if id, ok := m.LoginCookieID(r); ok {
 		t.Fatalf("unprefixed cookie accepted as %q", id)
 	}
