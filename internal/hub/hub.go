@@ -337,6 +337,8 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		Users:              pipeline,
 		Version:            JupyterHubVersion,
 		BaseURL:            cfg.BaseURL,
+		PublicURL:          publicURL,
+		Subdomains:         h.subdomains,
 		PageDefaultLimit:   cfg.APIPageDefaultLimit,
 		PageMaxLimit:       cfg.APIPageMaxLimit,
 		TokenExpiresInMax:  time.Duration(cfg.TokenExpiresInMaxSeconds) * time.Second,

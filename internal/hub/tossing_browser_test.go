@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +186,4 @@ func TestCookieTossingDuplicatesInBrowser(t *testing.T) {
 	if who := homeUser(t, b, hubOrigin); who != "victim" {
 		t.Errorf("after logging in again the hub shows %q, want victim (tossed cookies not cleared)", who)
 	}
-	_ = url.Values{}
 }
