@@ -23,8 +23,8 @@ window.__tossed = document.cookie;
 // tossingHub starts a hub with subdomain_host http://hub.localhost:{port} (Chromium lets
 // mallory.hub.localhost set Domain=hub.localhost cookies; "localhost" itself is a top-level
 // name, so Domain=localhost is refused) and extra JupyterHub lines; it returns the hub and
-// its origin.
-func tossingHub(t *testing.T, jupyterhubExtra string) (*liveHub, string) {
+// its origin. sections are appended to the config (other classes).
+func tossingHub(t *testing.T, jupyterhubExtra, sections string) (*liveHub, string) {
 	var pub int
 	lh := startLiveHub(t, nil, func(dir string, p, hubPort int) string {
 		pub = p
@@ -33,7 +33,7 @@ func tossingHub(t *testing.T, jupyterhubExtra string) (*liveHub, string) {
 		if !strings.Contains(cfg, old) {
 			t.Fatal("hubConfig changed: no public_url line")
 		}
-		return strings.Replace(cfg, old, fmt.Sprintf("public_url: http://hub.localhost:%d/\n  subdomain_host: http://hub.localhost:%d\n%s", p, p, jupyterhubExtra), 1)
+		return strings.Replace(cfg, old, fmt.Sprintf("public_url: http://hub.localhost:%d/\n  subdomain_host: http://hub.localhost:%d\n%s", p, p, jupyterhubExtra), 1) + sections
 	})
 	return lh, fmt.Sprintf("http://hub.localhost:%d", pub)
 }
@@ -134,7 +134,7 @@ func TestCookieTossingHostPrefixInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the browser test in -short mode")
 	}
-	lh, hubOrigin := tossingHub(t, "  cookie_host_prefix_enabled: true\n")
+	lh, hubOrigin := tossingHub(t, "  cookie_host_prefix_enabled: true\n", "")
 	name, value := malloryLogin(t, lh)
 	if name != "__Host-jupyterhub-hub-login" {
 		t.Fatalf("login cookie %q, want the __Host- name", name)
@@ -169,7 +169,7 @@ func TestCookieTossingDuplicatesInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the browser test in -short mode")
 	}
-	lh, hubOrigin := tossingHub(t, "")
+	lh, hubOrigin := tossingHub(t, "", "")
 	name, value := malloryLogin(t, lh)
 	toss := serveToss(t, lh, tossCookies(name, value))
 	b := testutil.NewTab(t, 90*time.Second)
