@@ -58,6 +58,13 @@ func TestSubdomainHostCHPInBrowser(t *testing.T) {
 		t.Fatalf("CHP routes %v: no host route for alice's server", routes)
 	}
 
+	// The server is told to prefix its own cookie too.
+	code, _, _, body := hostGet(t, lh, "GET", strings.TrimPrefix(aliceOrigin, "http://"), "/user/alice/env", nil)
+	var env map[string]string
+	if code != 200 || json.Unmarshal([]byte(body), &env) != nil || env["JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED"] != "1" {
+		t.Errorf("alice's env through CHP: %d, JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED=%q", code, env["JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED"])
+	}
+
 	b := testutil.NewTab(t, 90*time.Second)
 	loginTab(b, hubOrigin, "victim")
 	if who := homeUser(t, b, hubOrigin); who != "victim" {
