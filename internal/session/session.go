@@ -186,10 +186,11 @@ const maxTossedPaths = 16
 // ClearTossedLogin expires, besides the hub's own login cookie, the login cookies a user's
 // server may have set onto the hub's host under subdomain_host: Domain the hub's host or one
 // of its parents, Path any prefix of r's path (a cookie is only sent where its path matches).
-// Without CookieDomain it is ClearLogin.
+// Without CookieDomain, or with the __Host- prefix (which no Domain cookie can carry), it is
+// ClearLogin.
 func (m *Manager) ClearTossedLogin(w http.ResponseWriter, r *http.Request) {
 	m.ClearLogin(w)
-	if m.domain == "" {
+	if m.domain == "" || m.loginName != LoginCookie {
 		return
 	}
 	var paths []string
