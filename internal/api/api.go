@@ -38,10 +38,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"gohub/internal/naming"
 	"gohub/internal/rbac"
 	"gohub/internal/session"
 	"gohub/internal/spawner"
@@ -129,6 +131,12 @@ type Deps struct {
 	Version string
 	// BaseURL is JupyterHub.base_url, "/" by default.
 	BaseURL string
+	// PublicURL is the hub's public URL (public_url, or subdomain_host's origin + base_url);
+	// its origin makes the server models' full_url and full_progress_url. Optional.
+	PublicURL *url.URL
+	// Subdomains is JupyterHub.subdomain_host (nil when unset): a server's url, and a user's
+	// server, are then absolute URLs on the user's own host, as upstream's.
+	Subdomains *naming.Subdomains
 	// PageDefaultLimit and PageMaxLimit are api_page_default_limit (50) and api_page_max_limit (200).
 	PageDefaultLimit, PageMaxLimit int
 	// TokenExpiresInMax is token_expires_in_max_seconds; 0 means no limit.

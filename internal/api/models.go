@@ -156,7 +156,21 @@ func escapeFrom(s string, i int) string {
 }
 
 // userURL is the path of the user's default server, {base}user/{name}/.
-func (a *API) userURL(name string) string { return a.base + "user/" + escapePath(name) + "/" }
+func (a *API) userURL(name string) string {
+	path := a.base + "user/" + escapePath(name) + "/"
+	if a.d.Subdomains != nil {
+		return a.d.Subdomains.UserOrigin(name) + path
+	}
+	return path
+}
+
+// publicOrigin is the origin of Deps.PublicURL, "" when unset.
+func (a *API) publicOrigin() string {
+	if a.d.PublicURL == nil || a.d.PublicURL.Host == "" {
+		return ""
+	}
+	return a.d.PublicURL.Scheme + "://" + a.d.PublicURL.Host
+}
 
 // pending returns the pending transition of a server, "" when none.
 func (a *API) pending(user, server string) string {
@@ -327,10 +341,24 @@ func (a *API) writeServer(j *jw, user string, sp *store.Spawner, withState bool)
 	j.raw(sp.UserOptions, "{}")
 	j.key("progress_url")
 	j.str(progress)
+	// As upstream: full_url is url when that is absolute (subdomains), else the public
+	// origin + url; full_progress_url needs the public origin.
+	origin := a.publicOrigin()
 	j.key("full_url")
-	j.null()
+	switch {
+	case strings.Contains(url, "://"):
+		j.str(url)
+	case origin != "":
+		j.str(origin + url)
+	default:
+		j.null()
+	}
 	j.key("full_progress_url")
-	j.null()
+	if origin != "" {
+		j.str(origin + progress)
+	} else {
+		j.null()
+	}
 	if withState {
 		j.key("state")
 		j.raw(sp.State, "{}")

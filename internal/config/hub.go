@@ -31,6 +31,9 @@ type Hub struct {
 	CookieSecret     string  `yaml:"cookie_secret" help:"Hex-encoded secret (at least 32 bytes) that signs login cookies; better set JPY_COOKIE_SECRET or use cookie_secret_file."`
 	CookieSecretFile string  `yaml:"cookie_secret_file" help:"File holding the hex-encoded cookie secret; created with mode 0600 if missing, refused if group or others can access it."`
 	CookieMaxAgeDays float64 `yaml:"cookie_max_age_days" help:"Days a login cookie stays valid."`
+	// CookieHostPrefixEnabled names the login cookie __Host-jupyterhub-hub-login: a user's
+	// server on a subdomain cannot set it (cookie tossing).
+	CookieHostPrefixEnabled bool `yaml:"cookie_host_prefix_enabled" help:"Name the login cookie __Host-jupyterhub-hub-login (Secure, Path=/, no Domain), which browsers accept only from the hub's own host, so a user's server on a subdomain cannot plant its login cookie on the hub (cookie tossing). Needs subdomain_host (on a shared origin the cookie would reach every user's server) over https (or a localhost host). Servers get JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED=1 and prefix their own cookie too."`
 
 	DBURL              string `yaml:"db_url" help:"Database URL: sqlite:///path/to/file.sqlite or postgresql://user@host/db; a plain file name means SQLite."`
 	AuthenticatorClass string `yaml:"authenticator_class" help:"Authenticator to use, by upstream's entry-point name: pam, dummy, null, shared-password, firstuse, native, generic-oauth, github, ldap, ..."`

@@ -59,6 +59,15 @@ func (h *Hub) Validate() error {
 		}
 	}
 
+	if h.CookieHostPrefixEnabled {
+		switch sd, err := naming.ParseSubdomainHost(h.SubdomainHost); {
+		case h.SubdomainHost == "":
+			bad("cookie_host_prefix_enabled", "needs subdomain_host: the __Host- login cookie is on Path=/, which on a shared origin reaches every user's server")
+		case err == nil && !sd.Secure():
+			bad("cookie_host_prefix_enabled", "needs subdomain_host over https (%q): browsers keep __Host- cookies only when Secure, over http only on localhost", h.SubdomainHost)
+		}
+	}
+
 	// As upstream: base_url defaults to bind_url's path.
 	if bind != nil && h.BaseURL == "/" && bind.Path != "" && bind.Path != "/" {
 		h.BaseURL = bind.Path

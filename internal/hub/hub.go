@@ -247,6 +247,9 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	if err := syncServices(ctx, h.db, cfg.Services, cfg.BaseURL, cfg.TrustUserProvidedTokens, h.log); err != nil {
 		return err
 	}
+	if h.subdomains, err = naming.ParseSubdomainHost(cfg.SubdomainHost); err != nil {
+		return fmt.Errorf("JupyterHub.subdomain_host: %w", err)
+	}
 	h.sessions, err = session.New(session.Options{
 		Secret:  secret,
 		BaseURL: cfg.BaseURL,
@@ -259,12 +262,14 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			}
 			return ""
 		},
+		HostPrefix:   cfg.CookieHostPrefixEnabled,
+		CookieDomain: cookieDomain(h.subdomains),
 	})
 	if err != nil {
 		return err
 	}
-	if h.subdomains, err = naming.ParseSubdomainHost(cfg.SubdomainHost); err != nil {
-		return fmt.Errorf("JupyterHub.subdomain_host: %w", err)
+	if h.subdomains != nil && !cfg.CookieHostPrefixEnabled {
+		h.log.Warn("subdomain_host without cookie_host_prefix_enabled: a user's server can plant its login cookie on the hub's host (cookie tossing); enable cookie_host_prefix_enabled")
 	}
 	if err := h.initProxy(); err != nil {
 		return err
@@ -342,6 +347,8 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 			PublicURL:   cfg.PublicURL,
 			AdminAccess: cfg.AdminAccess,
 			Subdomains:  h.subdomains,
+
+			CookieHostPrefixEnabled: cfg.CookieHostPrefixEnabled,
 		},
 		Logger: h.log,
 		OnFailureLimit: func(n int) {
@@ -361,6 +368,8 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 		Users:              pipeline,
 		Version:            JupyterHubVersion,
 		BaseURL:            cfg.BaseURL,
+		PublicURL:          publicURL,
+		Subdomains:         h.subdomains,
 		PageDefaultLimit:   cfg.APIPageDefaultLimit,
 		PageMaxLimit:       cfg.APIPageMaxLimit,
 		TokenExpiresInMax:  time.Duration(cfg.TokenExpiresInMaxSeconds) * time.Second,
@@ -685,6 +694,16 @@ func (h *Hub) publicHandler() http.Handler {
 		}
 		h.proxy.ServeHTTP(w, r)
 	})
+}
+
+// cookieDomain is the session Manager's CookieDomain: the hub's host under subdomain_host,
+// where users' servers can toss cookies; "" without subdomains or on an IP address (which has
+// none).
+func cookieDomain(sd *naming.Subdomains) string {
+	if sd == nil || net.ParseIP(sd.HubHost()) != nil {
+		return ""
+	}
+	return sd.HubHost()
 }
 
 // hubRoutespec is the hub's own route: base_url, or "/" (every host) with subdomain_host, as

@@ -164,7 +164,7 @@ func (f *refresher) middleware(next http.Handler) http.Handler {
 		switch {
 		case errors.Is(err, auth.ErrRejected):
 			s.ClearLogin(w)
-			r = withoutCookie(r, session.LoginCookie)
+			r = withoutCookie(r, s.LoginCookieName())
 		case err != nil:
 			// The provider is down: keep the session rather than log everyone out.
 			f.log.Error("refresh user failed; keeping the session", "user", u.Name, "err", err)

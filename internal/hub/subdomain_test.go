@@ -71,6 +71,28 @@ func TestSubdomainHost(t *testing.T) {
 	if want := aliceOrigin + "/user/alice/oauth_callback"; cl.RedirectURI != want {
 		t.Errorf("redirect URI %q, want %q", cl.RedirectURI, want)
 	}
+	// The REST API names her server by its own origin, as upstream's: the user model's server,
+	// the server model's url and full_url; full_progress_url is on the hub's origin.
+	var model struct {
+		Server  *string `json:"server"`
+		Servers map[string]struct {
+			URL             string  `json:"url"`
+			FullURL         *string `json:"full_url"`
+			FullProgressURL *string `json:"full_progress_url"`
+		} `json:"servers"`
+	}
+	if code := lh.api("GET", "/users/alice", adminToken, nil, &model); code != 200 {
+		t.Fatalf("GET /users/alice: %d", code)
+	}
+	wantURL := aliceOrigin + "/user/alice/"
+	if model.Server == nil || *model.Server != wantURL {
+		t.Errorf("user model server %s, want %q", deref(model.Server), wantURL)
+	}
+	if sm, ok := model.Servers[""]; !ok || sm.URL != wantURL || sm.FullURL == nil || *sm.FullURL != wantURL ||
+		sm.FullProgressURL == nil || *sm.FullProgressURL != "http://"+hubHost+"/hub/api/users/alice/server/progress" {
+		t.Errorf("server model: %+v (full_url %v, full_progress_url %v)", sm, deref(sm.FullURL), deref(sm.FullProgressURL))
+	}
+
 	// Through her host's route, her server shows its environment.
 	code, _, _, body := hostGet(t, lh, "GET", fmt.Sprintf("alice.localhost:%d", pub), "/user/alice/env", nil)
 	var env map[string]string
@@ -137,4 +159,11 @@ func (c *cookieRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 		c.setCookies = append(c.setCookies, resp.Header.Values("Set-Cookie")...)
 	}
 	return resp, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }

@@ -92,6 +92,12 @@ var errSubdomainHost error = subdomainError{}
 // HubOrigin is the hub's own origin, scheme://host[:port].
 func (s *Subdomains) HubOrigin() string { return s.scheme + "://" + s.hostPort(s.host) }
 
+// Secure reports whether browsers keep Secure cookies from the hub's origin: https, or a
+// localhost host (a secure context over http).
+func (s *Subdomains) Secure() bool {
+	return s.scheme == "https" || s.host == "localhost" || strings.HasSuffix(s.host, ".localhost")
+}
+
 // HubHost is the hub's host name, without port.
 func (s *Subdomains) HubHost() string { return s.host }
 

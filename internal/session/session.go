@@ -18,6 +18,10 @@ const (
 	LoginCookie   = "jupyterhub-hub-login"
 	SessionCookie = "jupyterhub-session-id"
 	XSRFCookie    = "_xsrf"
+
+	// HostPrefix is the cookie-name prefix browsers accept only from the exact host, Secure,
+	// with Path=/ and no Domain: a user's server on a subdomain cannot set such a cookie.
+	HostPrefix = "__Host-"
 )
 
 // DefaultMaxAge is cookie_max_age_days' default, 14 days.
@@ -41,6 +45,15 @@ type Options struct {
 	// peer when nil. It must not be one the client can choose (a forwarding header believed
 	// from anyone): the hub passes its forwarded.Trust.
 	ClientIP func(*http.Request) string
+
+	// HostPrefix is JupyterHub.cookie_host_prefix_enabled: the login cookie is
+	// __Host-jupyterhub-hub-login, Secure, on Path=/.
+	HostPrefix bool
+	// CookieDomain is the hub's host under JupyterHub.subdomain_host ("" without): a user's
+	// server below it can toss cookies with Domain=CookieDomain (or a parent) onto the hub's
+	// host, so several login cookies make a request anonymous, and a navigation then clears the
+	// tossed ones (see LoginCookieID).
+	CookieDomain string
 }
 
 // Manager signs and reads the hub's cookies. It is safe for concurrent use.
@@ -54,6 +67,10 @@ type Manager struct {
 	anonCIDRs   []netip.Prefix
 	anonHeaders []string
 	clientIP    func(*http.Request) string
+	loginName   string // LoginCookie, with HostPrefix when enabled
+	loginPath   string // hubPrefix, "/" with HostPrefix
+	loginSecure bool   // secure, always with HostPrefix
+	domain      string // Options.CookieDomain
 }
 
 // New returns a Manager; it fails on a secret shorter than 32 bytes.
@@ -81,6 +98,13 @@ func New(o Options) (*Manager, error) {
 		anonCIDRs:   o.AnonymousIPCIDRs,
 		anonHeaders: o.AnonymousIDHeaders,
 		clientIP:    o.ClientIP,
+		loginName:   LoginCookie,
+		loginPath:   base + "hub/",
+		loginSecure: o.Secure,
+		domain:      strings.ToLower(o.CookieDomain),
+	}
+	if o.HostPrefix {
+		m.loginName, m.loginPath, m.loginSecure = HostPrefix+LoginCookie, "/", true
 	}
 	if m.maxAge <= 0 {
 		m.maxAge = DefaultMaxAge
@@ -114,11 +138,24 @@ func (m *Manager) Verify(name, signed string) (string, bool) {
 	return verifyV2(m.secret, name, signed, m.maxAge, m.now())
 }
 
+// LoginCookieName is the login cookie's name: jupyterhub-hub-login, with the __Host- prefix
+// when cookie_host_prefix_enabled.
+func (m *Manager) LoginCookieName() string { return m.loginName }
+
 // LoginCookieID returns the users.cookie_id carried by a valid login cookie.
+//
+// Under subdomain_host (CookieDomain set) a request with several login cookies has none: one
+// of them may have been tossed onto the hub's host by a user's server (Domain=hub host), and
+// the hub cannot tell which is its own. With the __Host- prefix no subdomain can set the
+// cookie, so this never happens.
 func (m *Manager) LoginCookieID(r *http.Request) (string, bool) {
+	cookies := r.CookiesNamed(m.loginName)
+	if m.domain != "" && len(cookies) > 1 {
+		return "", false
+	}
 	// Several cookies of the name may arrive (different paths); the first valid one wins.
-	for _, c := range r.CookiesNamed(LoginCookie) {
-		if id, ok := m.Verify(LoginCookie, c.Value); ok && id != "" {
+	for _, c := range cookies {
+		if id, ok := m.Verify(m.loginName, c.Value); ok && id != "" {
 			return id, true
 		}
 	}
@@ -128,7 +165,7 @@ func (m *Manager) LoginCookieID(r *http.Request) (string, bool) {
 // HasLoginCookie reports whether the request carries a login cookie at all, valid or not (a
 // stale one is worth clearing).
 func (m *Manager) HasLoginCookie(r *http.Request) bool {
-	return len(r.CookiesNamed(LoginCookie)) > 0
+	return len(r.CookiesNamed(m.loginName)) > 0
 }
 
 // SetLogin sets the signed login cookie (path hub prefix, HttpOnly).
@@ -137,19 +174,60 @@ func (m *Manager) HasLoginCookie(r *http.Request) bool {
 // ask for 30 days).
 func (m *Manager) SetLogin(w http.ResponseWriter, cookieID string) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     LoginCookie,
-		Value:    m.Sign(LoginCookie, cookieID),
-		Path:     m.hubPrefix,
+		Name:     m.loginName,
+		Value:    m.Sign(m.loginName, cookieID), // signed with the prefix, as tornado does
+		Path:     m.loginPath,
 		MaxAge:   int(m.maxAge / time.Second),
 		HttpOnly: true,
-		Secure:   m.secure,
+		Secure:   m.loginSecure,
 		SameSite: http.SameSiteLaxMode,
 	})
 }
 
 // ClearLogin expires the login cookie.
 func (m *Manager) ClearLogin(w http.ResponseWriter) {
-	m.clear(w, LoginCookie, m.hubPrefix, true)
+	m.clearSecure(w, m.loginName, m.loginPath, true, m.loginSecure, "")
+}
+
+// maxTossedPaths bounds the paths ClearTossedLogin expires per domain.
+const maxTossedPaths = 16
+
+// ClearTossedLogin expires, besides the hub's own login cookie, the login cookies a user's
+// server may have set onto the hub's host under subdomain_host: Domain the hub's host or one
+// of its parents, Path any prefix of r's path (a cookie is only sent where its path matches).
+// Without CookieDomain, or with the __Host- prefix (which no Domain cookie can carry), it is
+// ClearLogin.
+func (m *Manager) ClearTossedLogin(w http.ResponseWriter, r *http.Request) {
+	m.ClearLogin(w)
+	if m.domain == "" || m.loginName != LoginCookie {
+		return
+	}
+	var paths []string
+	add := func(path string) {
+		if len(paths) < maxTossedPaths {
+			paths = append(paths, path)
+		}
+	}
+	p := r.URL.Path
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' {
+			if i > 0 {
+				add(p[:i])
+			}
+			add(p[:i+1])
+		}
+	}
+	if p != "" && !strings.HasSuffix(p, "/") {
+		add(p)
+	}
+	// The hub's host and its parents of two labels or more; a browser ignores a Domain that is
+	// a public suffix.
+	for d := m.domain; strings.Contains(d, "."); {
+		for _, path := range paths {
+			m.clearSecure(w, m.loginName, path, true, m.loginSecure, d)
+		}
+		_, d, _ = strings.Cut(d, ".")
+	}
 }
 
 // SessionID returns the jupyterhub-session-id cookie's value, "" if none.
@@ -193,14 +271,20 @@ func (m *Manager) ClearXSRF(w http.ResponseWriter) {
 
 // clear sends an expired, empty cookie with the attributes it was set with.
 func (m *Manager) clear(w http.ResponseWriter, name, path string, httpOnly bool) {
+	m.clearSecure(w, name, path, httpOnly, m.secure, "")
+}
+
+// clearSecure is clear with Secure and Domain given.
+func (m *Manager) clearSecure(w http.ResponseWriter, name, path string, httpOnly, secure bool, domain string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     name,
 		Value:    "",
 		Path:     path,
+		Domain:   domain,
 		MaxAge:   -1,
 		Expires:  time.Unix(0, 0),
 		HttpOnly: httpOnly,
-		Secure:   m.secure,
+		Secure:   secure,
 		SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -73,24 +73,26 @@ func (m *Manager) mintXSRF(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(m.Sign(XSRFCookie, id)))
 }
 
-// cookieXSRF returns the first _xsrf cookie that verifies, with the id it signs.
-func (m *Manager) cookieXSRF(r *http.Request) (token, id string, ok bool) {
+// cookieXSRF returns the first _xsrf cookie that verifies and signs id. Another one (a user's
+// server under subdomain_host may toss its own, validly signed for its owner, onto the hub's
+// host) is passed over, so it can neither take the place of the session's nor hide it.
+func (m *Manager) cookieXSRF(r *http.Request, id string) (token string, ok bool) {
 	for _, c := range r.CookiesNamed(XSRFCookie) {
 		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(c.Value, "="))
 		if err != nil {
 			continue
 		}
-		if id, ok := verifyV2(m.secret, XSRFCookie, string(raw), xsrfMaxAge, m.now()); ok {
-			return c.Value, id, true
+		if cid, ok := verifyV2(m.secret, XSRFCookie, string(raw), xsrfMaxAge, m.now()); ok && cid == id {
+			return c.Value, true
 		}
 	}
-	return "", "", false
+	return "", false
 }
 
 // expectedXSRF is the token a request must carry for id: the cookie's when it signs id, else a
 // freshly minted one (reported by fresh).
 func (m *Manager) expectedXSRF(r *http.Request, id string) (token string, fresh bool) {
-	if tok, cid, ok := m.cookieXSRF(r); ok && cid == id {
+	if tok, ok := m.cookieXSRF(r, id); ok {
 		return tok, false
 	}
 	return m.mintXSRF(id), true
@@ -235,8 +237,8 @@ func (m *Manager) validXSRF(r *http.Request, id string) bool {
 	if got == "" {
 		return false
 	}
-	want, cid, ok := m.cookieXSRF(r)
-	if !ok || cid != id {
+	want, ok := m.cookieXSRF(r, id)
+	if !ok {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1

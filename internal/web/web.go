@@ -290,8 +290,9 @@ func (p *Pages) user(w http.ResponseWriter, r *http.Request) (u *store.User, ok 
 		return nil, false
 	}
 	if u == nil && p.d.Sessions.HasLoginCookie(r) && session.IsNavigation(r) {
-		// Not on a script's request: a fetch() must not log the browser out.
-		p.d.Sessions.ClearLogin(w)
+		// Not on a script's request: a fetch() must not log the browser out. Under
+		// subdomain_host this also expires login cookies tossed onto the hub's host.
+		p.d.Sessions.ClearTossedLogin(w, r)
 	}
 	return u, true
 }

@@ -92,6 +92,10 @@ func helper(mode string) int {
 		}
 		json.NewEncoder(w).Encode(env)
 	})
+	mux.HandleFunc(prefix+"headers", func(w http.ResponseWriter, r *http.Request) {
+		// What reached the server: the request's headers (cookies included) and Host.
+		json.NewEncoder(w).Encode(map[string]any{"host": r.Host, "headers": r.Header})
+	})
 	mux.HandleFunc(prefix+"whoami", func(w http.ResponseWriter, r *http.Request) {
 		groups, _ := os.Getgroups()
 		cwd, _ := os.Getwd()
