@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"gohub/internal/auth"
@@ -45,6 +46,16 @@ func OpenAdmin(ctx context.Context, file *config.File, upgrade bool) (*Admin, er
 		}
 		return err == nil, err
 	}, nil)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// `gohub user set-password` seals what the authenticator stores (Native's 2FA) with the
+	// same key as the running hub.
+	secret, err := config.CookieSecret(cfg.CookieSecret, cfg.CookieSecretFile, os.Getenv)
+	if err == nil {
+		err = useSealer(ad.pipeline, cfg, os.Getenv, secret)
+	}
 	if err != nil {
 		db.Close()
 		return nil, err

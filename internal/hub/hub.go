@@ -220,12 +220,8 @@ func (h *Hub) init(ctx context.Context, catalog *rbac.Catalog, secret []byte) er
 	// Secrets authenticators keep in the database (Native's 2FA) are sealed with
 	// JUPYTERHUB_CRYPT_KEY, or a key derived from the cookie secret without it; a cookie secret
 	// made for this run only (cookie_secret_file "") is no key: they would be lost at restart.
-	if h.getenv(authstate.EnvKey) != "" || cfg.CookieSecret != "" || h.getenv(config.CookieSecretEnv) != "" || cfg.CookieSecretFile != "" {
-		sealer, err := authstate.NewSealer(h.getenv(authstate.EnvKey), secret)
-		if err != nil {
-			return err
-		}
-		pipeline.UseSealer(sealer)
+	if err := useSealer(pipeline, cfg, h.getenv, secret); err != nil {
+		return err
 	}
 	if err := pipeline.Start(ctx, h.db); err != nil {
 		return err
@@ -764,4 +760,20 @@ func authStateOrNil(c *authstate.Crypter) api.AuthStateCrypter {
 		return nil
 	}
 	return c
+}
+
+// useSealer gives the authenticators the key that seals the secrets they keep in the database
+// (Native's 2FA): JUPYTERHUB_CRYPT_KEY, or one derived from the cookie secret without it. A
+// cookie secret made for this run only (cookie_secret_file "") is no key: the secrets would be
+// lost at restart, so none is given and an authenticator that needs one refuses to start.
+func useSealer(p *auth.Pipeline, cfg *config.Hub, getenv func(string) string, secret []byte) error {
+	if getenv(authstate.EnvKey) == "" && cfg.CookieSecret == "" && getenv(config.CookieSecretEnv) == "" && cfg.CookieSecretFile == "" {
+		return nil
+	}
+	sealer, err := authstate.NewSealer(getenv(authstate.EnvKey), secret)
+	if err != nil {
+		return err
+	}
+	p.UseSealer(sealer)
+	return nil
 }

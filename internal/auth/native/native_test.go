@@ -308,10 +308,10 @@ func TestOpenSignupAndAdmins(t *testing.T) {
 func TestAdminNameCannotBeSignedUp(t *testing.T) {
 	for _, open := range []bool{false, true} {
 		h := newHub(t, func(c *native.Config) { c.OpenSignup = open; c.Allow2FA = true })
-		if _, err := h.DB.CreateUser(t.Context(), "root", true); err != nil {
+		if _, err := h.DB.CreateUser(t.Context(), "boss", true); err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range []string{"admin", "ADMIN", "root"} {
+		for _, name := range []string{"admin", "ADMIN", "boss"} {
 			b := h.Browser()
 			if r := signup(b, name, "mallory-password"); r.Status != 400 || !strings.Contains(alert(r.Body), "administrator") {
 				t.Errorf("open_signup %v: sign-up as %s: %d %q", open, name, r.Status, alert(r.Body))
