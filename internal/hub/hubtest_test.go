@@ -228,7 +228,7 @@ var xsrfRE = regexp.MustCompile(`name="_xsrf" value="([^"]+)"`)
 
 func (lh *liveHub) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: lh.t, lh: lh, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	return &browser{t: lh.t, lh: lh, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
