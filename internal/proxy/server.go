@@ -193,7 +193,7 @@ var (
 
 // serveConn serves one connection's requests. Its buffers are taken from the pools only
 // while a request is in progress or pipelined bytes wait: a connection that waits for a
-// request holds its goroutine and a one-byte array, nothing more.
+// request holds its goroutine and a 1 KiB array, nothing more.
 func (s *Server) serveConn(sc *serverConn) {
 	c := sc.c
 	idle := orDefault(s.IdleTimeout, DefaultIdleTimeout)
@@ -230,7 +230,7 @@ func (s *Server) serveConn(sc *serverConn) {
 		cr.read.move(time.Now().Add(idle), idle/8)
 		if w.br == nil || w.br.Buffered() == 0 {
 			release()
-			if err := cr.awaitFirst(); err != nil {
+			if err := cr.await(); err != nil {
 				return // idle timeout or the client went away
 			}
 			w.br = readerPool.Get().(*bufio.Reader)
@@ -239,10 +239,10 @@ func (s *Server) serveConn(sc *serverConn) {
 			w.bw.Reset(cw)
 		}
 		sc.active.Store(true)
-		cr.read.move(time.Now().Add(header), 0)
+		cr.headerBy = time.Now().Add(header)
 		cr.remain = maxHeaderBytes
 		req, err := readRequest(w.br, afterPost)
-		cr.remain = math.MaxInt64
+		cr.remain, cr.headerBy = math.MaxInt64, time.Time{}
 		if err != nil {
 			s.refuseRequest(c, err)
 			return
@@ -277,26 +277,29 @@ func (s *Server) serveConn(sc *serverConn) {
 // maxHeaderBytes bounds a request's line and headers, as net/http's default.
 const maxHeaderBytes = 1 << 20
 
-// connReader is what a connection's bufio.Reader reads from. It hands out the byte that
-// ended the idle wait, bounds the header size (remain), and while a body is read it moves the
-// read deadline before each read (rolling), so that each wait for the client is bounded.
+// connReader is what a connection's bufio.Reader reads from. It hands out first the bytes
+// that ended the idle wait, bounds the header size (remain), sets the header deadline before
+// a header read that would wait (headerBy), and while a body is read it moves the read
+// deadline before each read (rolling), so that each wait for the client is bounded. The
+// usual request arrives whole in the first read and costs no deadline update.
 type connReader struct {
 	c        net.Conn
-	first    [1]byte
-	hasFirst bool
+	first    [1024]byte
+	pending  []byte // unread part of first
 	remain   int64
+	headerBy time.Time
 	rolling  time.Duration
 	read     lazyDeadline
 }
 
 var errHeaderTooLarge = errors.New("request headers too large")
 
-// awaitFirst waits for a request's first byte without holding any buffer.
-func (r *connReader) awaitFirst() error {
+// await waits for the start of a request without holding a connection buffer.
+func (r *connReader) await() error {
 	for {
 		n, err := r.c.Read(r.first[:])
-		if n == 1 {
-			r.hasFirst = true
+		if n > 0 {
+			r.pending = r.first[:n]
 			return nil
 		}
 		if err != nil {
@@ -309,19 +312,19 @@ func (r *connReader) Read(b []byte) (int, error) {
 	if r.remain <= 0 {
 		return 0, errHeaderTooLarge
 	}
-	if len(b) == 0 {
-		return 0, nil
-	}
-	if r.hasFirst {
-		r.hasFirst = false
-		b[0] = r.first[0]
-		r.remain--
-		return 1, nil
-	}
 	if int64(len(b)) > r.remain {
 		b = b[:r.remain]
 	}
-	if r.rolling > 0 {
+	if len(r.pending) > 0 {
+		n := copy(b, r.pending)
+		r.pending = r.pending[n:]
+		r.remain -= int64(n)
+		return n, nil
+	}
+	switch {
+	case !r.headerBy.IsZero():
+		r.read.move(r.headerBy, 0)
+	case r.rolling > 0:
 		r.read.move(time.Now().Add(r.rolling), r.rolling/8)
 	}
 	n, err := r.c.Read(b)
