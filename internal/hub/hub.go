@@ -529,7 +529,8 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	hubSrv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: logger}
 	var pubSrv *proxy.Server
 	if ls.Public != nil {
-		pubSrv = &proxy.Server{Handler: h.publicHandler()}
+		pubSrv = h.loaded.builtinProxy.Server(h.publicHandler())
+		pubSrv.Logger = h.log
 	}
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup

@@ -244,3 +244,28 @@ func TestServerIdleConnectionsHoldNoBuffers(t *testing.T) {
 	}
 	runtime.KeepAlive(conns)
 }
+
+// TestProxyCommandLimitFlags: `gohub proxy --body-timeout --max-connections` reach its server.
+func TestProxyCommandLimitFlags(t *testing.T) {
+	be := startLogBackend(t)
+	sock := startProxyCommand(t, "--default-target", be.url(), "--body-timeout", "200", "--max-connections", "1")
+	dial := func() net.Conn {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c
+	}
+	stalled := dial()
+	io.WriteString(stalled, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n12345")
+	time.Sleep(50 * time.Millisecond)
+	resp, err := http.ReadResponse(bufio.NewReader(dial()), nil)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a second connection with --max-connections 1: %v %v, want 503", resp, err)
+	}
+	if d := closedWithin(t, stalled, 3*time.Second); d > 2*time.Second {
+		t.Errorf("a stalled body with --body-timeout 200 closed after %v", d)
+	}
+}

@@ -266,12 +266,22 @@ func TestSmugglingThroughServer(t *testing.T) {
 // binary runs it) listening on a Unix socket.
 func TestSmugglingThroughProxyCommand(t *testing.T) {
 	be := startLogBackend(t)
+	sock := startProxyCommand(t, "--default-target", be.url())
+	for _, c := range smuggleCases {
+		checkSmuggle(t, "unix", sock, be, c)
+	}
+}
+
+// startProxyCommand runs `gohub proxy` with args on a Unix socket until the test ends and
+// returns the socket's path.
+func startProxyCommand(t *testing.T, args ...string) string {
+	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "proxy.sock")
 	t.Setenv("CONFIGPROXY_AUTH_TOKEN", "tok")
 	cmd := Command()
-	cmd.SetArgs([]string{"--socket", sock, "--api-socket", filepath.Join(dir, "api.sock"),
-		"--default-target", be.url(), "--log-level", "error"})
+	cmd.SetArgs(append([]string{"--socket", sock, "--api-socket", filepath.Join(dir, "api.sock"),
+		"--log-level", "error"}, args...))
 	cmd.SetErr(t.Output())
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -289,7 +299,5 @@ func TestSmugglingThroughProxyCommand(t *testing.T) {
 		}
 		return err == nil
 	})
-	for _, c := range smuggleCases {
-		checkSmuggle(t, "unix", sock, be, c)
-	}
+	return sock
 }
