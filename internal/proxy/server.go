@@ -266,8 +266,10 @@ func (s *Server) serveConn(sc *serverConn) {
 			return
 		}
 		if !keep {
-			if w.br.Buffered() > 0 {
-				lingerClose(c) // pipelined requests wait: let the client read the answer first
+			if w.br.Buffered() > 0 || w.body != nil && w.body.err != io.EOF {
+				// The client may still be sending (pipelined requests, an unread body): let
+				// it read the answer before the close resets the connection.
+				lingerClose(c)
 			}
 			return
 		}
@@ -424,8 +426,8 @@ func (s *Server) serveRequest(sc *serverConn, req *http.Request, w *connWriter) 
 	// judges the connection by the body it read from it.
 	body, _ := req.Body.(*reqBody)
 	w.body = body
-	if body != nil && req.ProtoMinor == 1 && len(req.Header["Expect"]) == 1 {
-		body.onRead = w.sendContinue
+	if ex := req.Header["Expect"]; body != nil && req.ProtoMinor == 1 && len(ex) == 1 && ex[0] != "" {
+		body.onRead = w.sendContinue // the parser let only 100-continue through
 	}
 	defer func() {
 		if v := recover(); v != nil {
