@@ -163,7 +163,7 @@ func FuzzReadRequest(f *testing.F) {
 // sameRequest compares what a handler sees of two parsed requests (bodies aside).
 func sameRequest(got, want *http.Request) string {
 	switch {
-	case got.Method != want.Method || got.RequestURI != want.RequestURI || *got.URL != *want.URL:
+	case got.Method != want.Method || got.RequestURI != want.RequestURI || !reflect.DeepEqual(got.URL, want.URL):
 		return "request line differs: " + got.Method + " " + got.URL.String() + " vs " + want.Method + " " + want.URL.String()
 	case got.Proto != want.Proto || got.ProtoMinor != want.ProtoMinor:
 		return "version differs: " + got.Proto + " vs " + want.Proto
