@@ -53,7 +53,7 @@ func readRequest(br *bufio.Reader, afterPost bool) (*http.Request, error) {
 
 // readHead returns the request line and the header lines, each with its CRLF, and consumes them
 // and the empty line after them. The usual head is already buffered whole and costs one string;
-// a longer one is gathered line by line (the connection's limitReader bounds it).
+// a longer one is gathered line by line (the connection's connReader bounds its size).
 func readHead(br *bufio.Reader) (string, error) {
 	scanned := 0 // complete lines at the start of the buffer, checked already
 	for {
