@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -267,5 +270,48 @@ func TestProxyCommandLimitFlags(t *testing.T) {
 	}
 	if d := closedWithin(t, stalled, 3*time.Second); d > 2*time.Second {
 		t.Errorf("a stalled body with --body-timeout 200 closed after %v", d)
+	}
+}
+
+// TestServerTLS: over a TLS listener requests see their TLS state and bodies arrive; a
+// connection over MaxConns is closed without a handshake.
+func TestServerTLS(t *testing.T) {
+	certSrv := httptest.NewUnstartedServer(nil)
+	certSrv.StartTLS()
+	cert := certSrv.TLS.Certificates[0]
+	certSrv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{MaxConns: 1, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%v %s", r.TLS != nil, b)
+	})}
+	go s.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}}))
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // test certificate
+	url := "https://" + ln.Addr().String() + "/"
+	resp, err := client.Post(url, "text/plain", strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "true body" {
+		t.Errorf("over TLS: %q", b)
+	}
+	// The client's keep-alive connection is busy now: the next one is over the cap.
+	busy := dialRaw(t, ln.Addr().String())
+	tc := tls.Client(busy, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test certificate
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(tc, "GET / HTTP/1.1\r\n")
+	time.Sleep(100 * time.Millisecond)
+	over := tls.Client(dialRaw(t, ln.Addr().String()), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test certificate
+	if err := over.Handshake(); err == nil {
+		t.Error("a TLS connection over MaxConns completed its handshake")
 	}
 }
