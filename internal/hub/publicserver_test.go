@@ -51,7 +51,7 @@ func TestPublicListenerLimits(t *testing.T) {
 		io.WriteString(c, "GET /hub/api HTTP/1.1\r\n")
 		busy = append(busy, c)
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the server has read the bytes: busy
 	if st := status(dial()); st != http.StatusServiceUnavailable {
 		t.Errorf("a 4th connection with max_connections 3 busy: %d, want 503", st)
 	}

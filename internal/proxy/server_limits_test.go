@@ -47,7 +47,7 @@ func closedWithin(t *testing.T, c net.Conn, limit time.Duration) time.Duration {
 // (the old server lifted the read deadline for bodies and waited forever), while one that
 // keeps sending, more slowly than the timeout in all, is not.
 func TestServerBodyTimeout(t *testing.T) {
-	const timeout = 300 * time.Millisecond
+	const timeout = 500 * time.Millisecond
 	bodyErr := make(chan error, 2)
 	addr := startServerWith(t, &Server{BodyTimeout: timeout, IdleTimeout: 5 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -64,17 +64,17 @@ func TestServerBodyTimeout(t *testing.T) {
 			t.Fatal("a stalled body read without error")
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("a stalled body was waited for 5 s; BodyTimeout is 300 ms")
+		t.Fatal("a stalled body was waited for 5 s; BodyTimeout is 500 ms")
 	}
 	if d := closedWithin(t, stalled, 3*time.Second); d > 2*time.Second {
 		t.Errorf("closed %v after the body timed out", d)
 	}
 
-	// 6 bytes, one every 150 ms: 900 ms in all, three timeouts' worth.
+	// 8 bytes, one every 125 ms: 1 s in all, two timeouts' worth.
 	slow := dialRaw(t, addr)
-	io.WriteString(slow, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\n")
-	for range 6 {
-		time.Sleep(timeout / 2)
+	io.WriteString(slow, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 8\r\n\r\n")
+	for range 8 {
+		time.Sleep(timeout / 4)
 		if _, err := io.WriteString(slow, "x"); err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func TestServerBodyTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := io.ReadAll(resp.Body); string(b) != "6" {
+	if b, _ := io.ReadAll(resp.Body); string(b) != "8" {
 		t.Errorf("slow body: %q", b)
 	}
 }
@@ -187,7 +187,7 @@ func TestServerMaxConns(t *testing.T) {
 		io.WriteString(c, "GET / HTTP/1.1\r\n")
 		busy = append(busy, c)
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the server has read the bytes: busy
 	over := dialRaw(t, addr)
 	resp, err := http.ReadResponse(bufio.NewReader(over), nil)
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
@@ -202,6 +202,7 @@ func TestServerMaxConns(t *testing.T) {
 			t.Fatalf("busy connection: %v %v", resp, err)
 		}
 	}
+	time.Sleep(300 * time.Millisecond) // the server has finished with them: idle
 	fresh := dialRaw(t, addr)
 	if resp, err := get(fresh); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("a new connection with idle ones at the cap: %v %v", resp, err)
@@ -251,7 +252,7 @@ func TestServerIdleConnectionsHoldNoBuffers(t *testing.T) {
 // TestProxyCommandLimitFlags: `gohub proxy --body-timeout --max-connections` reach its server.
 func TestProxyCommandLimitFlags(t *testing.T) {
 	be := startLogBackend(t)
-	sock := startProxyCommand(t, "--default-target", be.url(), "--body-timeout", "200", "--max-connections", "1")
+	sock := startProxyCommand(t, "--default-target", be.url(), "--body-timeout", "1000", "--max-connections", "1")
 	dial := func() net.Conn {
 		c, err := net.Dial("unix", sock)
 		if err != nil {
@@ -263,13 +264,13 @@ func TestProxyCommandLimitFlags(t *testing.T) {
 	}
 	stalled := dial()
 	io.WriteString(stalled, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n12345")
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the server has read the bytes: busy
 	resp, err := http.ReadResponse(bufio.NewReader(dial()), nil)
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("a second connection with --max-connections 1: %v %v, want 503", resp, err)
 	}
 	if d := closedWithin(t, stalled, 3*time.Second); d > 2*time.Second {
-		t.Errorf("a stalled body with --body-timeout 200 closed after %v", d)
+		t.Errorf("a stalled body with --body-timeout 1000 closed after %v", d)
 	}
 }
 
@@ -302,14 +303,16 @@ func TestServerTLS(t *testing.T) {
 	if string(b) != "true body" {
 		t.Errorf("over TLS: %q", b)
 	}
-	// The client's keep-alive connection is busy now: the next one is over the cap.
+	// One busy connection in place of the client's: the next one is over the cap.
+	client.CloseIdleConnections()
+	time.Sleep(300 * time.Millisecond)
 	busy := dialRaw(t, ln.Addr().String())
 	tc := tls.Client(busy, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test certificate
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
 	io.WriteString(tc, "GET / HTTP/1.1\r\n")
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)                                                        // the server has read the bytes: busy
 	over := tls.Client(dialRaw(t, ln.Addr().String()), &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test certificate
 	if err := over.Handshake(); err == nil {
 		t.Error("a TLS connection over MaxConns completed its handshake")
