@@ -18,13 +18,17 @@ RUN_DIR ?= bin/run
 TEST_TIMEOUT ?= 12m
 RACE_PKGS ?= ^gohub/internal/
 
+# make fuzz: how long each fuzzer runs (go test -fuzztime); make test runs each for TEST_FUZZTIME.
+FUZZTIME ?= 3m
+TEST_FUZZTIME ?= 10s
+
 # make bench-api: flags for go run ./bench/api (see bench/README.md).
 BENCH_ARGS ?=
 
 # make screenshots: where the PNGs of every page go (a laptop and a phone picture each).
 SCREENSHOTS_DIR ?= docs/screenshots
 
-.PHONY: all build run test bench-api screenshots clean
+.PHONY: all build run test fuzz bench-api screenshots clean
 
 all: build
 
@@ -38,7 +42,11 @@ run:
 
 test:
 	scripts/install-deps.sh test
-	TEST_TIMEOUT=$(TEST_TIMEOUT) RACE_PKGS='$(RACE_PKGS)' scripts/test.sh
+	TEST_TIMEOUT=$(TEST_TIMEOUT) RACE_PKGS='$(RACE_PKGS)' TEST_FUZZTIME=$(TEST_FUZZTIME) scripts/test.sh
+
+# Every FuzzXxx of the repository, FUZZTIME each (scripts/fuzz.sh finds them).
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 bench-api:
 	scripts/install-deps.sh bench

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check of `make test`: go vet, the gofmt check, `go test -race` for the packages with
 # concurrency (RACE_PKGS, a regular expression over import paths; default: everything under
-# gohub/internal/) and plain `go test` for the rest, each with TEST_TIMEOUT. Every step runs even
+# gohub/internal/) and plain `go test` for the rest, each with TEST_TIMEOUT (these replay every
+# fuzzer's seed corpus), then a short run of every fuzzer, TEST_FUZZTIME each (default 10s; 0
+# skips it). Every step runs even
 # when an earlier one fails, so one run shows every problem; the exit status is non-zero if any
 # step failed. Under CI=true test results are never taken from the cache.
 set -uo pipefail
@@ -44,6 +46,11 @@ fi
 if [ -n "$plain_pkgs" ]; then
   # shellcheck disable=SC2086
   step "go test" go test "${count[@]}" -timeout "$timeout" $plain_pkgs
+fi
+
+fuzztime=${TEST_FUZZTIME:-10s}
+if [ "$fuzztime" != 0 ]; then
+  step "fuzzers ($fuzztime each)" env FUZZTIME="$fuzztime" scripts/fuzz.sh
 fi
 
 echo

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"gohub/internal/rbac"
 	"gohub/internal/session"
 	"gohub/internal/store"
+	"gohub/internal/testutil"
 )
 
 // testHub is an API over a real SQLite store with users, groups, roles, a service and tokens.
@@ -26,9 +26,9 @@ type testHub struct {
 	api      *API
 	db       *store.DB
 	sessions *session.Manager
-	srv      *httptest.Server
-	tokens   map[string]string // caller name → token
-	check    *specChecker      // validates every reply against the OpenAPI file
+	srv      *testutil.PublicServer // the API as users reach it: through the public listener's server
+	tokens   map[string]string      // caller name → token
+	check    *specChecker           // validates every reply against the OpenAPI file
 }
 
 // Callers of the table tests.
@@ -106,7 +106,7 @@ func newTestHubWith(t testing.TB, o hubOptions) *testHub {
 		t.Fatal(err)
 	}
 	h := &testHub{t: t, api: a, db: db, sessions: sessions, tokens: map[string]string{}, check: loadSpec(t)}
-	h.srv = httptest.NewServer(a.Handler())
+	h.srv = testutil.NewPublicServer(t, a.Handler())
 	t.Cleanup(h.srv.Close)
 	h.seed(o.noFakeServer)
 	return h

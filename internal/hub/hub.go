@@ -608,7 +608,8 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	hubSrv := &http.Server{Handler: hubHandler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: logger}
 	var pubSrv *proxy.Server
 	if ls.Public != nil {
-		pubSrv = &proxy.Server{Handler: h.publicHandler()}
+		pubSrv = h.loaded.builtinProxy.Server(h.publicHandler())
+		pubSrv.Logger = h.log
 	}
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup

@@ -19,6 +19,7 @@ func Schema() *config.Schema {
 	classes := []config.Class{
 		{Name: "JupyterHub", New: func() any { return config.DefaultHub() }},
 		{Name: chpClass, New: func() any { return DefaultCHPConfig() }},
+		{Name: config.BuiltinProxyClass, New: func() any { return config.DefaultBuiltinProxy() }},
 		{Name: revocationClass, New: func() any { return DefaultRevocationConfig() }},
 		{Name: recovery.Class, New: func() any { return recovery.DefaultConfig() }},
 	}
@@ -68,6 +69,7 @@ type loaded struct {
 	spawnerEntry spawnreg.Entry
 	spawnerCfg   any
 	chp          *CHPConfig
+	builtinProxy *config.BuiltinProxy
 	revocation   *RevocationConfig
 	recovery     *recovery.Config
 }
@@ -110,6 +112,10 @@ func loadConfig(file *config.File, log *slog.Logger) (*loaded, error) {
 	}
 	l.chp = DefaultCHPConfig()
 	if err := file.Decode(schema, chpClass, l.chp); err != nil {
+		return nil, err
+	}
+	l.builtinProxy = config.DefaultBuiltinProxy()
+	if err := file.Decode(schema, config.BuiltinProxyClass, l.builtinProxy); err != nil {
 		return nil, err
 	}
 	l.revocation = DefaultRevocationConfig()

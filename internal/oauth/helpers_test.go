@@ -23,6 +23,7 @@ import (
 	"gohub/internal/rbac"
 	"gohub/internal/session"
 	"gohub/internal/store"
+	"gohub/internal/testutil"
 	"gohub/internal/web"
 )
 
@@ -68,8 +69,8 @@ type hub struct {
 	sessions *session.Manager
 	oauth    *Provider
 	clock    *clock
-	srv      *httptest.Server
-	base     string // the base URL, "/" or "/prefix/"
+	srv      *testutil.PublicServer // served by the public listener's server, as users reach it
+	base     string                 // the base URL, "/" or "/prefix/"
 	users    map[string]*store.User
 	// aliceToken is the API token of alice's default server, the client secret of its client.
 	aliceToken, aliceClient string
@@ -132,7 +133,7 @@ func newHub(t testing.TB, opts ...hubOption) *hub {
 	mux.Handle(base+"hub/api/", a.Handler())
 	prov.Register(mux)
 	pages.Register(mux)
-	srv := httptest.NewServer(mux)
+	srv := testutil.NewPublicServer(t, mux)
 	t.Cleanup(srv.Close)
 	h := &hub{t: t, db: db, sessions: sessions, oauth: prov, clock: clk, srv: srv, base: base,
 		users: map[string]*store.User{}}

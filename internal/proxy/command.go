@@ -22,7 +22,7 @@ import (
 func Command() *cobra.Command {
 	var o StandaloneOptions
 	var logLevel string
-	var timeoutMS, proxyTimeoutMS, keepAliveMS int
+	var timeoutMS, proxyTimeoutMS, keepAliveMS, bodyTimeoutMS, writeTimeoutMS int
 	var headers []string
 	var ignored struct {
 		sslCA, sslProtocol, sslCiphers, sslDH, apiSSLCA, metricsIP, metricsSocket, storage, protoRewrite    string
@@ -47,6 +47,8 @@ func Command() *cobra.Command {
 			o.Timeout = time.Duration(timeoutMS) * time.Millisecond
 			o.ProxyTimeout = time.Duration(proxyTimeoutMS) * time.Millisecond
 			o.KeepAliveTimeout = time.Duration(keepAliveMS) * time.Millisecond
+			o.BodyTimeout = time.Duration(bodyTimeoutMS) * time.Millisecond
+			o.WriteTimeout = time.Duration(writeTimeoutMS) * time.Millisecond
 			if len(headers) > 0 {
 				o.CustomHeaders = http.Header{}
 				for _, h := range headers {
@@ -98,6 +100,12 @@ func Command() *cobra.Command {
 	f.IntVar(&timeoutMS, "timeout", 0, "ms a client may take to send request headers")
 	f.IntVar(&proxyTimeoutMS, "proxy-timeout", 0, "ms to wait for a target's response headers")
 	f.IntVar(&keepAliveMS, "keep-alive-timeout", 5000, "ms a keep-alive client connection may idle")
+	f.IntVar(&bodyTimeoutMS, "body-timeout", int(DefaultBodyTimeout/time.Millisecond),
+		"ms a client may pause while sending a request body (gohub addition)")
+	f.IntVar(&writeTimeoutMS, "write-timeout", int(DefaultWriteTimeout/time.Millisecond),
+		"ms a client may leave a response unread (gohub addition)")
+	f.IntVar(&o.MaxConns, "max-connections", DefaultMaxConns,
+		"client connections served at once; beyond it idle ones are closed or new ones get 503 (gohub addition)")
 	f.BoolVar(&o.NetHTTPServer, "net-http-server", false, "serve with net/http's server (comparison)")
 	_ = f.MarkHidden("net-http-server")
 	f.StringVar(&ignored.storage, "storage-backend", "", "not supported")

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -26,14 +24,32 @@ import (
 // without net/http's per-request background-read goroutine and response machinery, which
 // cost more CPU than the forwarding itself (bench/proxy). It speaks HTTP/1.1 and 1.0
 // (keep-alive, chunked bodies, Expect: 100-continue, upgrades); TLS listeners are wrapped
-// by the caller. `gohub proxy` uses it; the in-process hub mounts the Proxy on its own server.
+// by the caller. `gohub proxy` and the hub's public listener use it.
+//
+// Its request parser (request.go) refuses, with an error status and a closed connection,
+// everything net/http's server refuses and more (see readRequest), so that no request is
+// ever framed differently here than by a server behind it. A request body that ends in an
+// error always closes the connection.
+//
+// The zero value of each limit means its default (the Default* constants).
 type Server struct {
 	// Handler handles each request; normally a *Proxy.
 	Handler http.Handler
-	// IdleTimeout bounds the wait for the next request on a keep-alive connection (default 5 s).
+	// IdleTimeout bounds the wait for a new connection's first request and for the next
+	// request on a keep-alive connection.
 	IdleTimeout time.Duration
-	// HeaderTimeout bounds the wait for a request's headers once it started (default 60 s).
+	// HeaderTimeout bounds the time from a request's first byte to the end of its headers.
 	HeaderTimeout time.Duration
+	// BodyTimeout bounds each wait for more of a request body: a client that sends nothing
+	// for this long is cut off. A long upload that keeps coming is not.
+	BodyTimeout time.Duration
+	// WriteTimeout bounds each wait for the client to take more of a response: a client that
+	// reads nothing for this long is cut off. A long download or stream that is read is not.
+	WriteTimeout time.Duration
+	// MaxConns caps the connections served at once. At the cap a new connection takes the
+	// place of an idle keep-alive one, or is answered 503 and closed when none is idle.
+	// Connections handed over to the handler (websockets) no longer count.
+	MaxConns int
 
 	// Logger receives handler panics; nil means slog.Default().
 	Logger *slog.Logger
@@ -44,6 +60,15 @@ type Server struct {
 	shutting atomic.Bool
 	wg       sync.WaitGroup
 }
+
+// The defaults of Server's limits.
+const (
+	DefaultIdleTimeout   = 5 * time.Second // configurable-http-proxy's keep-alive timeout
+	DefaultHeaderTimeout = time.Minute
+	DefaultBodyTimeout   = time.Minute // nginx's client_body_timeout
+	DefaultWriteTimeout  = time.Minute // nginx's send_timeout
+	DefaultMaxConns      = 10000
+)
 
 type serverConn struct {
 	c      net.Conn
@@ -59,6 +84,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.conns = map[*serverConn]struct{}{}
 	}
 	s.mu.Unlock()
+	maxConns := orDefault(s.MaxConns, DefaultMaxConns)
 	var delay time.Duration
 	for {
 		c, err := ln.Accept()
@@ -77,10 +103,44 @@ func (s *Server) Serve(ln net.Listener) error {
 		delay = 0
 		sc := &serverConn{c: c}
 		s.mu.Lock()
+		if len(s.conns) >= maxConns && !s.evictIdleLocked() {
+			s.mu.Unlock()
+			refuseConn(c)
+			continue
+		}
 		s.conns[sc] = struct{}{}
 		s.mu.Unlock()
 		s.wg.Go(func() { s.serveConn(sc) })
 	}
+}
+
+// evictIdleLocked closes one connection that waits for a request, looking at a bounded
+// number of them (map order is random), so that a full server costs O(1) per accept.
+func (s *Server) evictIdleLocked() bool {
+	looked := 0
+	for sc := range s.conns {
+		if !sc.active.Load() && !sc.hijack.Load() {
+			delete(s.conns, sc)
+			sc.c.Close()
+			return true
+		}
+		if looked++; looked == 64 {
+			break
+		}
+	}
+	return false
+}
+
+// refuseConn answers a connection over MaxConns with 503 and closes it. A plain connection
+// takes the few bytes without blocking; a TLS one would need a handshake first, so it is
+// just closed.
+func refuseConn(c net.Conn) {
+	if _, isTLS := c.(*tls.Conn); !isTLS {
+		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		_, _ = io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n"+
+			"Content-Length: 0\r\n\r\n")
+	}
+	c.Close()
 }
 
 // Shutdown stops accepting, closes idle connections, waits for requests in progress until
@@ -119,77 +179,75 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 var (
 	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
 )
 
+// serveConn serves one connection's requests. Its buffers are taken from the pools only
+// while a request is in progress or pipelined bytes wait: a connection that waits for a
+// request holds its goroutine and a 1 KiB array, nothing more.
 func (s *Server) serveConn(sc *serverConn) {
 	c := sc.c
-	lr := &limitReader{r: c}
-	br := readerPool.Get().(*bufio.Reader)
-	bw := writerPool.Get().(*bufio.Writer)
-	br.Reset(lr)
-	bw.Reset(c)
+	idle := orDefault(s.IdleTimeout, DefaultIdleTimeout)
+	header := orDefault(s.HeaderTimeout, DefaultHeaderTimeout)
+	bodyTimeout := orDefault(s.BodyTimeout, DefaultBodyTimeout)
+	cr := &connReader{c: c, remain: math.MaxInt64, read: lazyDeadline{set: c.SetReadDeadline}}
+	cw := &connWriteTo{c: c, timeout: orDefault(s.WriteTimeout, DefaultWriteTimeout),
+		write: lazyDeadline{set: c.SetWriteDeadline}}
+	w := &connWriter{sc: sc, cr: cr, cw: cw, header: make(http.Header, 8)}
+	release := func() {
+		if w.br != nil {
+			w.br.Reset(nil)
+			w.bw.Reset(nil)
+			readerPool.Put(w.br)
+			writerPool.Put(w.bw)
+			w.br, w.bw = nil, nil
+		}
+	}
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, sc)
 		s.mu.Unlock()
 		if !sc.hijack.Load() {
 			c.Close()
-			br.Reset(nil)
-			bw.Reset(nil)
-			readerPool.Put(br)
-			writerPool.Put(bw)
+			release()
 		}
 	}()
-	idle, header := s.IdleTimeout, s.HeaderTimeout
-	if idle <= 0 {
-		idle = 5 * time.Second
-	}
-	if header <= 0 {
-		header = time.Minute
-	}
 	remote := c.RemoteAddr().String()
 	var tlsState *tls.ConnectionState
-	// One connWriter (and its header map) serves every request of the connection.
-	w := &connWriter{sc: sc, br: br, bw: bw, header: make(http.Header, 8)}
-	// deadline is the read deadline currently set on c (zero: none). Moving it costs a
-	// timer update, so it is pushed forward only once it is more than idle/8 behind where
-	// it should be: the idle timeout then fires between 7/8 and all of idle after the
-	// last request.
-	var deadline time.Time
+	afterPost := false
 	for !s.shutting.Load() {
-		// One deadline covers the idle wait and the headers; it is lifted only for requests
-		// with a body, since nothing else reads from the client until the next request.
-		now := time.Now()
-		if want := now.Add(idle); deadline.IsZero() || want.Sub(deadline) > idle/8 {
-			_ = c.SetReadDeadline(want)
-			deadline = want
-		}
-		lr.remain = maxHeaderBytes
-		if _, err := br.Peek(1); err != nil {
-			return // idle timeout or the client went away
+		// One deadline covers the idle wait; it moves only once it is idle/8 stale (each
+		// move is a timer update): the idle timeout fires between 7/8 and all of idle.
+		cr.read.move(time.Now().Add(idle), idle/8)
+		if w.br == nil || w.br.Buffered() == 0 {
+			release()
+			if err := cr.await(); err != nil {
+				return // idle timeout or the client went away
+			}
+			w.br = readerPool.Get().(*bufio.Reader)
+			w.bw = writerPool.Get().(*bufio.Writer)
+			w.br.Reset(cr)
+			w.bw.Reset(cw)
 		}
 		sc.active.Store(true)
-		if header < idle {
-			deadline = time.Now().Add(header)
-			_ = c.SetReadDeadline(deadline)
-		}
-		req, ok := readSimpleRequest(br)
-		var err error
-		if !ok {
-			req, err = http.ReadRequest(br)
-		}
-		lr.remain = math.MaxInt64
+		cr.headerBy = time.Now().Add(header)
+		cr.remain = maxHeaderBytes
+		req, err := readRequest(w.br, afterPost)
+		cr.remain, cr.headerBy = math.MaxInt64, time.Time{}
 		if err != nil {
-			writeBadRequest(c, err)
+			s.refuseRequest(c, err)
 			return
 		}
-		if req.ContentLength != 0 {
-			_ = c.SetReadDeadline(time.Time{})
-			deadline = time.Time{}
-		}
+		afterPost = req.Method == http.MethodPost
 		req.RemoteAddr = remote
 		if tc, ok := c.(*tls.Conn); ok {
 			if tlsState == nil {
@@ -198,9 +256,21 @@ func (s *Server) serveConn(sc *serverConn) {
 			}
 			req.TLS = tlsState
 		}
+		if req.Body != http.NoBody {
+			cr.rolling = bodyTimeout
+		}
 		keep := s.serveRequest(sc, req, w)
+		cr.rolling = 0
 		sc.active.Store(false)
-		if !keep || sc.hijack.Load() {
+		if sc.hijack.Load() {
+			return
+		}
+		if !keep {
+			if w.br.Buffered() > 0 || w.body != nil && w.body.err != io.EOF {
+				// The client may still be sending (pipelined requests, an unread body): let
+				// it read the answer before the close resets the connection.
+				lingerClose(c)
+			}
 			return
 		}
 	}
@@ -209,24 +279,96 @@ func (s *Server) serveConn(sc *serverConn) {
 // maxHeaderBytes bounds a request's line and headers, as net/http's default.
 const maxHeaderBytes = 1 << 20
 
-// limitReader stops reading at remain bytes (set around header parsing only).
-type limitReader struct {
-	r      io.Reader
-	remain int64
+// connReader is what a connection's bufio.Reader reads from. It hands out first the bytes
+// that ended the idle wait, bounds the header size (remain), sets the header deadline before
+// a header read that would wait (headerBy), and while a body is read it moves the read
+// deadline before each read (rolling), so that each wait for the client is bounded. The
+// usual request arrives whole in the first read and costs no deadline update.
+type connReader struct {
+	c        net.Conn
+	first    [1024]byte
+	pending  []byte // unread part of first
+	remain   int64
+	headerBy time.Time
+	rolling  time.Duration
+	read     lazyDeadline
 }
 
 var errHeaderTooLarge = errors.New("request headers too large")
 
-func (l *limitReader) Read(b []byte) (int, error) {
-	if l.remain <= 0 {
+// await waits for the start of a request without holding a connection buffer.
+func (r *connReader) await() error {
+	for {
+		n, err := r.c.Read(r.first[:])
+		if n > 0 {
+			r.pending = r.first[:n]
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (r *connReader) Read(b []byte) (int, error) {
+	if r.remain <= 0 {
 		return 0, errHeaderTooLarge
 	}
-	if int64(len(b)) > l.remain {
-		b = b[:l.remain]
+	if int64(len(b)) > r.remain {
+		b = b[:r.remain]
 	}
-	n, err := l.r.Read(b)
-	l.remain -= int64(n)
+	if len(r.pending) > 0 {
+		n := copy(b, r.pending)
+		r.pending = r.pending[n:]
+		r.remain -= int64(n)
+		return n, nil
+	}
+	switch {
+	case !r.headerBy.IsZero():
+		r.read.move(r.headerBy, 0)
+	case r.rolling > 0:
+		r.read.move(time.Now().Add(r.rolling), r.rolling/8)
+	}
+	n, err := r.c.Read(b)
+	r.remain -= int64(n)
 	return n, err
+}
+
+// connWriteTo is what a connection's bufio.Writer writes to: it moves the write deadline
+// before each write, so that each wait for the client to take data is bounded.
+type connWriteTo struct {
+	c       net.Conn
+	timeout time.Duration // 0 after a hijack
+	write   lazyDeadline
+}
+
+func (w *connWriteTo) Write(b []byte) (int, error) {
+	if w.timeout > 0 {
+		w.write.move(time.Now().Add(w.timeout), w.timeout/8)
+	}
+	return w.c.Write(b)
+}
+
+// lazyDeadline is a read or write deadline of a connection, set only when it must move.
+type lazyDeadline struct {
+	set func(time.Time) error // the connection's SetReadDeadline or SetWriteDeadline
+	at  time.Time             // zero: none set
+}
+
+// move sets the deadline to want unless the one set is earlier by at most slack (a
+// deadline later than want is always pulled in).
+func (d *lazyDeadline) move(want time.Time, slack time.Duration) {
+	if !d.at.IsZero() && !d.at.After(want) && want.Sub(d.at) <= slack {
+		return
+	}
+	d.at = want
+	_ = d.set(want)
+}
+
+// clear removes the deadline.
+func (d *lazyDeadline) clear() {
+	d.at = time.Time{}
+	_ = d.set(time.Time{})
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -236,7 +378,9 @@ func (s *Server) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func writeBadRequest(c net.Conn, err error) {
+// refuseRequest answers a request the parser refused (nothing for a client that went away or
+// timed out) and lets the client read the answer before the connection closes.
+func (s *Server) refuseRequest(c net.Conn, err error) {
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		return
 	}
@@ -244,24 +388,47 @@ func writeBadRequest(c net.Conn, err error) {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return
 	}
-	if errors.Is(err, errHeaderTooLarge) {
-		_, _ = io.WriteString(c, "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"+
-			"Content-Length: 0\r\n\r\n")
-		return
+	status := http.StatusBadRequest
+	var re *requestError
+	switch {
+	case errors.Is(err, errHeaderTooLarge):
+		status = http.StatusRequestHeaderFieldsTooLarge
+	case errors.As(err, &re):
+		status = re.status
 	}
-	_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"+
-		"Connection: close\r\nContent-Length: 11\r\n\r\nBad Request")
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = io.WriteString(c, "HTTP/1.1 "+text+"\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+		"Connection: close\r\nContent-Length: "+strconv.Itoa(len(text))+"\r\n\r\n"+text)
+	lingerClose(c)
 }
+
+// lingerClose half-closes c and reads what the client still sends for a moment before the
+// caller closes it: closing with unread input makes the kernel send a reset, which can
+// destroy the answer before the client reads it.
+func lingerClose(c net.Conn) {
+	if hc, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	_, _ = io.CopyN(io.Discard, c, 256<<10)
+}
+
+// maxDrainBytes is the most of an unread request body the server reads to keep the
+// connection (net/http's maxPostHandlerReadBytes).
+const maxDrainBytes = 256 << 10
 
 // serveRequest runs the handler for one request and reports whether the connection can
 // carry another.
 func (s *Server) serveRequest(sc *serverConn, req *http.Request, w *connWriter) (keep bool) {
-	if req.ProtoAtLeast(1, 1) && strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
-		_, _ = w.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-		_ = w.bw.Flush()
-	}
 	w.reset(req)
-	w.close = req.Close || !req.ProtoAtLeast(1, 1) && !strings.EqualFold(req.Header.Get("Connection"), "keep-alive")
+	// The handler may replace req.Body (the forwarder does, to resend it); the server
+	// judges the connection by the body it read from it.
+	body, _ := req.Body.(*reqBody)
+	w.body = body
+	if ex := req.Header["Expect"]; body != nil && req.ProtoMinor == 1 && len(ex) == 1 && ex[0] != "" {
+		body.onRead = w.sendContinue // the parser let only 100-continue through
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
@@ -278,30 +445,41 @@ func (s *Server) serveRequest(sc *serverConn, req *http.Request, w *connWriter) 
 	if err := w.finish(); err != nil {
 		return false
 	}
-	// Drain what is left of the request body (bounded) so the next request can be read.
-	if req.Body != nil && req.Body != http.NoBody {
-		n, _ := io.CopyN(io.Discard, req.Body, 256<<10)
-		if n == 256<<10 {
-			return false
-		}
-		req.Body.Close()
-	}
-	return !w.close
+	return !w.close && (body == nil || body.drain())
 }
 
-// connWriter is the http.ResponseWriter of a Server connection.
+// drain reads what the handler left of the body, if that is little, and reports whether the
+// body ended cleanly, so that the connection can carry another request.
+func (b *reqBody) drain() bool {
+	if b.onRead != nil {
+		return false // 100 Continue never sent: the client may or may not send the body
+	}
+	if b.err == nil && (b.chunked != nil || b.remain <= maxDrainBytes) {
+		_, _ = io.CopyN(io.Discard, b, maxDrainBytes+1)
+	}
+	return b.err == io.EOF
+}
+
+// connWriter is the http.ResponseWriter of a Server connection. The framing of its
+// responses is its own: a handler's Transfer-Encoding is dropped, its Content-Length kept
+// only when valid, header names that are not tokens are skipped and CR/LF in values become
+// spaces, as net/http's server does.
 type connWriter struct {
-	sc      *serverConn
-	req     *http.Request
-	br      *bufio.Reader
-	bw      *bufio.Writer
-	header  http.Header
-	status  int
-	chunked bool
-	noBody  bool
-	close   bool
-	remain  int64 // bytes still allowed with Content-Length; -1 when unknown
-	err     error
+	sc       *serverConn
+	cr       *connReader
+	cw       *connWriteTo
+	req      *http.Request
+	body     *reqBody // the request body as read from the connection; nil for none
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	header   http.Header
+	trailers []string // names declared in the Trailer header, sent after a chunked body
+	status   int
+	chunked  bool
+	noBody   bool
+	close    bool
+	remain   int64 // bytes still allowed with Content-Length; -1 when unknown
+	err      error
 }
 
 func (w *connWriter) Header() http.Header { return w.header }
@@ -309,37 +487,69 @@ func (w *connWriter) Header() http.Header { return w.header }
 // reset prepares w for the next request of its connection.
 func (w *connWriter) reset(req *http.Request) {
 	clear(w.header)
-	*w = connWriter{sc: w.sc, req: req, br: w.br, bw: w.bw, header: w.header}
+	*w = connWriter{sc: w.sc, cr: w.cr, cw: w.cw, req: req, br: w.br, bw: w.bw, header: w.header,
+		close: req.Close}
+}
+
+// sendContinue answers Expect: 100-continue when the handler starts reading the body.
+func (w *connWriter) sendContinue() {
+	if w.status == 0 && w.err == nil {
+		_, _ = w.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		w.err = w.bw.Flush()
+	}
 }
 
 func (w *connWriter) WriteHeader(code int) {
 	if w.status != 0 || w.sc.hijack.Load() {
 		return
 	}
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
 	if code < 200 && code != http.StatusSwitchingProtocols {
 		return // informational answers are not relayed
 	}
 	w.status = code
 	h := w.header
+	delete(h, "Transfer-Encoding")
 	w.remain = -1
-	w.noBody = w.req.Method == http.MethodHead || code == 204 || code == 304
-	if cl := h.Get("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+	// After a 101 without a hijack the client speaks another protocol: nothing may follow.
+	w.noBody = w.req.Method == http.MethodHead || code == 101 || code == 204 || code == 304
+	w.close = w.close || code == 101 || listHasToken(h["Connection"], "close") ||
+		w.body != nil && w.body.onRead != nil // 100 Continue never sent (net/http closes too)
+	if cl, ok := h["Content-Length"]; ok {
+		if n, ok := contentLength(cl); ok {
 			w.remain = n
+			h["Content-Length"] = cl[:1]
 		} else {
-			h.Del("Content-Length")
+			delete(h, "Content-Length")
 		}
 	}
 	if w.remain < 0 && !w.noBody {
 		if w.req.ProtoAtLeast(1, 1) {
 			w.chunked = true
-			h.Set("Transfer-Encoding", "chunked")
+			h["Transfer-Encoding"] = []string{"chunked"}
+			for _, v := range h["Trailer"] {
+				for k := range strings.SplitSeq(v, ",") {
+					if k = strings.Trim(k, " \t"); k != "" {
+						w.trailers = append(w.trailers, http.CanonicalHeaderKey(k))
+					}
+				}
+			}
 		} else {
-			w.close = true
+			w.close = true // HTTP/1.0: the end of the body is the end of the connection
 		}
 	}
-	if w.close {
-		h.Set("Connection", "close")
+	if w.chunked {
+		delete(h, "Content-Length")
+	} else {
+		delete(h, "Trailer")
+	}
+	switch {
+	case w.close:
+		h["Connection"] = []string{"close"}
+	case !w.req.ProtoAtLeast(1, 1):
+		h["Connection"] = []string{"keep-alive"}
 	}
 	if _, ok := h["Date"]; !ok {
 		h["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
@@ -354,12 +564,48 @@ func (w *connWriter) WriteHeader(code int) {
 	_, _ = w.bw.WriteString(http.StatusText(code))
 	_, _ = w.bw.WriteString("\r\n")
 	for k, vs := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			continue
+		if !strings.HasPrefix(k, http.TrailerPrefix) {
+			writeField(w.bw, k, vs)
 		}
-		writeHeader(w.bw, k, vs)
 	}
 	_, _ = w.bw.WriteString("\r\n")
+}
+
+// contentLength is the value of valid Content-Length headers (repeats must be equal).
+func contentLength(vs []string) (int64, bool) {
+	first := strings.Trim(vs[0], " \t")
+	n, err := strconv.ParseUint(first, 10, 63)
+	if err != nil {
+		return 0, false
+	}
+	for _, v := range vs[1:] {
+		if strings.Trim(v, " \t") != first {
+			return 0, false
+		}
+	}
+	return int64(n), true
+}
+
+// writeField writes a handler's header field, skipping names that are not tokens and
+// turning CR and LF in values into spaces, so that no handler can split the response.
+func writeField(bw *bufio.Writer, k string, vs []string) {
+	if !validToken(k) {
+		return
+	}
+	for _, v := range vs {
+		_, _ = bw.WriteString(k)
+		_, _ = bw.WriteString(": ")
+		if strings.ContainsAny(v, "\r\n") {
+			v = strings.Trim(strings.Map(func(r rune) rune {
+				if r == '\r' || r == '\n' {
+					return ' '
+				}
+				return r
+			}, v), " \t")
+		}
+		_, _ = bw.WriteString(v)
+		_, _ = bw.WriteString("\r\n")
+	}
 }
 
 func (w *connWriter) Write(b []byte) (int, error) {
@@ -394,16 +640,20 @@ func (w *connWriter) Write(b []byte) (int, error) {
 }
 
 // Flush sends everything written so far (event streams depend on it).
-func (w *connWriter) Flush() {
+func (w *connWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush that reports a client gone (http.ResponseController uses it).
+func (w *connWriter) FlushError() error {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.err == nil {
 		w.err = w.bw.Flush()
 	}
+	return w.err
 }
 
-// Hijack hands the connection to the handler (websocket upgrades).
+// Hijack hands the connection to the handler (websocket upgrades), without deadlines.
 func (w *connWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.status != 0 {
 		return nil, nil, errors.New("hijack after the response started")
@@ -412,17 +662,30 @@ func (w *connWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.sc.hijack.Store(true)
+	w.cr.rolling, w.cw.timeout = 0, 0
+	w.cr.read.clear()
+	w.cw.write.clear()
 	return w.sc.c, bufio.NewReadWriter(w.br, w.bw), nil
 }
 
-// finish ends the response: zero chunk, flush; a short fixed-length body forces a close.
+// finish ends the response: last chunk and trailers, flush; a short fixed-length body
+// forces a close.
 func (w *connWriter) finish() error {
 	if w.status == 0 {
 		w.header.Set("Content-Length", "0")
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.chunked && w.err == nil {
-		_, w.err = w.bw.WriteString("0\r\n\r\n")
+		_, _ = w.bw.WriteString("0\r\n")
+		for _, k := range w.trailers {
+			writeField(w.bw, k, w.header[k])
+		}
+		for k, vs := range w.header {
+			if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+				writeField(w.bw, name, vs)
+			}
+		}
+		_, w.err = w.bw.WriteString("\r\n")
 	}
 	if w.remain > 0 && !w.noBody {
 		w.close = true
@@ -431,92 +694,4 @@ func (w *connWriter) finish() error {
 		w.err = w.bw.Flush()
 	}
 	return w.err
-}
-
-// readSimpleRequest parses, without consuming anything unless it succeeds, a request that
-// is fully buffered in br and plain: origin-form target, HTTP/1.1, a Host header, no body
-// (no Content-Length, Transfer-Encoding or Expect), no obs-fold or odd bytes, no Pragma.
-// It builds the same *http.Request as http.ReadRequest with far fewer allocations (the
-// header block becomes one string that keys and values are cut from). ok=false leaves the
-// request to http.ReadRequest, which also produces the errors for malformed ones.
-func readSimpleRequest(br *bufio.Reader) (req *http.Request, ok bool) {
-	buf, _ := br.Peek(br.Buffered())
-	end := bytes.Index(buf, []byte("\r\n\r\n"))
-	if end < 0 {
-		return nil, false
-	}
-	s := string(buf[:end+2]) // every line with its CRLF
-	nl := strings.Index(s, "\r\n")
-	line := s[:nl]
-	sp1 := strings.IndexByte(line, ' ')
-	if sp1 <= 0 || !strings.HasSuffix(line, " HTTP/1.1") {
-		return nil, false
-	}
-	method, uri := line[:sp1], line[sp1+1:len(line)-len(" HTTP/1.1")]
-	if !validFieldName([]byte(method)) || method == http.MethodConnect || len(uri) == 0 || uri[0] != '/' ||
-		strings.IndexByte(uri, ' ') >= 0 {
-		return nil, false
-	}
-	u, err := url.ParseRequestURI(uri)
-	if err != nil {
-		return nil, false
-	}
-	lines := s[nl+2:]
-	n := strings.Count(lines, "\r\n")
-	h := make(http.Header, n)
-	vals := make([]string, n)
-	host, hasHost, closing := "", false, false
-	for i := 0; len(lines) > 0; i++ {
-		j := strings.Index(lines, "\r\n")
-		line, lines = lines[:j], lines[j+2:]
-		colon := strings.IndexByte(line, ':')
-		if colon <= 0 || !validFieldName([]byte(line[:colon])) || !validFieldValue([]byte(line[colon+1:])) {
-			return nil, false
-		}
-		key := http.CanonicalHeaderKey(line[:colon])
-		val := strings.Trim(line[colon+1:], " \t")
-		switch key {
-		case "Host":
-			if hasHost {
-				return nil, false
-			}
-			host, hasHost = val, true
-			continue
-		case "Content-Length", "Transfer-Encoding", "Expect", "Pragma", "Trailer":
-			return nil, false
-		case "Connection":
-			for _, tok := range strings.Split(val, ",") {
-				if strings.EqualFold(strings.Trim(tok, " \t"), "close") {
-					closing = true
-				}
-			}
-		}
-		vals[i] = val
-		if old, dup := h[key]; dup {
-			h[key] = append(old, val)
-		} else {
-			h[key] = vals[i : i+1 : i+1]
-		}
-	}
-	if !hasHost || !validHost(host) {
-		return nil, false
-	}
-	_, _ = br.Discard(end + 4)
-	return &http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: http.NoBody, Host: host, Close: closing, RequestURI: uri}, true
-}
-
-// validHost accepts what http.ReadRequest's host check accepts for plain names and
-// addresses; anything else is left to ReadRequest.
-func validHost(h string) bool {
-	for i := range len(h) {
-		c := h[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("-._:[]", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

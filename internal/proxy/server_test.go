@@ -14,11 +14,16 @@ import (
 // startServer serves h on the proxy's own Server and returns its address.
 func startServer(t testing.TB, h http.Handler, idle time.Duration) string {
 	t.Helper()
+	return startServerWith(t, &Server{Handler: h, IdleTimeout: idle})
+}
+
+// startServerWith serves s on a loopback port until the test ends and returns its address.
+func startServerWith(t testing.TB, s *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Handler: h, IdleTimeout: idle}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {

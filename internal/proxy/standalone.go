@@ -33,6 +33,9 @@ type StandaloneOptions struct {
 	Timeout             time.Duration // client request header timeout (CHP --timeout)
 	ProxyTimeout        time.Duration // target response header timeout
 	KeepAliveTimeout    time.Duration // idle keep-alive of client connections (default 5 s)
+	BodyTimeout         time.Duration // longest pause in a request body (Server.BodyTimeout)
+	WriteTimeout        time.Duration // longest a response may stay unread (Server.WriteTimeout)
+	MaxConns            int           // client connections served at once (Server.MaxConns)
 	SSLKey, SSLCert     string        // TLS for the public listener
 	APISSLKey           string        // TLS for the API listener
 	APISSLCert          string
@@ -107,7 +110,8 @@ func RunStandalone(ctx context.Context, o StandaloneOptions) error {
 		headerTimeout = time.Minute
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
-	var pub publicServer = &Server{Handler: px, IdleTimeout: keepAlive, HeaderTimeout: headerTimeout}
+	var pub publicServer = &Server{Handler: px, IdleTimeout: keepAlive, HeaderTimeout: headerTimeout,
+		BodyTimeout: o.BodyTimeout, WriteTimeout: o.WriteTimeout, MaxConns: o.MaxConns, Logger: log}
 	if o.NetHTTPServer {
 		pub = &http.Server{Handler: px, IdleTimeout: keepAlive, ReadHeaderTimeout: headerTimeout, ErrorLog: errLog}
 	}

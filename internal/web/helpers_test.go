@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 
 	"gohub/internal/session"
 	"gohub/internal/store"
+	"gohub/internal/testutil"
 )
 
 // fakeAuth accepts the passwords in its map; admins get an explicit admin flag.
@@ -70,7 +70,7 @@ type env struct {
 	db       *store.DB
 	sessions *session.Manager
 	pages    *Pages
-	srv      *httptest.Server
+	srv      *testutil.PublicServer // served by the public listener's server, as users reach it
 	// mux serves srv; tests may add routes (the REST progress stream, a stand-in proxy).
 	mux *http.ServeMux
 }
@@ -110,7 +110,7 @@ func newEnv(t *testing.T, a Authenticator, opts ...envOption) *env {
 	mux := http.NewServeMux()
 	p.Register(mux)
 	mux.HandleFunc(p.d.BaseURL, p.NotHub)
-	srv := httptest.NewServer(mux)
+	srv := testutil.NewPublicServer(t, mux)
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, sessions: sm, pages: p, srv: srv, mux: mux}
 }

@@ -1,0 +1,34 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"gohub/internal/proxy"
+)
+
+// TestBuiltinProxyLimits: the section's defaults are proxy.Server's, values reach the server,
+// and a limit of 0 (which would mean none) is refused at its line.
+func TestBuiltinProxyLimits(t *testing.T) {
+	schema := NewSchema(Class{Name: BuiltinProxyClass, New: func() any { return DefaultBuiltinProxy() }})
+	decode := func(text string) (*BuiltinProxy, error) {
+		c := DefaultBuiltinProxy()
+		return c, mustParse(t, text).Decode(schema, BuiltinProxyClass, c)
+	}
+	c, err := decode("BuiltinProxy:\n  body_timeout: 0.25\n  max_connections: 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Server(nil)
+	if s.BodyTimeout != 250*time.Millisecond || s.MaxConns != 1 || s.IdleTimeout != proxy.DefaultIdleTimeout ||
+		s.HeaderTimeout != proxy.DefaultHeaderTimeout || s.WriteTimeout != proxy.DefaultWriteTimeout {
+		t.Errorf("server limits: %+v", s)
+	}
+	_, err = decode("BuiltinProxy:\n  write_timeout: 0\n  max_connections: 0\n")
+	for _, want := range []string{"t.yaml:2", "write_timeout: must be more than 0", "t.yaml:3", "max_connections: must be at least 1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("zero limits: %v, want %q", err, want)
+		}
+	}
+}
