@@ -140,8 +140,6 @@ func (rig *relayRig) relay(tb testing.TB, kind, method string, raw []byte) []byt
 	return out
 }
 
-func isReset(err error) bool { return strings.Contains(err.Error(), "connection reset") }
-
 // readReference is what the proxy must make of raw: http.ReadResponse's final answer
 // (at most 5 1xx skipped; a 101 to a plain request refused; field names that are not
 // tokens and values with control bytes refused), its body, or the error.
