@@ -63,3 +63,40 @@ func FuzzHasSecure(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWithoutCookie checks withoutCookie, which rebuilds the Cookie header, against
+// http.Request.Cookies: the named cookie is gone, every other cookie net/http reads is kept
+// in order with its value, in any split of the header lines.
+func FuzzWithoutCookie(f *testing.F) {
+	f.Add("jupyterhub-hub-login=x; a=b", "", "jupyterhub-hub-login")
+	f.Add("a=b;jupyterhub-hub-login=x;jupyterhub-hub-login=y", "c=\"q\"", "jupyterhub-hub-login")
+	f.Add("a=\"b c\"; jupyterhub-hub-login=x", "jupyterhub-hub-login", "jupyterhub-hub-login")
+	f.Add("__Host-jupyterhub-hub-login=x; jupyterhub-hub-login=y", "a=b; ;;", "__Host-jupyterhub-hub-login")
+	f.Add("a=b", "jupyterhub-hub-login=\"x;y\"", "jupyterhub-hub-login")
+	f.Fuzz(func(t *testing.T, h1, h2, name string) {
+		r := httptest.NewRequest(http.MethodGet, "/hub/home", nil)
+		r.Header["Cookie"] = []string{h1, h2}
+		var want []*http.Cookie
+		for _, c := range r.Cookies() {
+			if c.Name != name {
+				want = append(want, c)
+			}
+		}
+		r2 := withoutCookie(r, name)
+		if n := len(r2.CookiesNamed(name)); n != 0 {
+			t.Fatalf("Cookie %q, %q without %q still has %d: %q", h1, h2, name, n, r2.Header["Cookie"])
+		}
+		got := r2.Cookies()
+		if len(got) != len(want) {
+			t.Fatalf("Cookie %q, %q without %q: %q", h1, h2, name, r2.Header["Cookie"])
+		}
+		for i := range got {
+			if got[i].Name != want[i].Name || got[i].Value != want[i].Value || got[i].Quoted != want[i].Quoted {
+				t.Fatalf("Cookie %q, %q without %q: cookie %d %+v, want %+v", h1, h2, name, i, got[i], want[i])
+			}
+		}
+		if len(r.Header["Cookie"]) != 2 {
+			t.Fatalf("withoutCookie changed the original request: %q", r.Header["Cookie"])
+		}
+	})
+}
