@@ -66,7 +66,8 @@ func FuzzHasSecure(f *testing.F) {
 
 // FuzzWithoutCookie checks withoutCookie, which rebuilds the Cookie header, against
 // http.Request.Cookies: the named cookie is gone, every other cookie net/http reads is kept
-// in order with its value, in any split of the header lines.
+// in order with its value, in any split of the header lines. (A value with a space comes back
+// quoted: net/http's AddCookie quotes it, and reads the quotes off again.)
 func FuzzWithoutCookie(f *testing.F) {
 	f.Add("jupyterhub-hub-login=x; a=b", "", "jupyterhub-hub-login")
 	f.Add("a=b;jupyterhub-hub-login=x;jupyterhub-hub-login=y", "c=\"q\"", "jupyterhub-hub-login")
@@ -91,7 +92,7 @@ func FuzzWithoutCookie(f *testing.F) {
 			t.Fatalf("Cookie %q, %q without %q: %q", h1, h2, name, r2.Header["Cookie"])
 		}
 		for i := range got {
-			if got[i].Name != want[i].Name || got[i].Value != want[i].Value || got[i].Quoted != want[i].Quoted {
+			if got[i].Name != want[i].Name || got[i].Value != want[i].Value {
 				t.Fatalf("Cookie %q, %q without %q: cookie %d %+v, want %+v", h1, h2, name, i, got[i], want[i])
 			}
 		}
