@@ -98,14 +98,12 @@ func (s *secureWriter) mark() {
 	}
 }
 
-// hasSecure reports whether a Set-Cookie value has the Secure attribute.
+// hasSecure reports whether a Set-Cookie value has the Secure attribute, as net/http (and a
+// browser, RFC 6265 §5.2) reads it: "Secure=1" counts, "\u00a0Secure" does not. A value it
+// cannot parse is not Secure, so secureWriter adds the attribute.
 func hasSecure(setCookie string) bool {
-	for _, attr := range strings.Split(setCookie, ";")[1:] {
-		if strings.EqualFold(strings.TrimSpace(attr), "Secure") {
-			return true
-		}
-	}
-	return false
+	c, err := http.ParseSetCookie(setCookie)
+	return err == nil && c.Secure
 }
 
 func (s *secureWriter) WriteHeader(code int) {

@@ -68,11 +68,20 @@ func verifyV2(secret []byte, name, signed string, maxAge time.Duration, now time
 	if fields[2] != name {
 		return "", false
 	}
-	ts, err := strconv.ParseInt(fields[1], 10, 64)
+	// Key version and timestamp are plain decimal (tornado reads both with int()); ParseUint
+	// takes no sign, space or underscore.
+	if _, err := strconv.ParseUint(fields[0], 10, 64); err != nil {
+		return "", false
+	}
+	ts, err := strconv.ParseUint(fields[1], 10, 63)
 	if err != nil {
 		return "", false
 	}
-	if ts < now.Add(-maxAge).Unix() {
+	if int64(ts) < now.Add(-maxAge).Unix() {
+		return "", false
+	}
+	// Go's decoder skips CR and LF; the value is base64 as written, without them.
+	if strings.ContainsAny(fields[3], "\r\n") {
 		return "", false
 	}
 	value, err := base64.StdEncoding.DecodeString(fields[3])
@@ -82,14 +91,15 @@ func verifyV2(secret []byte, name, signed string, maxAge time.Duration, now time
 	return string(value), true
 }
 
-// consumeField reads "<len>:<field>|" from the front of s.
+// consumeField reads "<len>:<field>|" from the front of s; len is decimal digits (leading
+// zeros allowed, as tornado's int() takes them).
 func consumeField(s string) (field, rest string, ok bool) {
 	lenText, after, found := strings.Cut(s, ":")
-	if !found || lenText == "" || len(lenText) > 9 {
+	if !found {
 		return "", "", false
 	}
-	n, err := strconv.Atoi(lenText)
-	if err != nil || n < 0 || n >= len(after) || after[n] != '|' {
+	n, err := strconv.ParseUint(lenText, 10, 64)
+	if err != nil || n >= uint64(len(after)) || after[n] != '|' {
 		return "", "", false
 	}
 	return after[:n], after[n+1:], true
