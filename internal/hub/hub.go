@@ -457,17 +457,22 @@ func (h *Hub) initProxy() error {
 	switch strings.ToLower(h.cfg.ProxyClass) {
 	case "", "builtin", "gohub":
 		h.table = proxy.NewRouteTable()
-		h.proxy = proxy.New(h.table, proxy.Options{
+		opts := proxy.Options{
 			Logger:      h.log,
 			HostRouting: h.subdomains != nil,
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, status int) {
 				msg := "Your server appears to be down. Try restarting it from the hub."
-				if status == http.StatusNotFound {
+				switch status {
+				case http.StatusNotFound:
 					msg = "Nothing is served at this address."
+				case http.StatusBadGateway:
+					msg = "The server sent an answer the proxy does not pass on (malformed or too large)."
 				}
 				h.pages.Error(w, r, status, msg)
 			},
-		})
+		}
+		h.loaded.builtinProxy.Apply(&opts)
+		h.proxy = proxy.New(h.table, opts)
 		h.router = builtinRouter{h.table}
 	case "configurable-http-proxy", "chp", "configurablehttpproxy", "jupyterhub.proxy.configurablehttpproxy":
 		c := h.loaded.chp
@@ -605,7 +610,10 @@ func (h *Hub) Serve(ctx context.Context, ls *Listeners) error {
 	if h.proxySecret != "" {
 		hubHandler = h.fromProxy(hubHandler)
 	}
-	hubSrv := &http.Server{Handler: hubHandler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: logger}
+	// The hub's own listener (users' servers, services, configurable-http-proxy): idle
+	// keep-alive connections are closed, as on the public listener.
+	hubSrv := &http.Server{Handler: hubHandler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 90 * time.Second,
+		ErrorLog: logger}
 	var pubSrv *proxy.Server
 	if ls.Public != nil {
 		pubSrv = h.loaded.builtinProxy.Server(h.publicHandler())
