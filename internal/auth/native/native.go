@@ -185,6 +185,11 @@ func (a *Authenticator) CheckAllowed(ctx context.Context, name string, id *auth.
 	if id != nil {
 		return true, nil
 	}
+	return a.authorized(ctx, name)
+}
+
+// authorized reports whether name has an authorized sign-up.
+func (a *Authenticator) authorized(ctx context.Context, name string) (bool, error) {
 	db, err := a.store()
 	if err != nil {
 		return false, err

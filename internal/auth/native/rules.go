@@ -245,16 +245,9 @@ func (a *Authenticator) SetPassword(ctx context.Context, name, pw string) error 
 // replaced by an authorized one without 2FA or email, so a stranger who signed up with an
 // admin's name before the admin was configured keeps nothing of it.
 func (a *Authenticator) SetOwnerPassword(ctx context.Context, name, pw string) error {
-	if err := a.checkPassword(name, pw); err != nil {
-		return err
-	}
-	db, err := a.store()
+	db, hash, err := a.checkedHash(ctx, name, pw)
 	if err != nil {
 		return err
-	}
-	hash, err := a.hasher.Hash(ctx, pw)
-	if err != nil {
-		return a.hashErr(err)
 	}
 	if err := db.DeleteNativeUser(ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -270,32 +263,14 @@ func (a *Authenticator) SetOwnerPassword(ctx context.Context, name, pw string) e
 // HasPassword reports whether name has an authorized sign-up (auth.PasswordKnower): a
 // waiting sign-up of an admin's name is someone else's claim, not the admin's password.
 func (a *Authenticator) HasPassword(ctx context.Context, name string) (bool, error) {
-	db, err := a.store()
-	if err != nil {
-		return false, err
-	}
-	u, err := db.GetNativeUser(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return u.Authorized, nil
+	return a.authorized(ctx, name)
 }
 
 // storePassword checks pw against the rules and stores its hash for an existing sign-up.
 func (a *Authenticator) storePassword(ctx context.Context, name, pw string) error {
-	if err := a.checkPassword(name, pw); err != nil {
-		return err
-	}
-	db, err := a.store()
+	db, hash, err := a.checkedHash(ctx, name, pw)
 	if err != nil {
 		return err
-	}
-	hash, err := a.hasher.Hash(ctx, pw)
-	if err != nil {
-		return a.hashErr(err)
 	}
 	return db.SetNativePassword(ctx, name, hash)
 }
@@ -319,4 +294,20 @@ func (a *Authenticator) CheckPassword(ctx context.Context, name, pw string) (boo
 		return false, a.hashErr(err)
 	}
 	return ok, nil
+}
+
+// checkedHash checks pw against the rules for name and hashes it.
+func (a *Authenticator) checkedHash(ctx context.Context, name, pw string) (*store.DB, string, error) {
+	if err := a.checkPassword(name, pw); err != nil {
+		return nil, "", err
+	}
+	db, err := a.store()
+	if err != nil {
+		return nil, "", err
+	}
+	hash, err := a.hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, "", a.hashErr(err)
+	}
+	return db, hash, nil
 }
