@@ -71,14 +71,16 @@ func TestForwardBodiesHopHeadersAndReuse(t *testing.T) {
 }
 
 // startClosingBackend answers one request per connection and then closes it without
-// saying "Connection: close", as a target whose keep-alive timer fired would.
-func startClosingBackend(t *testing.T) string {
+// saying "Connection: close", as a target whose keep-alive timer fired would; the channel
+// gets a value after each close.
+func startClosingBackend(t *testing.T) (string, <-chan struct{}) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	closed := make(chan struct{}, 64)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -86,7 +88,10 @@ func startClosingBackend(t *testing.T) string {
 				return
 			}
 			go func() {
-				defer c.Close()
+				defer func() {
+					c.Close()
+					closed <- struct{}{}
+				}()
 				req, err := http.ReadRequest(bufio.NewReader(c))
 				if err != nil {
 					return
@@ -96,16 +101,21 @@ func startClosingBackend(t *testing.T) string {
 			}()
 		}
 	}()
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), closed
 }
 
 func TestForwardRetriesIdleConnectionClosedByTarget(t *testing.T) {
 	tp := startProxy(t, Options{})
-	tp.add(t, "/", startClosingBackend(t))
+	url, closed := startClosingBackend(t)
+	tp.add(t, "/", url)
 	for i := range 4 {
 		if resp, body := get(t, tp.srv.URL+"/x", nil); resp.StatusCode != 200 || body != "ok" {
 			t.Fatalf("GET %d: %d %q", i, resp.StatusCode, body)
 		}
+		// A GET finds the pooled connection closed at any time and is sent again; a POST is
+		// never sent twice, so it relies on the idle probe seeing the close, which on a loaded
+		// machine can come after the next request: the POST waits for the target's close.
+		<-closed
 		resp, err := http.Post(tp.srv.URL+"/x", "text/plain", strings.NewReader("body"))
 		if err != nil {
 			t.Fatal(err)
@@ -115,6 +125,7 @@ func TestForwardRetriesIdleConnectionClosedByTarget(t *testing.T) {
 		if resp.StatusCode != 200 || string(b) != "ok" {
 			t.Fatalf("POST %d: %d %q", i, resp.StatusCode, b)
 		}
+		<-closed
 	}
 }
 
