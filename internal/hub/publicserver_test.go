@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,7 +16,7 @@ import (
 // attempt before any handler sees it.
 func TestPublicListenerLimits(t *testing.T) {
 	lh := startLiveHub(t, nil, func(dir string, pub, hubPort int) string {
-		return hubConfig(t, dir, pub, hubPort, "dummy", "BuiltinProxy:\n  max_connections: 3\n  header_timeout: 2\n")
+		return hubConfig(t, dir, pub, hubPort, "dummy", "BuiltinProxy:\n  max_connections: 3\n  header_timeout: 4\n")
 	})
 	addr := strings.TrimPrefix(lh.public, "http://")
 	dial := func() net.Conn {
@@ -30,6 +31,9 @@ func TestPublicListenerLimits(t *testing.T) {
 	status := func(c net.Conn) int {
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return -1 // closed without a byte
+			}
 			return 0
 		}
 		return resp.StatusCode
@@ -51,13 +55,19 @@ func TestPublicListenerLimits(t *testing.T) {
 		io.WriteString(c, "GET /hub/api HTTP/1.1\r\n")
 		busy = append(busy, c)
 	}
-	time.Sleep(300 * time.Millisecond) // the server has read the bytes: busy (for 2 s)
-	if st := status(dial()); st != http.StatusServiceUnavailable {
-		t.Errorf("a 4th connection with max_connections 3 busy: %d, want 503", st)
+	// Until the server has read a connection's first bytes it counts as idle, and a 4th
+	// connection would replace it; on a loaded machine (the race step runs packages side by
+	// side) that read can come late, so wait a second of the 4 s header timeout.
+	time.Sleep(time.Second)
+	// Over the cap a connection is answered 503 and closed; on a loaded machine the answer's
+	// short write deadline (the accept loop never waits on a client) may pass first, and it is
+	// closed without one: refused either way, never served in a busy one's place.
+	if st := status(dial()); st != http.StatusServiceUnavailable && st != -1 {
+		t.Errorf("a 4th connection with max_connections 3 busy: %d, want 503 or a close", st)
 	}
 	start := time.Now()
-	if b, err := io.ReadAll(busy[0]); err != nil || len(b) != 0 || time.Since(start) > 5*time.Second {
-		t.Errorf("incomplete headers with header_timeout 2: %q %v after %v", b, err, time.Since(start))
+	if b, err := io.ReadAll(busy[0]); err != nil || len(b) != 0 || time.Since(start) > 8*time.Second {
+		t.Errorf("incomplete headers with header_timeout 4: %q %v after %v", b, err, time.Since(start))
 	}
 	c = dial()
 	io.WriteString(c, "GET /hub/api HTTP/1.1\r\nHost: h\r\n\r\n")

@@ -136,7 +136,7 @@ func (s *Server) evictIdleLocked() bool {
 // just closed.
 func refuseConn(c net.Conn) {
 	if _, isTLS := c.(*tls.Conn); !isTLS {
-		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 		_, _ = io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n"+
 			"Content-Length: 0\r\n\r\n")
 	}
