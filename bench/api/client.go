@@ -105,7 +105,7 @@ func (c *apiClient) seed(ctx context.Context, n int) (time.Duration, error) {
 }
 
 // adminToken has the hub generate a token for the admin user (POST /users/{name}/tokens), so
-// that both hubs verify a generated token, not a config-supplied one (performance.md §0).
+// that both hubs verify a generated token, not a config-supplied one (bench/README.md, api step 3).
 func (c *apiClient) adminToken(ctx context.Context) (string, error) {
 	var t struct {
 		Token string `json:"token"`

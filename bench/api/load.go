@@ -23,7 +23,7 @@ type endpoint struct {
 	check  func(path string, body []byte) error
 }
 
-// endpoints are the two API calls of performance.md §5 (a), over users user00000..user{n-1}.
+// endpoints are the two API calls of bench/README.md, api, over users user00000..user{n-1}.
 func endpoints(n int) []endpoint {
 	return []endpoint{
 		{

@@ -1,5 +1,5 @@
 // Command api benchmarks the JupyterHub REST API of gohub against Python JupyterHub (Debian's
-// `jupyterhub` package) side by side on this machine: performance.md §5 (a).
+// `jupyterhub` package) side by side on this machine: bench/README.md, api.
 //
 // It starts each hub on 127.0.0.1 with SQLite in a temporary directory, creates the same users
 // through each API, has each hub generate an admin token (so both verify a generated token),
@@ -285,7 +285,7 @@ func coldRuns(ctx context.Context, o options, sides []*side) error {
 		fmt.Printf("%-12s %-10s %14s %14s %14s %11.1f×\n", sd.hub.Name, sd.version, ready.Round(time.Millisecond),
 			first.Round(time.Millisecond), second.Round(time.Millisecond), first.Seconds()/second.Seconds())
 	}
-	fmt.Println("target (issue acceptance): the first full listing after a restart is as fast as later ones (performance.md §5 (a): ≤ 2×)")
+	fmt.Println("target (issue acceptance): the first full listing after a restart is as fast as later ones (bench/README.md, api: ≤ 2×)")
 	return nil
 }
 

@@ -19,7 +19,7 @@ import (
 const pinnedEnv = "GOHUB_BENCH_PINNED"
 
 // pinSelf re-executes the bench under `taskset -c 1` so that the load generator and the hubs
-// (started on CPU 0 by hubCommand) do not compete for one core (performance.md §5). It returns
+// (started on CPU 0 by hubCommand) do not compete for one core (bench/README.md). It returns
 // false, and leaves the process as it is, when pinning is not possible here.
 func pinSelf() (pinned bool, err error) {
 	if os.Getenv(pinnedEnv) != "" {

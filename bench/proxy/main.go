@@ -1,5 +1,5 @@
 // Command proxy benchmarks gohub's built-in proxy against a direct connection,
-// configurable-http-proxy and nginx (performance.md §5 (b) and (c)): HTTP req/s and p99,
+// configurable-http-proxy and nginx (bench/README.md, proxy): HTTP req/s and p99,
 // websocket echo and upgrade rates, memory per idle websocket, and a 10,000-route table.
 //
 //	go run ./bench/proxy [-duration 5s] [-rounds 3] [-idle 2000] [-routes 10000] [-pin]

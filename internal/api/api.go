@@ -1,4 +1,4 @@
-// Package api serves JupyterHub's REST API under {base_url}hub/api (spec §0, §1): users,
+// Package api serves JupyterHub's REST API under {base_url}hub/api (protocol.md §0, §1): users,
 // their servers (start, stop, progress stream, 6.0 server model), tokens, groups, services,
 // /proxy, /shutdown, the identity endpoint and the legacy authorization endpoints. It
 // authenticates requests by API token or login cookie, decides access with rbac, and filters

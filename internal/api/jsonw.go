@@ -188,6 +188,6 @@ func parseTimestamp(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// FormatTime writes t as JupyterHub does (spec §0.3): naive UTC ISO 8601 with a Z, microseconds
+// FormatTime writes t as JupyterHub does (protocol.md §0.3): naive UTC ISO 8601 with a Z, microseconds
 // only when non-zero.
 func FormatTime(t time.Time) string { return formatTimestamp(t) }

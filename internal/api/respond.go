@@ -35,7 +35,7 @@ func errorf(status int, format string, args ...any) error {
 	return &httpError{status: status, msg: msg}
 }
 
-// Messages JupyterHub clients recognise (spec §0.5).
+// Messages JupyterHub clients recognise (protocol.md §0.5).
 var (
 	errNoCredentials = &httpError{http.StatusForbidden, "Missing or invalid credentials."}
 	errNoAccess      = &httpError{http.StatusNotFound, "No access to resources or resources not found"}

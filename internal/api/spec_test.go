@@ -21,7 +21,7 @@ import (
 // ../shared/spec/ into testdata so the test needs nothing outside the module.
 const specFile = "testdata/jupyterhub-rest-api-5.5.1.yml"
 
-// ---- Known upstream mismatches (spec §7): the one place where the yaml is overridden. ----
+// ---- Known upstream mismatches (protocol.md §7): the one place where the yaml is overridden. ----
 
 // nullableFields are model keys JupyterHub sends as null although the 3.1 yaml types them
 // without "null" (and, for pending, with an enum lacking null).

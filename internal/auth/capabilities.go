@@ -21,7 +21,7 @@ type UserAdder interface {
 
 // LoginCompleter is an authenticator that persists something about a login only once the whole
 // pipeline has accepted it (name valid, not blocked, allowed): FirstUse stores the first password
-// here, never for a refused name (upstream stores it inside authenticate, authenticators.md §4.6).
+// here, never for a refused name (upstream stores it inside authenticate, README, Authenticators).
 // name is the final hub name and id what Authenticate returned. An error refuses the login.
 type LoginCompleter interface {
 	CompleteLogin(ctx context.Context, c Credentials, name string, id *Identity) error

@@ -36,7 +36,7 @@ func (p *Pipeline) RefreshAge() time.Duration {
 
 // RefreshPreSpawn reports whether the user's authentication is refreshed before every spawn
 // (refresh_pre_spawn). Unlike upstream, auth_refresh_age 0 does not turn it off
-// (authenticators.md §4.13).
+// (README, Authenticators).
 func (p *Pipeline) RefreshPreSpawn() bool { return p.cfg.RefreshPreSpawn && p.CanRefresh() }
 
 // Refresh asks the authenticator to bring name's authentication up to date (see

@@ -12,7 +12,7 @@ import (
 )
 
 // throttle slows, then locks, repeated failed logins (gohub's addition; upstream has it only in
-// NativeAuthenticator, with broken defaults, authenticators.md §3.8 and §4.1). It keeps three
+// NativeAuthenticator, with broken defaults, README, Authenticators). It keeps three
 // kinds of counters, each keyed by the normalised hub name and/or the client address (see
 // clientAddress):
 //

@@ -227,7 +227,7 @@ func (p *Pipeline) allowed(ctx context.Context, l *nameLists, name string, id *I
 	switch {
 	case l.allowAll:
 		return true, "allow_all", nil
-	// Upstream lets admins in only when allowed_users is non-empty (authenticators.md §4.14);
+	// Upstream lets admins in only when allowed_users is non-empty (README, Authenticators);
 	// gohub always does, as the documentation of admin_users suggests.
 	case l.admins[name]:
 		return true, "admin_users", nil

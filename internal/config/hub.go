@@ -75,7 +75,7 @@ type Hub struct {
 	LogLevel string `yaml:"log_level" help:"Logging level: DEBUG, INFO, WARN, ERROR or CRITICAL."`
 }
 
-// Service is one entry of JupyterHub.services (spec §5.5).
+// Service is one entry of JupyterHub.services (protocol.md §5.5).
 type Service struct {
 	Name                     string            `yaml:"name"`
 	URL                      string            `yaml:"url"`
@@ -95,7 +95,7 @@ type Service struct {
 	Display *bool `yaml:"display"`
 }
 
-// Role is one entry of JupyterHub.load_roles (spec §5.5). A nil member list means the key was
+// Role is one entry of JupyterHub.load_roles (protocol.md §5.5). A nil member list means the key was
 // absent, which for the user and admin roles keeps their current members; an empty one empties
 // the role.
 type Role struct {

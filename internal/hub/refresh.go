@@ -212,7 +212,7 @@ func withoutCookie(r *http.Request, name string) *http.Request {
 }
 
 // spawnAuthState is the spawner's Options.AuthState: refresh first with refresh_pre_spawn
-// (also when auth_refresh_age is 0, unlike upstream: authenticators.md §4.13), then hand the
+// (also when auth_refresh_age is 0, unlike upstream: README, Authenticators), then hand the
 // spawn the decrypted auth_state.
 func (f *refresher) spawnAuthState(ctx context.Context, su spawner.User) (map[string]any, error) {
 	u, err := f.db.GetUserByID(ctx, su.ID)

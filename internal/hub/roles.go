@@ -12,7 +12,7 @@ import (
 )
 
 // syncRoles brings the roles table in line with the default roles, JupyterHub.load_roles and
-// Authenticator.admin_users, as JupyterHub does at every start (spec §5.4, §5.5):
+// Authenticator.admin_users, as JupyterHub does at every start (protocol.md §5.4, §5.5):
 //   - the default roles exist with their default scopes; a configured role of the same name
 //     adds to them (the admin role's scopes cannot be changed);
 //   - roles that are neither default, configured nor managed by the authenticator are deleted;

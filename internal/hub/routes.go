@@ -17,7 +17,7 @@ import (
 	"gohub/internal/proxy"
 )
 
-// Router is the proxy as the hub drives it (spec §3.3): routes in the hub's form, escaped as URLs
+// Router is the proxy as the hub drives it (protocol.md §3.3): routes in the hub's form, escaped as URLs
 // are ("/user/a%20b/"; the proxies store the decoded key, see proxy.RouteKey) and with a
 // trailing slash ("/user/alice/"), target an origin, data kept with the route. Every route the
 // hub adds carries "jupyterhub": true; routes without it are someone else's and left alone.
@@ -152,7 +152,7 @@ type chpProcess struct {
 	mu   sync.Mutex
 }
 
-// startCHP launches configurable-http-proxy with the flags JupyterHub passes (spec §3.1) and
+// startCHP launches configurable-http-proxy with the flags JupyterHub passes (protocol.md §3.1) and
 // waits up to 15 s for its API to answer.
 func startCHP(ctx context.Context, cfg *CHPConfig, token, publicIP, publicPort, errorTarget, defaultTarget string, log *slog.Logger) (*chpProcess, error) {
 	apiHost, apiPort, err := hostPortOf(cfg.APIURL)

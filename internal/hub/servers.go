@@ -62,7 +62,7 @@ func (s *serverHooks) DeleteRoute(ctx context.Context, spec string) error {
 	return s.router.DeleteRoute(ctx, spec)
 }
 
-// checkRoutes reconciles the proxy's routes with the hub's state (spec §3.4): the hub route
+// checkRoutes reconciles the proxy's routes with the hub's state (protocol.md §3.4): the hub route
 // exists with the right target, every ready server has its route, and any other route carrying
 // "jupyterhub": true is deleted. Routes of servers still starting are kept.
 func (h *Hub) checkRoutes(ctx context.Context) error {
@@ -115,7 +115,7 @@ func (h *Hub) checkRoutes(ctx context.Context) error {
 }
 
 // pollActivity moves users' and servers' last_activity forward from the proxy's per-route
-// activity (spec §3.5), then reconciles the routes.
+// activity (protocol.md §3.5), then reconciles the routes.
 func (h *Hub) pollActivity(ctx context.Context) {
 	routes, err := h.router.Routes(ctx)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 // syncServices writes the services of the config into the database, with their admin role and
-// their api_token, and removes config services that are no longer configured (spec §5.5).
+// their api_token, and removes config services that are no longer configured (protocol.md §5.5).
 func syncServices(ctx context.Context, db *store.DB, services []config.Service, baseURL string, trustTokens bool, log *slog.Logger) error {
 	seen := map[string]bool{}
 	for _, s := range services {
@@ -94,7 +94,7 @@ func ensureServiceToken(ctx context.Context, db *store.DB, svc *store.Service, p
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	// Tokens the hub did not generate get 16,384 SHA-512 rounds, as in JupyterHub (spec §6.3);
+	// Tokens the hub did not generate get 16,384 SHA-512 rounds, as in JupyterHub (protocol.md §6.3);
 	// trust_user_provided_tokens lowers that to one.
 	rounds := store.SuppliedTokenRounds
 	if trust {

@@ -1,5 +1,5 @@
 // Package naming holds JupyterHub's names for a user's server, which the spawner, the OAuth
-// provider and the proxy routes must agree on byte for byte (spec §0.1, §2.1, §4.6): the URL
+// provider and the proxy routes must agree on byte for byte (protocol.md §0.1, §2.1, §4.6): the URL
 // prefix /user/{name}/[{server}/] and the OAuth client id jupyterhub-user-{name}[-{server}],
 // each quoted as Python's urllib.parse.quote does.
 package naming

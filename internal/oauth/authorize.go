@@ -124,7 +124,7 @@ func validVerifierText(s string) bool {
 	return true
 }
 
-// authorize answers GET and POST {base}hub/api/oauth2/authorize (spec §1.9, §2.4 steps 2–7).
+// authorize answers GET and POST {base}hub/api/oauth2/authorize (protocol.md §1.9, §2.4 steps 2–7).
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodPost:

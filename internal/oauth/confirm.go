@@ -27,7 +27,7 @@ type confirmView struct {
 	IdentifyOnly bool // the request grants no more than identifying the user
 }
 
-// renderConfirm writes the page asking u to authorize the client for scopes (spec §1.9). It
+// renderConfirm writes the page asking u to authorize the client for scopes (protocol.md §1.9). It
 // posts back to the same URL (query kept) with _xsrf and the repeated scopes field.
 func (p *Provider) renderConfirm(w http.ResponseWriter, r *http.Request, u *store.User, req *authRequest, t target, scopes []string) {
 	v := confirmView{Client: req.client, Scopes: scopes}

@@ -14,7 +14,7 @@ import (
 
 const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-0123456789"
 
-// The browser login of spec §2.4 as alice's own server drives it: authorize (no confirmation
+// The browser login of protocol.md §2.4 as alice's own server drives it: authorize (no confirmation
 // for her own server), code with PKCE S256, token exchange with the server's API token as
 // client secret, then the token on GET /hub/api/user gives exactly the step-10 scopes.
 func TestCodeFlowOwnServer(t *testing.T) {

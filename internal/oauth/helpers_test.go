@@ -250,7 +250,7 @@ func (b *browser) cookie(path, name string) string {
 	return ""
 }
 
-// authorizeQuery is the query a single-user server sends (spec §2.4 step 1).
+// authorizeQuery is the query a single-user server sends (protocol.md §2.4 step 1).
 func authorizeQuery(clientID, redirect, state string) url.Values {
 	return url.Values{"client_id": {clientID}, "redirect_uri": {redirect}, "response_type": {"code"},
 		"state": {state}}

@@ -1,7 +1,7 @@
 // Package oauth is the hub as an OAuth2 authorization server for single-user servers and
-// services (spec §1.9, §2.4): the authorize endpoint with its confirmation page, the token
+// services (protocol.md §1.9, §2.4): the authorize endpoint with its confirmation page, the token
 // endpoint (authorization_code only, PKCE S256/plain, no refresh tokens), and the credentials
-// of a user's server (its API token and OAuth client, spec §2.1 steps 2–3).
+// of a user's server (its API token and OAuth client, protocol.md §2.1 steps 2–3).
 //
 // Issued access tokens are ordinary api_tokens rows whose client_id names the OAuth client, so
 // the REST API resolves their scopes (§5.3) like any other token's.
@@ -32,7 +32,7 @@ import (
 const (
 	// DefaultCodeTTL is how long an authorization code lives (JupyterHub: 300 s).
 	DefaultCodeTTL = 300 * time.Second
-	// tokenLength is the length of access tokens and codes (spec §6.2).
+	// tokenLength is the length of access tokens and codes (protocol.md §6.2).
 	tokenLength = 30
 	// maxFormBytes bounds the body of the authorize and token posts.
 	maxFormBytes = 64 << 10
@@ -135,7 +135,7 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.Handle(p.TokenPath(), p.headers(http.HandlerFunc(p.token), true))
 }
 
-// headers sets what every hub response sends (spec §0.2) and forbids caching: both endpoints
+// headers sets what every hub response sends (protocol.md §0.2) and forbids caching: both endpoints
 // hand out credentials.
 func (p *Provider) headers(next http.Handler, api bool) http.Handler {
 	csp := "frame-ancestors 'none'; report-uri " + p.hubPrefix + "security/csp-report"

@@ -115,7 +115,7 @@ func (p *Provider) groupsOf(ctx context.Context, known *store.User) func(string)
 }
 
 // mayAccess reports whether u holds access:servers on the client's server or access:services
-// on its service (spec §2.4 step 4).
+// on its service (protocol.md §2.4 step 4).
 func (p *Provider) mayAccess(ctx context.Context, u *store.User, t target) (bool, error) {
 	raw, err := p.rawScopes(ctx, u)
 	if err != nil {
@@ -191,7 +191,7 @@ func (p *Provider) validateScopes(ctx context.Context, requested []string, c *st
 	return req, nil
 }
 
-// userScopes keeps of the validated scopes what u holds (spec §2.4 step 5): u's raw role
+// userScopes keeps of the validated scopes what u holds (protocol.md §2.4 step 5): u's raw role
 // scopes, inherit and the required scopes are the scopes u may grant. What u lacks is dropped.
 func (p *Provider) userScopes(ctx context.Context, requested []string, t target, u *store.User) ([]string, error) {
 	raw, err := p.rawScopes(ctx, u)

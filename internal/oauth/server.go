@@ -32,7 +32,7 @@ func ClientID(user, server string) string { return naming.ClientID(user, server)
 // ServerPrefix is a user's server URL path (see naming.ServerPrefix).
 func ServerPrefix(base, user, server string) string { return naming.ServerPrefix(base, user, server) }
 
-// PrepareServer creates the credentials of a server about to start (spec §2.1 steps 2–3): its
+// PrepareServer creates the credentials of a server about to start (protocol.md §2.1 steps 2–3): its
 // API token (note "Server at {serverURL}", client jupyterhub, the server role's scopes or
 // opts.TokenScopes with bare !server bound to this server and users:activity!user added, kept
 // to what the user holds) and its OAuth client, whose secret is that token, stored hashed.
@@ -129,7 +129,7 @@ func (p *Provider) serverTokenScopes(ctx context.Context, user *store.User, serv
 }
 
 // CleanupServer deletes a stopped server's API token and OAuth client (with the client's
-// tokens and codes), spec §2.1 "Stop". What is already gone is no error. Besides the client and
+// tokens and codes), protocol.md §2.1 "Stop". What is already gone is no error. Besides the client and
 // note the names give, it removes the client recorded on the user's spawner row and the token
 // named by that client's description (they differ after a rename, or with a custom serverURL):
 // pass the user as GetUser returns it, with its spawners.

@@ -31,7 +31,7 @@ func TestClientIDAndPrefix(t *testing.T) {
 	}
 }
 
-// PrepareServer makes the server token and the OAuth client of spec §2.1 steps 2–3.
+// PrepareServer makes the server token and the OAuth client of protocol.md §2.1 steps 2–3.
 func TestPrepareServer(t *testing.T) {
 	t.Parallel()
 	h := newHub(t)

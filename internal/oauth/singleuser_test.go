@@ -61,7 +61,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // The unmodified jupyterhub-singleuser (Debian's JupyterHub 3.0) logs a browser in through the
-// provider (spec §2.4): a public listener routes /user/alice/ to the server and the rest to the
+// provider (protocol.md §2.4): a public listener routes /user/alice/ to the server and the rest to the
 // hub, as the proxy would; the browser, logged in to the hub, lands on a Jupyter page.
 func TestSingleuserLogin(t *testing.T) {
 	t.Parallel()
@@ -178,7 +178,7 @@ func TestSingleuserLogin(t *testing.T) {
 	}
 }
 
-// waitUp polls url until it answers below 500 (the hub's readiness rule, spec §2.1 step 6).
+// waitUp polls url until it answers below 500 (the hub's readiness rule, protocol.md §2.1 step 6).
 func waitUp(t *testing.T, u string) {
 	t.Helper()
 	c := &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {

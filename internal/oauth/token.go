@@ -38,7 +38,7 @@ type tokenReply struct {
 	Scope       string `json:"scope"`
 }
 
-// token answers POST {base}hub/api/oauth2/token: the authorization_code grant (spec §2.4 step 9).
+// token answers POST {base}hub/api/oauth2/token: the authorization_code grant (protocol.md §2.4 step 9).
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodOptions:

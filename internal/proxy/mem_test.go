@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestHeapPerRoute keeps the route table's memory within performance.md §5 (c)'s 1 KB per
+// TestHeapPerRoute keeps the route table's memory within bench/proxy/README.md's 1 KB per
 // route, for routes added through the API as the hub adds them.
 func TestHeapPerRoute(t *testing.T) {
 	if testing.Short() {

@@ -40,7 +40,7 @@ type scopeDef struct {
 	subscopes   []string
 }
 
-// builtinDefs is the built-in scope catalogue of spec §5.1. Descriptions are written for gohub
+// builtinDefs is the built-in scope catalogue of protocol.md §5.1. Descriptions are written for gohub
 // (shown on the OAuth confirmation page).
 var builtinDefs = map[string]scopeDef{
 	scopeNoScope:          {description: "Identify the owner of the requesting entity."},
@@ -105,7 +105,7 @@ var (
 	selfBases        = expandBases(builtinClosure, selfRoots)
 )
 
-// customScopeName is the name pattern of custom scopes (spec §5.1).
+// customScopeName is the name pattern of custom scopes (protocol.md §5.1).
 var customScopeName = regexp.MustCompile(`^custom:[a-z0-9][a-z0-9_\-\*:]+[a-z0-9_\*]$`)
 
 // Catalog knows every scope: the built-in ones and the configured custom ones.
@@ -115,7 +115,7 @@ type Catalog struct {
 	closure map[string][]string
 }
 
-// NewCatalog validates custom scopes (names "custom:..." per spec §5.1) and returns the catalogue.
+// NewCatalog validates custom scopes (names "custom:..." per protocol.md §5.1) and returns the catalogue.
 // A custom scope needs a description; its subscopes must be custom scopes defined in the same map.
 func NewCatalog(custom map[string]CustomScope) (*Catalog, error) {
 	defs := make(map[string]scopeDef, len(builtinDefs)+len(custom))

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestCatalogueImplies pins the subscope table of spec §5.1 (direct and transitive).
+// TestCatalogueImplies pins the subscope table of protocol.md §5.1 (direct and transitive).
 func TestCatalogueImplies(t *testing.T) {
 	c := mustCatalog(t, nil)
 	cases := map[string][]string{

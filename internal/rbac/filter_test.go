@@ -49,7 +49,7 @@ func TestIntersect(t *testing.T) {
 	wantSet(t, "nil groupsOf", Intersect(NewSet("read:users!user=alice"), NewSet("read:users!group=physics"), nil), nil)
 }
 
-// TestOAuthTokenForOwnServer is the example of spec §1.1/§2.4: alice's OAuth token issued to her
+// TestOAuthTokenForOwnServer is the example of protocol.md §1.1/§2.4: alice's OAuth token issued to her
 // own default server carries exactly the access scope and the two identify scopes.
 func TestOAuthTokenForOwnServer(t *testing.T) {
 	c := mustCatalog(t, nil)

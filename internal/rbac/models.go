@@ -1,6 +1,6 @@
 package rbac
 
-// modelAccess maps a read scope to the model keys it reveals (spec §1.1).
+// modelAccess maps a read scope to the model keys it reveals (protocol.md §1.1).
 type modelAccess []struct {
 	scope string
 	keys  []string

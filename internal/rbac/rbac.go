@@ -1,5 +1,5 @@
 // Package rbac implements JupyterHub's scopes: the catalogue, role expansion, filters
-// (!user= !server= !group= !service=), token-owner intersection and access decisions (spec §5).
+// (!user= !server= !group= !service=), token-owner intersection and access decisions (protocol.md §5).
 // It is pure: it reads no database. What it must know about group membership comes in Target
 // and Owner values that the caller fills.
 package rbac

@@ -7,7 +7,7 @@
 // Invitations are the same kind of link: whoever holds one creates one account (a free name
 // and a password), which is pre-authorized.
 //
-// None of this exists in JupyterHub or its authenticators (authenticators.md's "exceed" list).
+// None of this exists in JupyterHub or its authenticators (a gohub addition).
 package recovery
 
 import (

@@ -1,4 +1,4 @@
-// Package session holds what the hub's browser sessions are made of (spec §4.1, §4.4): tornado
+// Package session holds what the hub's browser sessions are made of (protocol.md §4.1, §4.4): tornado
 // "secure cookie v2" signing, the login cookie jupyterhub-hub-login over users.cookie_id, the
 // unsigned jupyterhub-session-id cookie, and the _xsrf token. Pages and the API both use it.
 package session

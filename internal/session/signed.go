@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Tornado's "secure cookie" version 2 (spec §4.1), the form JupyterHub signs its login cookie
+// Tornado's "secure cookie" version 2 (protocol.md §4.1), the form JupyterHub signs its login cookie
 // and _xsrf token with:
 //
 //	2|1:0|<len>:<unix ts>|<len>:<name>|<len>:<std base64 of value>|<hex hmac-sha256 of all before>

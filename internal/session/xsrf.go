@@ -165,7 +165,7 @@ func IsNavigation(r *http.Request) bool {
 	return (mode == "" || mode == "navigate") && (dest == "" || dest == "document")
 }
 
-// NeedsXSRFCheck applies the skip rules of spec §4.4 to a cookie-authenticated request: no
+// NeedsXSRFCheck applies the skip rules of protocol.md §4.4 to a cookie-authenticated request: no
 // check for websockets, for GET/HEAD/OPTIONS navigations (IsNavigation), and for same-origin
 // no-cors GET/HEAD/OPTIONS of a subresource (an image, a script). Token-authenticated requests
 // are the caller's to skip.
@@ -218,7 +218,7 @@ func SubmittedXSRF(r *http.Request) string {
 
 // CheckXSRF reports whether the request carries the expected token for id in the _xsrf query or
 // form argument or the X-XSRFToken / X-CSRFToken header, compared in constant time. It applies
-// the skip rules of spec §4.4 for safe methods (GET/HEAD/OPTIONS with Sec-Fetch-Mode navigate or
+// the skip rules of protocol.md §4.4 for safe methods (GET/HEAD/OPTIONS with Sec-Fetch-Mode navigate or
 // absent, websocket).
 //
 // The token must be the one of the request's _xsrf cookie, which must sign id: one minted now

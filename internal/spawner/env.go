@@ -13,7 +13,7 @@ import (
 	"unicode/utf16"
 )
 
-// EnvSettings are the hub-wide facts the environment of every server carries (spec §2.2).
+// EnvSettings are the hub-wide facts the environment of every server carries (protocol.md §2.2).
 type EnvSettings struct {
 	// HubAPIURL is how servers reach the hub API: hub connect URL + hub prefix + "api",
 	// e.g. http://127.0.0.1:8081/hub/api.

@@ -181,7 +181,7 @@ func (m *Manager) SpawnForm(u User) (SpawnForm, error) {
 	return m.policy.Form(u)
 }
 
-// Progress returns the progress events of a user's server as spec §1.4 has them: for a spawn
+// Progress returns the progress events of a user's server as protocol.md §1.4 has them: for a spawn
 // under way, every event so far and then each new one until the final ready or failed event;
 // for a ready server, one ready event; after a failed spawn, one failed event. The channel
 // closes after the final event or when ctx ends. ErrNotStarting otherwise.

@@ -83,7 +83,7 @@ func (l *eventLog) watch(ctx context.Context) <-chan Event {
 	return ch
 }
 
-// readyEvent is the final event of a successful spawn (spec §1.4).
+// readyEvent is the final event of a successful spawn (protocol.md §1.4).
 func readyEvent(url string) Event {
 	return Event{
 		Progress:    100,

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// readiness checks that a launched server answers HTTP (spec §2.1 step 6).
+// readiness checks that a launched server answers HTTP (protocol.md §2.1 step 6).
 type readiness struct {
 	client *http.Client
 }

@@ -1,7 +1,7 @@
 // Package spawner starts, watches and stops single-user servers. It holds the Spawner
 // interface every spawner kind implements, the common configuration (upstream's `Spawner`
 // traits), the spawn policy (per-user, per-group and admin overrides and a pre-spawn hook), the
-// environment of spec §2.2, and the Manager: the lifecycle of every server (start with
+// environment of protocol.md §2.2, and the Manager: the lifecycle of every server (start with
 // readiness check and progress events, polling, stop, limits, restore after a hub restart).
 //
 // Spawner kinds live in their own packages (internal/spawner/local, …) and are listed in one
@@ -104,7 +104,7 @@ type Request struct {
 	env envBase
 }
 
-// Env returns the environment of spec §2.2 for a server that listens at bindHost:port
+// Env returns the environment of protocol.md §2.2 for a server that listens at bindHost:port
 // (bindHost "" means all interfaces): the env_keep variables of the hub's environment, the
 // hub's variables, the limits, then Spawner.environment over all of them. Spawners add what
 // only they know (LocalProcessSpawner: USER, HOME and SHELL from passwd, which upstream also
@@ -120,7 +120,7 @@ func (r *Request) ReportProgress(e Event) {
 	}
 }
 
-// Event is one progress event of a spawn (spec §1.4), sent as `data: <json>` on the progress
+// Event is one progress event of a spawn (protocol.md §1.4), sent as `data: <json>` on the progress
 // stream.
 type Event struct {
 	Progress    int    `json:"progress"`
@@ -134,14 +134,14 @@ type Event struct {
 // Hooks is what the manager needs from the rest of the hub. The hub implements it with its
 // token store, OAuth provider and proxy.
 type Hooks interface {
-	// PrepareServer creates the server's API token and upserts its OAuth client (spec §2.1
+	// PrepareServer creates the server's API token and upserts its OAuth client (protocol.md §2.1
 	// steps 2–3) and returns the token's plaintext. s says what the client and token look like.
 	PrepareServer(ctx context.Context, s ServerSetup) (token string, err error)
 	// AddRoute adds or replaces a proxy route; data is kept with it (user, server_name).
 	AddRoute(ctx context.Context, routespec, target string, data map[string]any) error
 	// DeleteRoute removes a proxy route; a missing route is no error.
 	DeleteRoute(ctx context.Context, routespec string) error
-	// Cleanup deletes the server's API token and OAuth client after it stopped (spec §2.1,
+	// Cleanup deletes the server's API token and OAuth client after it stopped (protocol.md §2.1,
 	// "Stop"); a missing one is no error.
 	Cleanup(ctx context.Context, s ServerSetup) error
 }

@@ -180,7 +180,7 @@ func (m *Manager) runSpawn(ctx context.Context, s *server, att *attempt, u User,
 	}
 }
 
-// spawn does the work of spec §2.1: spawner row and options, policy, credentials, start,
+// spawn does the work of protocol.md §2.1: spawner row and options, policy, credentials, start,
 // readiness, route. What it set up is recorded on s for teardown.
 func (m *Manager) spawn(ctx context.Context, s *server, att *attempt, u User, name string, options map[string]any) error {
 	db := m.opts.DB

@@ -80,7 +80,7 @@ func (db *DB) init(ctx context.Context, opts Options) error {
 	if err := db.migrate(ctx, opts.Upgrade); err != nil {
 		return err
 	}
-	// Startup invariant (spec §6.1): the hub's own OAuth client exists.
+	// Startup invariant (protocol.md §6.1): the hub's own OAuth client exists.
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO oauth_clients
 		(identifier, description, secret, redirect_uri, allowed_scopes)
 		VALUES ('jupyterhub', 'JupyterHub', '', '', '[]')

@@ -10,7 +10,7 @@
 // that take the write lock at BEGIN, so concurrent writers queue instead of failing. An
 // in-memory database uses one connection.
 //
-// The schema follows JupyterHub's tables (spec §6.1) and is created and upgraded by numbered
+// The schema follows JupyterHub's tables (protocol.md §6.1) and is created and upgraded by numbered
 // goose migrations embedded from migrations/<dialect>/. Open initialises an empty database,
 // refuses an older one unless Options.Upgrade is set (ErrPending) and a newer one always
 // (ErrTooNew). A Python JupyterHub database (alembic-managed) is refused rather than guessed at.

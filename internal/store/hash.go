@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Hash rounds (spec §6.3).
+// Hash rounds (protocol.md §6.3).
 const (
 	// GeneratedTokenRounds is used for tokens the hub generates (uuid4 hex, high entropy).
 	GeneratedTokenRounds = 1
@@ -23,7 +23,7 @@ const (
 	PrefixLength = 4
 )
 
-// HashToken hashes a token as JupyterHub does (spec §6.3): "sha512:<rounds>:<salt>:<hexdigest>"
+// HashToken hashes a token as JupyterHub does (protocol.md §6.3): "sha512:<rounds>:<salt>:<hexdigest>"
 // where salt is 16 hex characters (8 random bytes) and the digest is SHA-512 over the salt text
 // followed by the token repeated rounds times.
 func HashToken(plain string, rounds int) string {

@@ -10,7 +10,7 @@ import (
 	"gohub/internal/store"
 )
 
-// Hashes made with Python's hashlib the way JupyterHub's hash_token makes them (spec §6.3).
+// Hashes made with Python's hashlib the way JupyterHub's hash_token makes them (protocol.md §6.3).
 var pythonHashes = []struct{ plain, hashed string }{
 	{"5a2e8d4b6f3c4e1a9b7d0c2e4f6a8b1d", "sha512:1:0123456789abcdef:e1b15e6f9b2d827f17b1ad157757d88a0e012dfe6afcaf59af7fbf62076b268e07c761045f5bbd9b6c016bc05c7f0dcb75ea8156fbfa23813ec37629a3a7b12b"},
 	{"my-service-token-ñ", "sha512:16384:fedcba9876543210:7f39ee50025edacbcd2e801cd7050599d37c424b896f6fe538185e5a0254dcdff3cd13bb1e12c42a34c4225dfabfc87ec7b96d4b108f79822260f91d9381f264"},

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// MinTokenLength is the shortest token CreateToken accepts (spec §6.2).
+// MinTokenLength is the shortest token CreateToken accepts (protocol.md §6.2).
 const MinTokenLength = 8
 
 const tokenSelect = `SELECT t.id, t.hashed, t.prefix, t.user_id, t.service_id,

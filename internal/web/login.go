@@ -21,7 +21,7 @@ const (
 	msgFormExpired  = "Login form invalid or expired. Try again."
 )
 
-// loginPage answers GET /hub/login (spec §4.2).
+// loginPage answers GET /hub/login (protocol.md §4.2).
 func (p *Pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	u, ok := p.user(w, r)
 	if !ok {
@@ -299,7 +299,7 @@ func (p *Pages) authLoginURL() string {
 	return ""
 }
 
-// logout answers GET /hub/logout (spec §4.2).
+// logout answers GET /hub/logout (protocol.md §4.2).
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	s := p.d.Sessions
 	u, ok := p.user(w, r)

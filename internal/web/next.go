@@ -8,7 +8,7 @@ import (
 	"gohub/internal/store"
 )
 
-// validateNext keeps next only if it is a same-origin path (spec §4.3), reducing an absolute URL
+// validateNext keeps next only if it is a same-origin path (protocol.md §4.3), reducing an absolute URL
 // of this hub to path?query#fragment; it returns "" for anything else.
 func (p *Pages) validateNext(r *http.Request, next string) string {
 	if next == "" {
@@ -70,7 +70,7 @@ func (p *Pages) origin(r *http.Request) (proto, host string) {
 	return proto, r.Host
 }
 
-// nextURL is where a logged-in user goes (spec §4.3): a valid ?next, else default_url, else the
+// nextURL is where a logged-in user goes (protocol.md §4.3): a valid ?next, else default_url, else the
 // redirect_to_server landing, else /hub/home. A target that did not come from ?next gets the
 // request's query, less next and _xsrf.
 func (p *Pages) nextURL(r *http.Request, u *store.User) string {

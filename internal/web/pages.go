@@ -12,7 +12,7 @@ import (
 	"gohub/internal/store"
 )
 
-// root answers GET /hub/ (spec §4.5): default_url if set, the next-URL logic when logged in,
+// root answers GET /hub/ (protocol.md §4.5): default_url if set, the next-URL logic when logged in,
 // else the login page with next pointing back here.
 func (p *Pages) root(w http.ResponseWriter, r *http.Request) {
 	if p.d.DefaultURL != "" {

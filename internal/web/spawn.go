@@ -102,7 +102,7 @@ func (p *Pages) pendingURL(r *http.Request, t *target) string {
 	return s
 }
 
-// spawnGet answers GET /hub/spawn[/{user}[/{server}]] (spec §4.5): a ready server is opened,
+// spawnGet answers GET /hub/spawn[/{user}[/{server}]] (protocol.md §4.5): a ready server is opened,
 // a pending one watched; otherwise opt- arguments start it with those options, the options
 // form is shown when the spawner has one (options_form or profile_list), else the server starts
 // with the options of its last start.
@@ -230,7 +230,7 @@ func retryAfterSeconds(d time.Duration) string {
 	return strconv.Itoa(max(s, 1))
 }
 
-// spawnPending answers GET /hub/spawn-pending/{user}[/{server}] (spec §4.5).
+// spawnPending answers GET /hub/spawn-pending/{user}[/{server}] (protocol.md §4.5).
 func (p *Pages) spawnPending(w http.ResponseWriter, r *http.Request) {
 	t, ok := p.serverTarget(w, r)
 	if !ok {
@@ -266,7 +266,7 @@ func (p *Pages) spawnPending(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// progressURL is the REST progress stream of t's server (spec §1.4).
+// progressURL is the REST progress stream of t's server (protocol.md §1.4).
 func (p *Pages) progressURL(t *target) string {
 	s := p.hubPrefix + "api/users/" + escapeName(t.owner.Name)
 	if t.server == "" {

@@ -205,7 +205,7 @@ func newSpawnEnv(t *testing.T, cfg testSpawnerConfig, opts ...envOption) *spawnE
 	return se
 }
 
-// progress streams a server's progress events as the REST API does (spec §1.4).
+// progress streams a server's progress events as the REST API does (protocol.md §1.4).
 func (se *spawnEnv) progress(w http.ResponseWriter, r *http.Request) {
 	ch, err := se.m.Progress(r.Context(), r.PathValue("name"), r.PathValue("server"))
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 const redirectLimit = 4
 
 // userURL answers {hub}user/{name}[/...]: the proxy had no route for /user/{name}/..., so the
-// server is stopped, starting, or its route is about to appear (spec §4.5).
+// server is stopped, starting, or its route is about to appear (protocol.md §4.5).
 func (p *Pages) userURL(w http.ResponseWriter, r *http.Request) {
 	name, rest := r.PathValue("name"), r.PathValue("rest")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -206,7 +206,7 @@ func (p *Pages) userRedirect(w http.ResponseWriter, r *http.Request) {
 	redirect(w, p.hubPrefix+"spawn/"+escapeName(u.Name)+"?"+url.Values{"next": {next}}.Encode())
 }
 
-// serverLanding is the redirect_to_server landing when the hub spawns (spec §4.3): the
+// serverLanding is the redirect_to_server landing when the hub spawns (protocol.md §4.3): the
 // default server when it is active, else the spawn page.
 func (p *Pages) serverLanding(r *http.Request, u *store.User) string {
 	if p.d.Servers.Status(u.Name, "").Active {

@@ -1,5 +1,5 @@
 // Package web serves the hub's HTML pages under {base_url}hub/: login and logout, the root
-// redirect, home, error pages and static files (spec §4.2–§4.5), from html/template files and
+// redirect, home, error pages and static files (protocol.md §4.2–§4.5), from html/template files and
 // static assets embedded in the binary. With Deps.Servers set it also serves the pages that
 // start servers and bring the browser to them: spawn, spawn-pending (a progress bar fed by the
 // REST progress stream), user/{name}/... (the proxy's fallback for a server without a route),
@@ -113,7 +113,7 @@ type Deps struct {
 	// RedirectToServer is JupyterHub.redirect_to_server: a login without next goes to the
 	// user's server (ServerLanding) rather than /hub/home.
 	RedirectToServer bool
-	// ServerLanding returns the redirect_to_server target for u (spec §4.3: /user/{name}/ when
+	// ServerLanding returns the redirect_to_server target for u (protocol.md §4.3: /user/{name}/ when
 	// the default server is active, else /hub/spawn). When nil, the pages use that rule
 	// themselves if Servers is set; with neither, the landing is /hub/home.
 	ServerLanding func(r *http.Request, u *store.User) string
@@ -235,7 +235,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	handle(h, p.notFound)
 }
 
-// headers sets what every hub page sends (spec §0.2).
+// headers sets what every hub page sends (protocol.md §0.2).
 func (p *Pages) headers(next http.Handler) http.Handler {
 	csp := "frame-ancestors 'none'; report-uri " + p.hubPrefix + "security/csp-report"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -317,7 +317,7 @@ func (p *Pages) requireUser(w http.ResponseWriter, r *http.Request) (*store.User
 
 // NotHub answers paths outside the hub prefix that reach the hub (the proxy's default route):
 // {base}user/{name} and {base}services/{name} get their trailing slash, anything else goes to
-// the same path under the hub prefix with the query kept (spec §0.1). Mount it at BaseURL.
+// the same path under the hub prefix with the query kept (protocol.md §0.1). Mount it at BaseURL.
 func (p *Pages) NotHub(w http.ResponseWriter, r *http.Request) {
 	p.headers(http.HandlerFunc(p.notHub)).ServeHTTP(w, r)
 }
@@ -388,7 +388,7 @@ func (p *Pages) XSRFToken(w http.ResponseWriter, r *http.Request, u *store.User)
 	return p.d.Sessions.XSRFToken(w, r, p.xsrfIDFor(w, r, u))
 }
 
-// CheckXSRF checks a page form post of u (nil: anonymous) against its _xsrf token (spec §4.4).
+// CheckXSRF checks a page form post of u (nil: anonymous) against its _xsrf token (protocol.md §4.4).
 func (p *Pages) CheckXSRF(r *http.Request, u *store.User) bool {
 	if u == nil {
 		return p.d.Sessions.CheckXSRF(r, p.d.Sessions.XSRFID(r, ""))

@@ -31,7 +31,7 @@ const (
 // Config is the LDAPAuthenticator section. Names, defaults and meanings are upstream's
 // (ldapauthenticator 2.0), with these differences:
 //   - valid_username_regex ignores case, because the hub lowercases names anyway (upstream
-//     refuses "John" with its default, authenticators.md §4.11);
+//     refuses "John" with its default, README, Authenticators);
 //   - tls_kwargs accepts only ca_certs_file, local_certificate_file and local_private_key_file;
 //     tls_ca_file is a shorter name for the first;
 //   - LDAP calls never block other requests, and every login has a time limit (timeout);

@@ -303,7 +303,7 @@ func TestAPI(t *testing.T) {
 			{"DELETE", "/hub/api/native/users/cat"},
 		} {
 			if c.cl == admin && req.method == "GET" {
-				continue // reads need no token (spec §4.4: a GET is not a cross-site write)
+				continue // reads need no token (protocol.md §4.4: a GET is not a cross-site write)
 			}
 			if s, _ := c.cl.do(req.method, req.path, nil, c.header...); s != 403 {
 				t.Errorf("%s: %s %s = %d, want 403", c.name, req.method, req.path, s)

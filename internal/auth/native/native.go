@@ -3,7 +3,7 @@
 // log in. Sign-ups live in the hub database (table native_users); passwords are hashed with
 // package password (bcrypt by default, argon2id on request) with bounded concurrency.
 //
-// Differences from upstream, on purpose (authenticators.md §1.8 and §4):
+// Differences from upstream, on purpose (README, Authenticators):
 //   - the documented defaults are the real ones: minimum_password_length 1,
 //     seconds_before_next_try 600 (upstream's effective values are 0 and 0);
 //   - authorize, un-authorize and discard are POST forms with an XSRF token, not GET links;

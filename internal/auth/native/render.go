@@ -74,7 +74,7 @@ func (a *Authenticator) forbidden(w http.ResponseWriter, d auth.PageDeps, u *sto
 var forbiddenTmpl = parse("forbidden", `<section class="card card-narrow"><h1>403: Forbidden</h1>
 <p class="muted">Only hub administrators can use this page.</p></section>`)
 
-// handleSecure registers f with the headers every hub page sends (spec §0.2): no framing by
+// handleSecure registers f with the headers every hub page sends (protocol.md §0.2): no framing by
 // other sites (the authorize page's buttons must not be clickjacked), no MIME sniffing, no
 // Referer to other sites.
 func handleSecure(mux *http.ServeMux, pattern string, f http.HandlerFunc) {

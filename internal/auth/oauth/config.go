@@ -20,7 +20,7 @@ import (
 //     from the issuer's /.well-known/openid-configuration, fetched at the first login;
 //   - an id_token is verified against the provider's keys (jwks_url or discovery: signature,
 //     iss, aud, exp and the nonce gohub sent); upstream checks no signature
-//     (authenticators.md §4.10). userdata_from_id_token therefore needs a key set;
+//     (README, Authenticators). userdata_from_id_token therefore needs a key set;
 //   - username_claim and auth_state_groups_key are a claim name or a dotted path into the
 //     claims (realm_access.roles); Python callables are not supported;
 //   - auth_state's token_response holds the standard fields of the token response, not every

@@ -90,7 +90,7 @@ type google struct{ cfg *GoogleConfig }
 func (*google) userKey() string { return "google_user" }
 
 // enrich refuses an unverified email and a user outside hosted_domain. Unlike upstream, this
-// holds with allow_all too (authenticators.md §4.9).
+// holds with allow_all too (README, Authenticators).
 func (g *google) enrich(_ context.Context, _ *Authenticator, _ *oauth2.Token, info, _ map[string]any) error {
 	email, _ := info["email"].(string)
 	verified, ok := info["verified_email"].(bool)

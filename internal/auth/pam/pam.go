@@ -158,7 +158,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, c auth.Credentials) (*
 	id := &auth.Identity{Name: a.decode(got)}
 	if len(a.adminGroups) > 0 {
 		// Authoritative (upstream): membership decides. A lookup error leaves the flag as it is
-		// and is logged, instead of upstream's 500 (authenticators.md §4.12).
+		// and is logged, instead of upstream's 500 (README, Authenticators).
 		admin, err := a.InGroups(id.Name, a.adminGroups)
 		if err != nil {
 			a.log.Warn("admin_groups check failed; admin flag left unchanged", "user", id.Name, "err", err)

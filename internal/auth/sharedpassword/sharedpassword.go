@@ -93,7 +93,7 @@ func New(cfg *Config) (*Authenticator, error) {
 func (a *Authenticator) SelfNamed() bool { return true }
 
 // Authenticate checks the password for the name. Names in admin_users (compared after
-// normalisation; upstream compares the raw typed name, authenticators.md §4.7) need the admin
+// normalisation; upstream compares the raw typed name, README, Authenticators) need the admin
 // password and become admin; others use the user password and are never admin, or a group
 // password, which places them in its groups and leaves their admin flag alone.
 func (a *Authenticator) Authenticate(_ context.Context, c auth.Credentials) (*auth.Identity, error) {

@@ -125,7 +125,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 }
 
-// TestAdminNameNormalised is upstream's bug (authenticators.md §4.7) not copied: typing an admin
+// TestAdminNameNormalised is upstream's bug (README, Authenticators) not copied: typing an admin
 // name with capitals and the user password must not log into the admin account.
 func TestAdminNameNormalised(t *testing.T) {
 	cfg := sharedpassword.DefaultConfig()

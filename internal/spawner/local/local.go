@@ -4,7 +4,7 @@
 // hub's own user with a per-user HOME (demos and tests).
 //
 // A server is started in its own session (so its process group holds its kernels), with
-// spawner.Config's cmd and args, exactly the environment of spec §2.2 plus USER, HOME and SHELL,
+// spawner.Config's cmd and args, exactly the environment of protocol.md §2.2 plus USER, HOME and SHELL,
 // and cwd notebook_dir (if it is a directory) or the home directory. Its state is its pid with
 // the process's start time and the kernel's boot id, so a restarted hub recognises the process
 // and never mistakes a reused pid for it. Stop signals the process group: SIGINT (only if

@@ -60,7 +60,7 @@ func systemUser(t *testing.T) (name string, home string, supGroup string) {
 }
 
 // LocalProcessSpawner runs the server as the system user: its uid, gid, supplementary groups,
-// home and shell, in its own session, with exactly the environment of spec §2.2.
+// home and shell, in its own session, with exactly the environment of protocol.md §2.2.
 func TestLocalProcessRunsAsSystemUser(t *testing.T) {
 	name, home, supGroup := systemUser(t)
 	cfg := local.DefaultConfig()

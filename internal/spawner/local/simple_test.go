@@ -35,7 +35,7 @@ func limits() spawner.Limits {
 	return l
 }
 
-// The simple spawner starts a real server with exactly the environment of spec §2.2, records it
+// The simple spawner starts a real server with exactly the environment of protocol.md §2.2, records it
 // in the database and the route table, reports progress, and stops it with every trace removed.
 func TestSimpleSpawnerLifecycle(t *testing.T) {
 	cfg := simpleConfig(t, "serve")

@@ -29,12 +29,12 @@ type Kind struct {
 	// User returns the name of a new user that can run servers (a system user for
 	// LocalProcessSpawner); nil means any fresh name.
 	User func(t *testing.T) string
-	// UserEnv returns what the kind adds to the environment of spec §2.2 for user (USER,
+	// UserEnv returns what the kind adds to the environment of protocol.md §2.2 for user (USER,
 	// HOME, SHELL for local processes).
 	UserEnv func(t *testing.T, user string) map[string]string
 }
 
-// Run runs the conformance suite: start with exactly the environment of spec §2.2, progress
+// Run runs the conformance suite: start with exactly the environment of protocol.md §2.2, progress
 // events, failures (exit at once, never answering), polling, stop, restore after a restart,
 // spawn limits, named servers, cancelling a spawn.
 func Run(t *testing.T, k Kind) {
@@ -146,7 +146,7 @@ func (s *suite) lifecycle(t *testing.T) {
 	}
 }
 
-// expectedEnv is spec §2.2 for a default server at target, with the harness's settings.
+// expectedEnv is protocol.md §2.2 for a default server at target, with the harness's settings.
 func (s *suite) expectedEnv(t *testing.T, h *Harness, user, target string) map[string]string {
 	c := h.plugin.Config.(interface{ Common() *spawner.Config }).Common()
 	prefix := "/user/" + user + "/"
