@@ -71,19 +71,12 @@ GitLabOAuthenticator:
 // account of the school.edu Workspace (hd claim), "impostor" a personal Google account that
 // merely registered a school.edu address (verified, but no hd), "outsider" another domain.
 func googleImpostors(t *testing.T) *standIn {
-	s := newStandIn(t, "/o/oauth2/v2/auth", "/token")
-	users := map[string]map[string]any{
+	return startGoogleWith(t, map[string]map[string]any{
 		"staff":    {"id": "1", "email": "staff@school.edu", "verified_email": true, "hd": "school.edu"},
 		"impostor": {"id": "2", "email": "impostor@school.edu", "verified_email": true},
 		"forged":   {"id": "3", "email": "forged@school.edu", "verified_email": true, "hd": "other.org"},
 		"outsider": {"id": "4", "email": "outsider@other.org", "verified_email": true, "hd": "other.org"},
-	}
-	s.mux.HandleFunc("GET /oauth2/v1/userinfo", func(w http.ResponseWriter, r *http.Request) {
-		if u := s.bearer(w, r); u != "" {
-			jsonReply(w, users[u])
-		}
 	})
-	return s
 }
 
 // TestAdvisory_GHSA_55m3_44xf_hg4h_GoogleHostedDomainByEmail: Google's hosted_domain was checked on the email's domain, not the hd claim.

@@ -9,14 +9,18 @@ import (
 // A Google stand-in under google_api_url: the authorize and token endpoints and the v1
 // userinfo shape (email, verified_email, hd).
 func startGoogle(t *testing.T) *standIn {
-	s := newStandIn(t, "/o/oauth2/v2/auth", "/token")
-	users := map[string]map[string]any{
+	return startGoogleWith(t, map[string]map[string]any{
 		"ann":     {"id": "1", "email": "ann@school.edu", "verified_email": true, "hd": "school.edu", "name": "Ann"},
 		"ben":     {"id": "2", "email": "ben@other.org", "verified_email": true, "hd": "other.org", "name": "Ben"},
 		"gmail":   {"id": "3", "email": "someone@gmail.com", "verified_email": true, "name": "Someone"},
 		"unverif": {"id": "4", "email": "unverif@school.edu", "verified_email": false, "hd": "school.edu"},
 		"someone": {"id": "5", "email": "someone@other.org", "verified_email": true, "hd": "other.org", "name": "Someone Else"},
-	}
+	})
+}
+
+// startGoogleWith is the Google stand-in with the given users (by access-token name).
+func startGoogleWith(t *testing.T, users map[string]map[string]any) *standIn {
+	s := newStandIn(t, "/o/oauth2/v2/auth", "/token")
 	s.mux.HandleFunc("GET /oauth2/v1/userinfo", func(w http.ResponseWriter, r *http.Request) {
 		if u := s.bearer(w, r); u != "" {
 			jsonReply(w, users[u])
