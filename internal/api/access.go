@@ -44,13 +44,21 @@ var (
 // /users/{name}), applied by gohub to everything that changes another user's account,
 // credentials or servers: a caller whose owner is not an admin gets 403 when u is an admin,
 // whatever scopes it holds (a role with admin:users, tokens or servers on every user does not
-// make an admin). what completes "Only admins can … other admins". Stopping a server is not
-// covered, as upstream: the idle culler is a service without admin rights.
-func onlyAdmins(c *caller, u *store.User, what string) error {
-	if u != nil && u.Admin && !c.isAdmin() {
+// make an admin). An admin is a user with the admin flag or a name in admin_users (it becomes
+// one at its next login), as auth.IsAdminAccount counts them for the pages. what completes
+// "Only admins can … other admins". Stopping a server is not covered, as upstream: the idle
+// culler is a service without admin rights.
+func (a *API) onlyAdmins(c *caller, u *store.User, what string) error {
+	if u != nil && (u.Admin || a.isAdminUserName(u.Name)) && !c.isAdmin() {
 		return errorf(http.StatusForbidden, "Only admins can %s other admins", what)
 	}
 	return nil
+}
+
+// isAdminUserName reports whether name is listed in admin_users.
+func (a *API) isAdminUserName(name string) bool {
+	al, ok := a.d.Users.(adminUserLister)
+	return ok && al.IsAdminUser(name)
 }
 
 // adminUserLister is a UsernamePolicy that knows admin_users (auth.Pipeline): a name listed
@@ -62,7 +70,7 @@ type adminUserLister interface {
 // onlyAdminsName refuses to give an account a name of admin_users unless the caller is an
 // admin: the account would become an admin at its next login.
 func (a *API) onlyAdminsName(c *caller, name string) error {
-	if al, ok := a.d.Users.(adminUserLister); ok && al.IsAdminUser(name) && !c.isAdmin() {
+	if a.isAdminUserName(name) && !c.isAdmin() {
 		return errorf(http.StatusForbidden, "Only admins can give a user the name of an admin (admin_users)")
 	}
 	return nil
@@ -93,7 +101,7 @@ func (a *API) takeBlocked(c *caller, u *store.User, body map[string]any) (blocke
 	if u != nil && c.user != nil && c.user.ID == u.ID && blocked {
 		return false, false, errorf(http.StatusBadRequest, "Cannot block yourself!")
 	}
-	if err := onlyAdmins(c, u, "modify"); err != nil {
+	if err := a.onlyAdmins(c, u, "modify"); err != nil {
 		return false, false, err
 	}
 	return blocked, true, nil
@@ -132,7 +140,7 @@ func (a *API) postPasswordReset(w http.ResponseWriter, r *http.Request, c *calle
 	if a.d.Access == nil {
 		return errorf(http.StatusNotImplemented, "Password reset links are not available")
 	}
-	if err := onlyAdmins(c, u, "reset the password of"); err != nil {
+	if err := a.onlyAdmins(c, u, "reset the password of"); err != nil {
 		return err
 	}
 	path, expires, err := a.d.Access.IssueResetLink(r.Context(), name, c.owner.Kind+":"+c.name())

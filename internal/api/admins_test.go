@@ -129,6 +129,20 @@ func TestOnlyAdminsNameAdmins(t *testing.T) {
 	if r := h.do(callAdmin, "POST", "/hub/api/users/boss", nil); r.status != 201 {
 		t.Errorf("an admin creating boss: %d %s", r.status, r.body)
 	}
+	// boss's hub user has no admin flag until boss logs in, but is an admin's account already
+	// (admin_users): a token minted for it now would be an admin's at that login.
+	for _, tc := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/users/boss/tokens", map[string]any{"note": "mine now"}},
+		{"PATCH", "/users/boss", map[string]any{"name": "boss2"}},
+		{"DELETE", "/users/boss", nil},
+	} {
+		if r := h.do(callBob, tc.method, "/hub/api"+tc.path, tc.body); r.status != 403 {
+			t.Errorf("a non-admin on the admin_users account boss: %s %s: %d %s, want 403", tc.method, tc.path, r.status, r.body)
+		}
+	}
 }
 
 // TestOnlyAdminsStartAdminServers: a non-admin with admin:servers cannot start (with options of

@@ -109,7 +109,7 @@ func (a *API) putServer(w http.ResponseWriter, r *http.Request, c *caller) error
 	if u == nil {
 		return errorf(http.StatusNotFound, "No such user: %s", r.PathValue("name"))
 	}
-	if err := onlyAdmins(c, u, "create the servers of"); err != nil {
+	if err := a.onlyAdmins(c, u, "create the servers of"); err != nil {
 		return err
 	}
 	if server == "" {
@@ -184,7 +184,7 @@ func (a *API) patchServer(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
-	if err := onlyAdmins(c, u, "change the servers of"); err != nil {
+	if err := a.onlyAdmins(c, u, "change the servers of"); err != nil {
 		return err
 	}
 	if err := a.namedAllowed(server); err != nil {

@@ -120,7 +120,7 @@ func (a *API) startServer(w http.ResponseWriter, r *http.Request, c *caller) err
 		return err
 	}
 	// The caller's user_options decide what runs with the admin's token.
-	if err := onlyAdmins(c, u, "start the servers of"); err != nil {
+	if err := a.onlyAdmins(c, u, "start the servers of"); err != nil {
 		return err
 	}
 	body, err := readObject(w, r)
@@ -169,7 +169,7 @@ func (a *API) stopServer(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return errorf(http.StatusBadRequest, "Cannot remove the default server")
 	}
 	if remove {
-		if err := onlyAdmins(c, u, "remove the servers of"); err != nil {
+		if err := a.onlyAdmins(c, u, "remove the servers of"); err != nil {
 			return err
 		}
 	}

@@ -231,7 +231,7 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request, c *caller) err
 	if u == nil {
 		return errorf(http.StatusNotFound, "No such user: %s", name)
 	}
-	if err := onlyAdmins(c, u, "revoke the tokens of"); err != nil {
+	if err := a.onlyAdmins(c, u, "revoke the tokens of"); err != nil {
 		return err
 	}
 	tok, err := a.userToken(r, u)
@@ -280,7 +280,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, c *caller) err
 	}
 	// A token of an admin acts as an admin (isAdmin reads its owner): minting one is taking
 	// the admin's place.
-	if err := onlyAdmins(c, u, "create tokens for"); err != nil {
+	if err := a.onlyAdmins(c, u, "create tokens for"); err != nil {
 		return err
 	}
 	note, _, err := stringField(body, "note", "token")

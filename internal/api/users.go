@@ -427,7 +427,7 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request, c *caller) error
 		upd.Name = &n
 	}
 	admin, adminSet, _ := boolField(body, "admin", "user")
-	if err := onlyAdmins(c, u, "modify"); err != nil {
+	if err := a.onlyAdmins(c, u, "modify"); err != nil {
 		return err
 	}
 	if admin && !c.isAdmin() {
@@ -505,7 +505,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if c.user != nil && c.user.ID == u.ID {
 		return errorf(http.StatusBadRequest, "Cannot delete yourself!")
 	}
-	if err := onlyAdmins(c, u, "delete"); err != nil {
+	if err := a.onlyAdmins(c, u, "delete"); err != nil {
 		return err
 	}
 	if err := a.stopAllServers(w, r, u); err != nil {
