@@ -101,6 +101,9 @@ func TestParallelGuessesOverHTTP(t *testing.T) {
 func TestForwardedForThroughCHP(t *testing.T) {
 	chp, err := exec.LookPath("configurable-http-proxy")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("configurable-http-proxy not installed (required under CI=true)")
+		}
 		t.Skip("configurable-http-proxy is not installed")
 	}
 	port, apiPort := freePort(t), freePort(t)
