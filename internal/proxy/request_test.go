@@ -146,3 +146,30 @@ func TestServerExpectContinueOnRead(t *testing.T) {
 		t.Errorf("read body: %q", got)
 	}
 }
+
+// TestTrailerLimit: a chunked body's trailer section of exactly maxTrailerBytes (its lines and
+// the blank line ending it) is read; one byte more fails the body, so the server closes the
+// connection, and a trailer line ending in a bare LF fails it too.
+func TestTrailerLimit(t *testing.T) {
+	trailer := func(n int) string { // a trailer section of n bytes in all
+		return "X: " + strings.Repeat("a", n-len("X: \r\n\r\n")) + "\r\n\r\n"
+	}
+	read := func(tr string) error {
+		raw := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n" + tr
+		req, err := readRequest(bufio.NewReaderSize(strings.NewReader(raw), 64<<10), false)
+		if err != nil {
+			t.Fatalf("head: %v", err)
+		}
+		_, err = io.ReadAll(req.Body)
+		return err
+	}
+	if err := read(trailer(maxTrailerBytes)); err != nil {
+		t.Errorf("a trailer section of %d bytes: %v", maxTrailerBytes, err)
+	}
+	if err := read(trailer(maxTrailerBytes + 1)); err == nil {
+		t.Errorf("a trailer section of %d bytes was read", maxTrailerBytes+1)
+	}
+	if err := read("X: y\n\r\n"); err == nil {
+		t.Error("a trailer line with a bare LF was read")
+	}
+}
