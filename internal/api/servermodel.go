@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"gohub/internal/naming"
 	"gohub/internal/rbac"
 	"gohub/internal/spawner"
 	"gohub/internal/store"
@@ -16,19 +17,10 @@ import (
 // This file holds JupyterHub 6.0's server model endpoints: GET, PUT (create a named server
 // without starting it) and PATCH (rename, display_name, user_options of a stopped server).
 
-// checkServerName refuses names that cannot be a URL path segment of a server.
+// checkServerName is naming.CheckServerName as a 400.
 func checkServerName(name string) error {
-	if name == "" || len(name) > 255 || strings.ContainsAny(name, "/?#%\\") {
-		return errorf(http.StatusBadRequest, "Invalid server name %q: 1-255 characters, no / ? # %% or \\", name)
-	}
-	if name == "." || name == ".." {
-		// /user/alice/../ is another URL once a browser or a proxy resolves it.
-		return errorf(http.StatusBadRequest, "Invalid server name %q: not . or ..", name)
-	}
-	for _, r := range name {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return errorf(http.StatusBadRequest, "Invalid server name %q: no whitespace or control characters", name)
-		}
+	if err := naming.CheckServerName(name); err != nil {
+		return errorf(http.StatusBadRequest, "%s", err.Error())
 	}
 	return nil
 }

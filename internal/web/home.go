@@ -2,12 +2,11 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 
+	"gohub/internal/naming"
 	"gohub/internal/spawner"
 	"gohub/internal/store"
 )
@@ -31,24 +30,6 @@ func (p *Pages) homeForm(w http.ResponseWriter, r *http.Request) (*store.User, b
 	return u, true
 }
 
-// checkServerName applies the REST API's rule for a named server's name: 1–255 characters,
-// none of / ? # % \, no whitespace or control characters (they would break its URL).
-func checkServerName(name string) error {
-	if name == "" || len(name) > 255 || strings.ContainsAny(name, "/?#%\\") {
-		return fmt.Errorf("Invalid server name %q: 1-255 characters, no / ? # %% or \\", name)
-	}
-	if name == "." || name == ".." {
-		// /user/alice/../ is another URL once a browser or a proxy resolves it.
-		return fmt.Errorf("Invalid server name %q: not . or ..", name)
-	}
-	for _, c := range name {
-		if unicode.IsSpace(c) || unicode.IsControl(c) {
-			return fmt.Errorf("Invalid server name %q: no whitespace or control characters", name)
-		}
-	}
-	return nil
-}
-
 // homeCreate answers POST /hub/home/servers, home's New server form: a valid name goes on to
 // the spawn page of that server (303), which shows the options form or starts it; the server
 // exists from its first start, as with upstream's home page.
@@ -62,7 +43,7 @@ func (p *Pages) homeCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	if err := checkServerName(name); err != nil {
+	if err := naming.CheckServerName(name); err != nil {
 		p.Error(w, r, http.StatusBadRequest, err.Error())
 		return
 	}

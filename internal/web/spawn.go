@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"gohub/internal/naming"
 	"gohub/internal/spawner"
 	"gohub/internal/store"
 )
@@ -45,7 +46,7 @@ func (p *Pages) serverTarget(w http.ResponseWriter, r *http.Request) (*target, b
 	t := &target{caller: u, owner: u, server: r.PathValue("server")}
 	if t.server != "" {
 		// The REST API's rule: a name it refuses must not be created through this page.
-		if err := checkServerName(t.server); err != nil {
+		if err := naming.CheckServerName(t.server); err != nil {
 			p.Error(w, r, http.StatusBadRequest, err.Error())
 			return nil, false
 		}
